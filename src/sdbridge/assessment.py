@@ -1,0 +1,159 @@
+"""The result of one check, as pydantic models: what `report.json` holds and every report sink
+reads. Field names here are a contract (ARCHITECTURE.md, "Contracts"): tools and auditors
+read them, so they change only with a version bump.
+
+Findings can number in the hundreds of thousands, so they travel as a DataFrame with the
+columns of `FINDING_COLUMNS` and are written out column-wise; `Finding` documents one row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+REPORT_VERSION = 1
+
+FINDING_COLUMNS = [
+    "id",
+    "work_product",
+    "item",
+    "record_id",
+    "source",
+    "status",
+    "severity",
+    "url",
+    "message",
+    "title",
+    "row",
+]
+
+
+class Finding(BaseModel):
+    """One gap: an item of one record (or of a work product as a whole) that is missing or
+    invalid. `id` is stable across runs: `<source>:<record id>:<item id>`."""
+
+    id: str
+    work_product: str
+    item: str
+    record_id: str | None
+    source: str | None
+    status: Literal["missing", "invalid"]
+    severity: Literal["high", "medium"]
+    url: str | None = None
+    message: str
+    title: str | None = None
+    row: int | None = None
+
+
+class RejectionEntry(BaseModel):
+    row: int
+    work_product: str
+    reason: str
+
+
+class SourceSummary(BaseModel):
+    name: str
+    type: str
+    location: str
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    items_pulled: int = 0
+    mapped: int = 0
+    excluded: int = 0
+    rejected: int = 0
+    records_by_work_product: dict[str, int] = Field(default_factory=dict)
+    rejections: list[RejectionEntry] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.items_pulled == self.mapped + self.excluded + self.rejected
+
+
+class GapCount(BaseModel):
+    records: int = 0
+    records_with_gaps: int = 0
+    gaps: int = 0
+
+
+class Summary(GapCount):
+    by_work_product: dict[str, GapCount] = Field(default_factory=dict)
+
+
+class ItemCoverage(BaseModel):
+    label: str
+    scope: Literal["record", "work_product"] = "record"
+    present: int = 0
+    missing: int = 0
+    invalid: int = 0
+    pending: int = 0
+    not_applicable: int = 0
+    coverage: float | None = None
+    """Share of applicable, due records where the item is present (0..1); None if none."""
+    note: str | None = None
+
+
+class WorkProductResult(BaseModel):
+    name: str
+    process: str
+    kind: Literal["record", "document"]
+    fed: bool
+    sources: list[str] = Field(default_factory=list)
+    records: int = 0
+    records_with_gaps: int = 0
+    gaps: int = 0
+    items: dict[str, ItemCoverage] = Field(default_factory=dict)
+
+
+class RequirementResult(BaseModel):
+    id: str
+    process: str
+    statement: str
+    status: Literal["met", "gap", "not_evidenced"]
+    reason: str
+    work_products: list[str]
+    guide_tasks: list[str]
+    in_variation: bool = True
+
+
+class ProcessResult(BaseModel):
+    id: str
+    name: str
+    met: int = 0
+    gap: int = 0
+    not_evidenced: int = 0
+
+
+class Conformance(BaseModel):
+    variation: str
+    requirements: int
+    met: int
+    gap: int
+    not_evidenced: int
+    by_process: list[ProcessResult]
+
+
+class Assessment(BaseModel):
+    report_version: int = REPORT_VERSION
+    profile: str
+    variation: str
+    generated_at: datetime
+    run_id: str
+    config: str | None = None
+    sources: list[SourceSummary]
+    summary: Summary
+    conformance: Conformance
+    work_products: dict[str, WorkProductResult]
+    requirements: list[RequirementResult]
+    findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def top_missing_items(self, n: int = 5) -> list[tuple[str, int]]:
+        if self.findings.empty:
+            return []
+        counts = self.findings["item"].value_counts()
+        return [(str(k), int(v)) for k, v in counts.head(n).items()]

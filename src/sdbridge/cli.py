@@ -1,0 +1,234 @@
+"""The `sdbridge` command. Thin: parses options, calls the pipeline, renders with rich.
+
+Exit codes: 0 done; 1 gaps found and `--fail-on-gaps`; 2 usage, config or input error.
+A user error is one line (or one list) on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sdbridge import __version__
+from sdbridge.assessment import Assessment
+from sdbridge.config import REPORT_FORMATS, Config, load_config
+from sdbridge.errors import ConfigError, SdbridgeError
+from sdbridge.profile import load_catalogue, normalise_wp_id
+
+EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="sdbridge",
+    help="Check ISO/IEC 29110-4-3 (Service Delivery) conformance from the tools your team already uses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file (YAML).")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", "-f", help=f"Comma-separated report formats: {','.join(REPORT_FORMATS)}.")
+]
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn `SdbridgeError` into a message on stderr and its exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SdbridgeError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _formats(option: str | None, config: Config) -> list[str]:
+    if option is None:
+        return list(config.reports.formats)
+    formats = [f.strip() for f in option.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(REPORT_FORMATS)}")
+    return formats
+
+
+def print_summary(assessment: Assessment, written: list[Path]) -> None:
+    catalogue = load_catalogue()
+    sources = Table(title="Sources", title_justify="left")
+    for column in ("Source", "Status", "Pulled", "Mapped", "Excluded", "Rejected"):
+        sources.add_column(column, justify="left" if column in ("Source", "Status") else "right")
+    for s in assessment.sources:
+        sources.add_row(s.name, s.status, str(s.items_pulled), str(s.mapped), str(s.excluded), str(s.rejected))
+    out.print(sources)
+    for s in assessment.sources:
+        for note in s.notes:
+            out.print(f"[yellow]note[/] {s.name}: {note}", highlight=False)
+        if s.error:
+            out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False)
+
+    table = Table(title="Work products", title_justify="left")
+    for column in ("WP", "Name", "Records", "With gaps", "Gaps"):
+        table.add_column(column, justify="right" if column in ("Records", "With gaps", "Gaps") else "left")
+    for wp_id, result in assessment.work_products.items():
+        if result.fed:
+            style = "red" if result.gaps else "green"
+            table.add_row(
+                wp_id, result.name, str(result.records), f"[{style}]{result.records_with_gaps}[/]", str(result.gaps)
+            )
+    out.print(table)
+
+    top = assessment.top_missing_items(5)
+    if top:
+        gaps = Table(title="Most frequent gaps", title_justify="left")
+        gaps.add_column("Item")
+        gaps.add_column("Label")
+        gaps.add_column("Records", justify="right")
+        for item_id, count in top:
+            gaps.add_row(item_id, catalogue.item(item_id).label, str(count))
+        out.print(gaps)
+    c = assessment.conformance
+    out.print(
+        f"Variation [bold]{c.variation}[/]: {c.requirements} requirements — "
+        f"[green]{c.met} met[/], [red]{c.gap} gap[/], [yellow]{c.not_evidenced} not evidenced[/]. "
+        f"{assessment.summary.gaps} gap(s) in {assessment.summary.records_with_gaps} of "
+        f"{assessment.summary.records} record(s).",
+        highlight=False,
+    )
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+
+
+def _run_check(config: Config, out_dir: Path | None, formats: list[str]) -> tuple[Assessment, list[Path]]:
+    from sdbridge.pipeline import check as run_check
+    from sdbridge.reports import write_reports
+
+    result = run_check(config)
+    target = out_dir or config.resolve(config.reports.out)
+    written = write_reports(result.assessment, target, formats)
+    return result.assessment, written
+
+
+@app.command()
+@user_errors
+def check(
+    config: ConfigOption,
+    out_dir: OutOption = None,
+    format: FormatOption = None,
+    fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
+) -> None:
+    """Read every source, check it against the profile and write the reports."""
+    cfg = load_config(config)
+    assessment, written = _run_check(cfg, out_dir, _formats(format, cfg))
+    print_summary(assessment, written)
+    if fail_on_gaps and assessment.summary.gaps:
+        raise typer.Exit(EXIT_GAPS)
+
+
+@app.command()
+@user_errors
+def profile(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP, e.g. WP.18.")] = None,
+) -> None:
+    """Show the ISO/IEC 29110-4-3 catalogue: requirements, work products and their items."""
+    catalogue = load_catalogue()
+    wps = list(catalogue.work_products)
+    if work_product:
+        try:
+            wps = [catalogue.work_product(normalise_wp_id(work_product))]
+        except (KeyError, ValueError):
+            raise ConfigError(f"no work product {work_product!r}; use WP.01 ... WP.21") from None
+    if format == "json":
+        data = catalogue.model_dump(mode="json")
+        data["work_products"] = [wp.model_dump(mode="json") for wp in wps]
+        if work_product:
+            data["requirements"] = [r for r in data["requirements"] if wps[0].id in r["work_products"]]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    if format != "table":
+        raise ConfigError(f"unknown format {format!r}; use table or json")
+    if not work_product:
+        reqs = Table(title=f"{catalogue.profile} — requirements", title_justify="left")
+        for column in ("Id", "Process", "Statement (our words)", "Work products", "Guide tasks"):
+            reqs.add_column(column)
+        for r in catalogue.requirements:
+            reqs.add_row(r.id, r.process, r.statement, " ".join(r.work_products), " ".join(r.guide_tasks))
+        out.print(reqs)
+    for wp in wps:
+        table = Table(title=f"{wp.id} {wp.name} ({wp.process}, Table {wp.table})", title_justify="left")
+        table.add_column("Item")
+        table.add_column("Label")
+        table.add_column("Evidenced by")
+        table.add_column("Applies")
+        for item in wp.items:
+            applies = "per work product" if item.scope == "work_product" else "every record"
+            if item.when:
+                applies = item.condition or f"when {item.when}"
+            table.add_row(item.id, item.label, ", ".join(item.fields) or "evidence:", applies)
+        out.print(table)
+        if work_product:
+            out.print("Annex C audit evidence:")
+            for line in wp.audit_evidence:
+                out.print(f"  - {line}")
+
+
+@app.command()
+@user_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path("sdbridge.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; use --force to overwrite it")
+    text = resources.files("sdbridge").joinpath("starter.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    out.print(f"wrote {path} — edit the sources, then run: sdbridge check -c {path}", highlight=False)
+
+
+@app.command()
+@user_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")] = Path("sdbridge-demo"),
+) -> None:
+    """Run the whole offline pipeline on bundled sample data of a fictional hosting company."""
+    config_file = resources.files("sdbridge.demo").joinpath("demo.yaml")
+    with resources.as_file(config_file) as path:
+        cfg = load_config(path)
+        assessment, written = _run_check(cfg, out_dir, list(REPORT_FORMATS))
+    out.print("[bold]sdbridge demo[/] — Nordlys Hosting AS (fictional), sample exports bundled with sdbridge\n")
+    print_summary(assessment, written)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"sdbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """sdbridge."""
+
+
+def main() -> None:
+    app()

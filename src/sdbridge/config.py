@@ -1,0 +1,359 @@
+"""The configuration file: pydantic models, `${ENV}` interpolation, presets merged under the
+user's mapping, and one `ConfigError` that lists every problem with its path in the file
+(`sources[0].map.WP.18.fields.priority`) and its line.
+
+Secrets are only ever read from the environment into `SecretStr`; nothing here prints them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sdbridge.errors import ConfigError
+from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
+from sdbridge.profile import load_catalogue
+
+DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown")
+REPORT_FORMATS = ("json", "md", "csv")
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProfileConfig(_Model):
+    variation: Literal["governance", "operational", "full"] = "full"
+
+
+class RulesConfig(_Model):
+    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
+    """Values that count as empty (compared case-insensitively after trimming)."""
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo or UTC)") from None
+    return value
+
+
+class SourceBase(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    preset: str | None = None
+    url_template: str | None = None
+    """Link to a record, e.g. https://acme.atlassian.net/browse/{id}; {id} is the record id."""
+    timezone: str | None = None
+    """Time zone of timestamps that carry none (Jira CSV exports use the exporting user's)."""
+    evidence: dict[str, str] = Field(default_factory=dict)
+    """Declarations for work-product-level items, e.g. `WP.06.a: "Log kept in CMDB as CI-0042"`."""
+    map: dict[str, WorkProductMapping | None] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str | None) -> str | None:
+        return _check_timezone(value)
+
+    @model_validator(mode="after")
+    def _map_matches_catalogue(self) -> SourceBase:
+        catalogue = load_catalogue()
+        problems: list[str] = []
+        for wp_id, spec in self.map.items():
+            try:
+                wp = catalogue.work_product(wp_id)
+            except KeyError:
+                problems.append(f"map.{wp_id}: not a work product of 29110-4-3 (WP.01 ... WP.21)")
+                continue
+            if spec is None:
+                continue
+            known = set(wp.field_names) | set(EXTRA_FIELDS)
+            for name, field in spec.fields.items():
+                if name not in known:
+                    problems.append(
+                        f"map.{wp_id}.fields.{name}: {wp_id} has no field {name!r}; "
+                        f"its fields are: {', '.join(wp.field_names)}"
+                    )
+                if field.duration:
+                    for ref in field.duration:
+                        if ref not in known:
+                            problems.append(f"map.{wp_id}.fields.{name}.duration: unknown field {ref!r}")
+        for item_id in self.evidence:
+            try:
+                item = catalogue.item(item_id)
+            except KeyError:
+                problems.append(f"evidence.{item_id}: not an item id of 29110-4-3")
+                continue
+            if item.scope != "work_product":
+                problems.append(f"evidence.{item_id}: is checked on every record, not declared once")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def mappings(self) -> dict[str, WorkProductMapping]:
+        return {wp: m for wp, m in self.map.items() if m is not None and m.enabled}
+
+
+class TableSourceConfig(SourceBase):
+    """A CSV or XLSX export on disk."""
+
+    type: Literal["csv", "xlsx"]
+    path: Path
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    sheet: str | int | None = None
+    unquote_formulas: bool = False
+    """Remove the ' that GitLab puts before cells starting with = + - @."""
+    date_formats: tuple[str, ...] = ()
+    """strptime formats tried in order for every datetime field of this source."""
+
+
+SourceConfig = Annotated[TableSourceConfig, Field(discriminator="type")]
+
+
+class ReportsConfig(_Model):
+    out: Path = Path("reports")
+    formats: tuple[str, ...] = REPORT_FORMATS
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in value if v not in REPORT_FORMATS]  # type: ignore[union-attr]
+        if unknown:
+            raise ValueError(f"unknown report formats {unknown}; known: {', '.join(REPORT_FORMATS)}")
+        return value
+
+
+class Config(_Model):
+    version: Literal[1] = 1
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    path: Path | None = Field(default=None, exclude=True)
+    """The file this config was read from; relative paths are resolved against its folder."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}; names must be unique")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named {name!r}; sources: {', '.join(s.name for s in self.sources)}")
+
+    def resolve(self, path: Path) -> Path:
+        path = Path(os.path.expanduser(path))
+        if path.is_absolute() or self.path is None:
+            return path
+        return (self.path.parent / path).resolve()
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("sdbridge.mapping").joinpath("presets")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str, base: Path | None = None) -> dict[str, Any]:
+    """A shipped preset by name, or a user preset file by path (relative to the config)."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml"):
+        path = candidate if candidate.is_absolute() or base is None else base / candidate
+        if not path.exists():
+            raise KeyError(f"preset file {path} does not exist")
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if name not in preset_names():
+        raise KeyError(f"unknown preset {name!r}; shipped presets: {', '.join(preset_names())}")
+    text = resources.files("sdbridge.mapping").joinpath("presets", f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _optional_fields(mapping: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Preset fields name columns an export may lack: mark them not required."""
+    if not mapping:
+        return mapping
+    fields = {}
+    for name, spec in (mapping.get("fields") or {}).items():
+        if isinstance(spec, str):
+            spec = {"from": [spec]}
+        elif isinstance(spec, list):
+            spec = {"from": spec}
+        fields[name] = {"required": False, **spec}
+    return {**mapping, "fields": fields}
+
+
+def merge_preset(preset: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """The user's source config over the preset's: source options override the preset's
+    `options`; per work product, `where` and `record_id` replace the preset's and `fields`
+    override one by one. `WP.xx: null` (or `enabled: false`) switches a preset WP off."""
+    merged = {**copy.deepcopy(preset.get("options", {})), **{k: v for k, v in source.items() if k != "map"}}
+    maps: dict[str, Any] = {wp: _optional_fields(m) for wp, m in copy.deepcopy(preset.get("map", {})).items()}
+    for wp_id, user in (source.get("map") or {}).items():
+        if user is None or wp_id not in maps or maps[wp_id] is None:
+            maps[wp_id] = copy.deepcopy(user)
+            continue
+        base = maps[wp_id]
+        for key, value in user.items():
+            if key == "fields" and isinstance(value, dict):
+                base.setdefault("fields", {}).update(copy.deepcopy(value))
+            else:
+                base[key] = copy.deepcopy(value)
+    merged["map"] = maps
+    evidence = {**preset.get("evidence", {}), **(source.get("evidence") or {})}
+    if evidence:
+        merged["evidence"] = evidence
+    return merged
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            problems.append(f"{path}: environment variable {name} is not set")
+            return ""
+
+        return _ENV.sub(replace, value)
+    return value
+
+
+def _line_index(node: yaml.Node, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    """Map each path in the document (`sources[0].map.WP.18`) to its 1-based line."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            out[sub] = key.start_mark.line + 1
+            _line_index(child, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _line_index(child, f"{path}[{i}]", out)
+    return out
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("csv", "xlsx", "function-after[_map_matches_catalogue()]") or str(part).startswith(
+            "function-"
+        ):
+            continue  # pydantic's union/validator tags are not part of the user's file
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _with_line(path: str, lines: dict[str, int], file: Path) -> str:
+    probe = path
+    while probe and probe not in lines:
+        probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+    line = lines.get(probe)
+    return f"{file.name}:{line}: {path}" if line else f"{file.name}: {path}"
+
+
+def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = _loc_to_path(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        # Problems raised by our own validators carry sub-paths ("map.WP.18.fields.x: ...").
+        for part in message.split("; "):
+            sub, sep, rest = part.partition(": ")
+            if sep and re.match(r"^(map|evidence)\.", sub):
+                full = f"{path}.{sub}" if path else sub
+                problems.append(f"{_with_line(full, lines, file)}: {rest}")
+            else:
+                problems.append(f"{_with_line(path, lines, file)}: {part}")
+    return problems
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, interpolate, merge presets and validate a config file. Raises `ConfigError`
+    listing every problem at once."""
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"config file {file} does not exist", hint="create one with `sdbridge init`")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else str(file)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping (version:, sources:, ...)")
+    lines = _line_index(node) if node is not None else {}
+
+    problems: list[str] = []
+    raw = _interpolate(raw, "", problems)
+    sources = raw.get("sources") or []
+    if not isinstance(sources, list):
+        problems.append(f"{_with_line('sources', lines, file)}: must be a list of sources")
+        sources = []
+    merged_sources = []
+    for i, source in enumerate(sources):
+        if isinstance(source, dict) and source.get("preset"):
+            try:
+                preset = load_preset(str(source["preset"]), file.parent)
+            except KeyError as exc:
+                problems.append(f"{_with_line(f'sources[{i}].preset', lines, file)}: {exc.args[0]}")
+                merged_sources.append(source)
+                continue
+            merged_sources.append(merge_preset(preset, source))
+        else:
+            merged_sources.append(source)
+    raw = {**raw, "sources": merged_sources}
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, lines, file))
+        config = None
+    if problems or config is None:
+        raise ConfigError(f"{file}: the configuration is not valid", problems)
+    config.path = file.resolve()
+    return config

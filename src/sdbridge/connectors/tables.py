@@ -1,0 +1,236 @@
+"""CSV and XLSX exports on disk: Jira's "Export Excel CSV (all fields)", GitLab's issues CSV,
+CMDB spreadsheets, feedback logs.
+
+Real exports are messy: Jira repeats a header once per value (three `Labels` columns are one
+multi-valued field), Excel on Windows writes cp1252 or a UTF-8 BOM, European locales use `;`,
+GitLab puts a `'` before cells that could be read as formulas. All values are read as text;
+typing is the mapping's job. A malformed file is an `InputError` naming file and line: a row
+is never dropped silently.
+
+CSV is parsed by pyarrow (multi-threaded, and it detects ragged rows in both directions);
+line numbers for error messages are recovered with the standard `csv` module, only on the
+error path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.errors import InputError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_SNIFF_BYTES = 64 * 1024
+_MAX_REPORTED_LINES = 5
+# A UTF-8 multi-byte sequence: if a file has these, it is UTF-8 (perhaps damaged), not cp1252.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+def physical_columns(header: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Give repeated headers unique names and group them: ["Labels", "Labels"] ->
+    physical ["Labels", "Labels (2)"], groups {"Labels": ["Labels", "Labels (2)"]}."""
+    counts: Counter[str] = Counter()
+    physical: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for index, raw in enumerate(header):
+        name = (raw or "").strip() or f"Column {index + 1}"
+        counts[name] += 1
+        unique = name if counts[name] == 1 else f"{name} ({counts[name]})"
+        physical.append(unique)
+        groups.setdefault(name, []).append(unique)
+    return physical, groups
+
+
+def unquote_formula_prefix(frame: pd.DataFrame) -> None:
+    """GitLab writes `'=1+2` for a cell whose text is `=1+2`; give the text back."""
+    for column in frame.columns:
+        if column != ROW and frame[column].dtype != "int64":
+            frame[column] = frame[column].str.replace(r"^'(?=[=+\-@])", "", regex=True)
+
+
+class TableFileConnector:
+    """Reads one CSV or XLSX file as a `RawTable`."""
+
+    type: ClassVar[str] = "csv"
+
+    def __init__(self, source: Any, *, resolve: Any) -> None:
+        self.source = source
+        self.path: Path = resolve(source.path)
+
+    def pull(self) -> RawTable:
+        if not self.path.exists():
+            raise InputError(
+                "file does not exist",
+                path=str(self.path),
+                source=self.source.name,
+                hint=f"check `path` of source {self.source.name!r}",
+            )
+        if self.path.suffix.lower() in EXCEL_SUFFIXES or self.source.type == "xlsx":
+            frame, groups, notes = self._read_xlsx()
+        else:
+            frame, groups, notes = self._read_csv()
+        if self.source.unquote_formulas:
+            unquote_formula_prefix(frame)
+        return RawTable(
+            source=self.source.name,
+            frame=frame,
+            columns=groups,
+            location=str(self.path),
+            fetched_at=datetime.fromtimestamp(self.path.stat().st_mtime, UTC),
+            notes=notes,
+        )
+
+    # --- CSV ------------------------------------------------------------------------------
+
+    def _fail(self, message: str, *, line: int | None = None, hint: str | None = None) -> InputError:
+        return InputError(message, path=str(self.path), line=line, source=self.source.name, hint=hint)
+
+    def _encoding(self, head: bytes) -> str:
+        wanted = self.source.encoding.lower().replace("_", "-")
+        if wanted in ("auto", "utf-8", "utf8", "utf-8-sig"):
+            return "utf-8"  # pyarrow skips a UTF-8 BOM itself
+        try:
+            codecs.lookup(wanted)
+        except LookupError:
+            raise self._fail(
+                f"unknown encoding {self.source.encoding!r}", hint="use auto, utf-8, utf-8-sig or cp1252"
+            ) from None
+        return wanted
+
+    def _delimiter(self, text: str) -> str:
+        if self.source.delimiter != "auto":
+            return "\t" if self.source.delimiter in ("\\t", "tab") else self.source.delimiter
+        first_line = text.split("\n", 1)[0]
+        try:
+            return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+        except csv.Error:
+            return ","
+
+    def _read_csv(self) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+        with self.path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        if not head.strip():
+            raise self._fail("file is empty", hint="export it again with a header row")
+        encoding = self._encoding(head)
+        try:
+            return self._parse_csv(head, encoding)
+        except pa.ArrowInvalid as exc:
+            if "invalid UTF8" not in str(exc):
+                raise self._fail(f"cannot parse as CSV: {exc}") from None
+            data = self.path.read_bytes()
+            if self.source.encoding == "auto" and not _UTF8_SEQUENCE.search(data):
+                return self._parse_csv(head, "cp1252")  # a Windows export without UTF-8 in it
+            raise self._decode_error(data) from None
+
+    def _decode_error(self, data: bytes) -> InputError:
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            return self._fail(
+                f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
+                line=line,
+                hint="re-export as UTF-8, or set `encoding: cp1252` for a Windows export",
+            )
+        return self._fail("text is not valid UTF-8")
+
+    def _parse_csv(self, head: bytes, encoding: str) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+        text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
+        delimiter = self._delimiter(text)
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        if not header:
+            raise self._fail("no header row", line=1)
+        physical, groups = physical_columns(header)
+        ragged: list[Any] = []
+
+        def on_bad_row(row: Any) -> str:
+            ragged.append(row)
+            return "skip"
+
+        table = pacsv.read_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(column_names=physical, skip_rows=1, encoding=encoding),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in physical}, strings_can_be_null=True
+            ),
+        )
+        if ragged:
+            raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
+        frame = table.to_pandas()
+        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
+        return frame, groups, []
+
+    def _ragged_error(self, encoding: str, delimiter: str, expected: int, count: int) -> InputError:
+        """Find the physical lines of rows whose field count differs from the header's."""
+        codec = "utf-8-sig" if encoding == "utf-8" else encoding
+        bad: list[tuple[int, int]] = []
+        with self.path.open(encoding=codec, errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            next(reader, None)
+            start = reader.line_num + 1
+            for record in reader:
+                if record and len(record) != expected:
+                    bad.append((start, len(record)))
+                    if len(bad) >= _MAX_REPORTED_LINES:
+                        break
+                start = reader.line_num + 1
+        if not bad:
+            return self._fail(f"{count} row(s) do not have the header's {expected} fields")
+        first_line, got = bad[0]
+        others = ", ".join(str(line) for line, _ in bad[1:])
+        more = f"; also line(s) {others}" if others else ""
+        more += f" ({count} such rows in all)" if count > len(bad) else ""
+        return self._fail(
+            f"row has {got} fields but the header has {expected}{more}",
+            line=first_line,
+            hint="fix the quoting or the delimiter of those rows, or re-export the file; "
+            "no row was read from this file",
+        )
+
+    # --- XLSX -----------------------------------------------------------------------------
+
+    def _read_xlsx(self) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+        try:
+            book = pd.ExcelFile(self.path, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises several unrelated types for a broken file
+            raise self._fail(f"cannot open as an Excel workbook: {exc}") from None
+        with book:
+            sheet = self.source.sheet
+            if sheet is None:
+                sheet = book.sheet_names[0]
+            elif isinstance(sheet, int):
+                if not 0 <= sheet < len(book.sheet_names):
+                    raise self._fail(f"the workbook has no sheet number {sheet}")
+                sheet = book.sheet_names[sheet]
+            elif sheet not in book.sheet_names:
+                raise self._fail(
+                    f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(book.sheet_names)}"
+                )
+            raw = book.parse(sheet, header=None, dtype=str)
+        if raw.empty:
+            raise self._fail(f"sheet {sheet!r} is empty")
+        physical, groups = physical_columns([str(v) if pd.notna(v) else "" for v in raw.iloc[0]])
+        frame = raw.iloc[1:].reset_index(drop=True)
+        frame.columns = physical
+        frame = frame.astype("str").where(frame.notna(), None).astype("str")
+        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # the sheet's own row number
+        blank = frame.drop(columns=[ROW]).isna().all(axis=1)
+        notes = []
+        if blank.any():
+            notes.append(f"{int(blank.sum())} blank row(s) in sheet {sheet!r} are not items and were skipped")
+            frame = frame[~blank].reset_index(drop=True)
+        return frame, groups, notes

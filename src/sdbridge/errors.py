@@ -1,0 +1,79 @@
+"""One exception tree. The CLI turns every `SdbridgeError` into a one-line message and an
+exit code; anything else reaching the user is a bug and shows a traceback."""
+
+from __future__ import annotations
+
+
+class SdbridgeError(Exception):
+    """Base of every error a user can cause and fix."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(SdbridgeError):
+    """The configuration file is missing, unreadable or invalid. `problems` lists every
+    problem found, each prefixed with its path in the file (`sources[0].map.WP.18...`)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  - {p}" for p in self.problems)]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+class SourceError(SdbridgeError):
+    """A source could not be read. `source` names the configured source."""
+
+    def __init__(self, message: str, *, source: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
+
+
+class FatalSourceError(SourceError):
+    """Retrying will not help: bad credentials, a broken file, a missing project."""
+
+
+class RetriableSourceError(SourceError):
+    """A passing fault: timeout, rate limit, 5xx. The next run may succeed."""
+
+
+class InputError(FatalSourceError):
+    """A local input file is malformed. Names the file and, where known, line and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None = None,
+        column: str | None = None,
+        source: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = path if line is None else f"{path}:{line}"
+        if column is not None:
+            where += f" (column {column!r})"
+        super().__init__(f"{where}: {message}", source=source, hint=hint)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class MappingError(SdbridgeError):
+    """A mapping spec cannot be applied to the data it was given."""
+
+
+class PushError(SdbridgeError):
+    """Writing back to a source (comments, labels) failed."""

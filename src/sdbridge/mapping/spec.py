@@ -1,0 +1,178 @@
+"""The declarative mapping spec: which items of a source form a work product's records
+(`where`), and where each canonical field's value comes from (`from`) with which named
+transforms. Validated by pydantic at config load; applied by `mapping.engine`.
+
+A `from` reference is a column name for table sources and a JMESPath expression for
+JSON-shaped items (Jira, GitLab). A list of references means "the first non-empty of".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Named transforms and the type of their argument. `None` means the transform takes none.
+TRANSFORMS: dict[str, type | tuple[type, ...] | None] = {
+    "strip": None,
+    "lower": None,
+    "upper": None,
+    "first": None,  # first value of a multi-valued field
+    "jira_comment_body": None,  # "25/Feb/26 10:17 PM;<accountId>;<body>" -> body
+    "unquote_formula": None,  # "'=SUM(..)" -> "=SUM(..)" (GitLab defuses formulas with a ')
+    "join": str,  # multi-valued -> one text, separator
+    "split": str,  # text -> multi-valued, separator
+    "map": dict,  # value map, e.g. {HW: hardware}; {values: {...}, default: ...}
+    "in": list,  # -> bool: value (case-insensitive) is one of these
+    "matches": str,  # -> bool: regex search (case-insensitive)
+    "extract": str,  # regex with one group -> that group
+    "date": dict,  # {formats: [...], tz: Europe/Oslo, dayfirst: false}
+    "default": (str, int, float, bool),  # value when empty
+}
+
+EXTRA_FIELDS = ("url",)
+"""Fields a mapping may fill for every WP besides the catalogue's: `url` links to the ticket."""
+
+
+class Transform(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    arg: Any = None
+
+
+def _parse_transform(raw: object) -> Transform:
+    if isinstance(raw, str):
+        name, arg = raw, None
+    elif isinstance(raw, dict) and len(raw) == 1:
+        ((name, arg),) = raw.items()
+    else:
+        raise ValueError(f"a transform is a name or a one-key mapping like {{date: {{...}}}}, got {raw!r}")
+    if name not in TRANSFORMS:
+        raise ValueError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    expected = TRANSFORMS[name]
+    if expected is None and arg is not None:
+        raise ValueError(f"transform {name!r} takes no argument")
+    if expected is not None and not isinstance(arg, expected):
+        raise ValueError(f"transform {name!r} needs a {getattr(expected, '__name__', expected)} argument")
+    if name in ("matches", "extract"):
+        try:
+            pattern = re.compile(arg)
+        except re.error as exc:
+            raise ValueError(f"transform {name!r}: bad regular expression: {exc}") from None
+        if name == "extract" and pattern.groups != 1:
+            raise ValueError("transform 'extract' needs a regular expression with exactly one group")
+    if name == "date":
+        unknown = set(arg) - {"formats", "format", "tz", "dayfirst"}
+        if unknown:
+            raise ValueError(f"transform 'date': unknown keys {sorted(unknown)}")
+    return Transform(name=name, arg=arg)
+
+
+class FieldSpec(BaseModel):
+    """Where one canonical field comes from. Shorthands accepted in YAML:
+    `priority: Priority` (one reference), `reporter: [Reporter, Creator]` (first non-empty)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    from_: tuple[str, ...] = Field(default=(), alias="from")
+    value: str | int | float | bool | None = None  # a constant
+    duration: tuple[str, str] | None = None  # [start_field, end_field]
+    transforms: tuple[Transform, ...] = ()
+    required: bool = True
+    """A column named here must exist. Presets set it to false: an export without the
+    column leaves the field empty (and the report says so) instead of failing."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            return {"from": [raw]}
+        if isinstance(raw, list):
+            return {"from": raw}
+        if isinstance(raw, dict) and isinstance(raw.get("from"), str):
+            return {**raw, "from": [raw["from"]]}
+        return raw
+
+    @field_validator("transforms", mode="before")
+    @classmethod
+    def _transforms(cls, raw: object) -> object:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raw = [raw]
+        return tuple(_parse_transform(t) for t in raw)
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldSpec:
+        origins = sum([bool(self.from_), self.value is not None, self.duration is not None])
+        if origins != 1:
+            raise ValueError("give exactly one of `from`, `value` or `duration`")
+        return self
+
+
+class Condition(BaseModel):
+    """One `where` condition; a record is formed when all conditions of its WP hold."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    from_: str = Field(alias="from")
+    equals: str | None = None
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+    not_in: tuple[str, ...] | None = None
+    contains: str | None = None  # a value of a multi-valued field, or a substring of a text
+    matches: str | None = None  # regex search
+    present: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [self.equals, self.in_, self.not_in, self.contains, self.matches, self.present]
+        if sum(t is not None for t in tests) != 1:
+            raise ValueError("give exactly one of equals, in, not_in, contains, matches, present")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression: {exc}") from None
+        return self
+
+    def describe(self) -> str:
+        for op, value in (
+            ("=", self.equals),
+            ("in", self.in_),
+            ("not in", self.not_in),
+            ("contains", self.contains),
+            ("matches", self.matches),
+            ("present", self.present),
+        ):
+            if value is not None:
+                shown = list(value) if isinstance(value, tuple) else value
+                return f"{self.from_} {op} {shown!r}"
+        return self.from_
+
+
+class WorkProductMapping(BaseModel):
+    """How one source forms the records of one work product."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    where: tuple[Condition, ...] = ()
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    record_id: str = "id"  # the canonical field that identifies a record
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where_list(cls, raw: object) -> object:
+        if raw is None:
+            return ()
+        return raw if isinstance(raw, list) else [raw]
+
+
+class SourceMapping(BaseModel):
+    """A source's full mapping: one entry per work product it feeds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    work_products: dict[str, WorkProductMapping]
+    kind: Literal["table", "json"] = "table"

@@ -1,0 +1,128 @@
+"""Report sinks: each writes one file from an `Assessment`, atomically (a crash never
+leaves a half-written report). Built-ins are listed here; third-party sinks register
+through the entry-point group `sdbridge.sinks` (name = format, value = a callable
+`(assessment, out_dir) -> Path`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from sdbridge.assessment import Assessment
+from sdbridge.errors import ConfigError
+from sdbridge.profile import load_catalogue
+
+Sink = Callable[[Assessment, Path], Path]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix cells that a spreadsheet would run as a formula with a quote, so a ticket
+    title like `=HYPERLINK(...)` stays text when an auditor opens the CSV."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("str")
+            risky = text.str.startswith(_FORMULA_START).fillna(False)
+            if risky.any():
+                out[column] = text.where(~risky, "'" + text)
+    return out
+
+
+def report_dict(assessment: Assessment) -> dict:
+    """`report.json` as a dict: the assessment plus its findings."""
+    data = assessment.model_dump(mode="json")
+    findings = assessment.findings
+    records = json.loads(findings.to_json(orient="records", force_ascii=False)) if len(findings) else []
+    data["findings"] = records
+    return data
+
+
+def write_json(assessment: Assessment, out: Path) -> Path:
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(report_dict(assessment), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    return atomic_write(out / "report.json", write)
+
+
+def write_csv(assessment: Assessment, out: Path) -> Path:
+    def write(tmp: Path) -> None:
+        neutralise_formulas(assessment.findings).to_csv(tmp, index=False, encoding="utf-8")
+
+    return atomic_write(out / "findings.csv", write)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("sdbridge", "reports/templates"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
+    env.filters["md"] = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+    return env
+
+
+MAX_MD_FINDINGS_PER_WP = 200
+
+
+def write_md(assessment: Assessment, out: Path) -> Path:
+    catalogue = load_catalogue()
+    findings = assessment.findings
+    groups = []
+    for wp_id, group in findings.groupby("work_product", sort=True) if len(findings) else []:
+        rows = group.sort_values(["record_id", "item"], na_position="first")
+        groups.append(
+            {
+                "id": wp_id,
+                "name": catalogue.work_product(wp_id).name,
+                "count": len(rows),
+                "rows": rows.head(MAX_MD_FINDINGS_PER_WP).to_dict(orient="records"),
+                "more": max(0, len(rows) - MAX_MD_FINDINGS_PER_WP),
+            }
+        )
+    text = _environment().get_template("report.md.j2").render(
+        a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5)
+    )
+    return atomic_write(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+BUILTIN_SINKS: dict[str, Sink] = {"json": write_json, "md": write_md, "csv": write_csv}
+
+
+def sink(name: str) -> Sink:
+    if name in BUILTIN_SINKS:
+        return BUILTIN_SINKS[name]
+    for ep in entry_points(group="sdbridge.sinks"):
+        if ep.name == name:
+            return ep.load()
+    known = sorted({*BUILTIN_SINKS, *(ep.name for ep in entry_points(group="sdbridge.sinks"))})
+    raise ConfigError(f"unknown report format {name!r}; known formats: {', '.join(known)}")
+
+
+def write_reports(assessment: Assessment, out: Path, formats: list[str] | tuple[str, ...]) -> list[Path]:
+    sinks = [sink(name) for name in formats]  # fail on an unknown name before writing anything
+    return [write(assessment, out) for write in sinks]

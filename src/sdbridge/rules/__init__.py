@@ -1,0 +1,299 @@
+"""Rules: item checks per record, requirement status per P01–P17, and the `Assessment`
+that every report reads. Rules never touch the network or the files: they read WP tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from sdbridge.assessment import (
+    FINDING_COLUMNS,
+    Assessment,
+    Conformance,
+    GapCount,
+    ItemCoverage,
+    ProcessResult,
+    RejectionEntry,
+    RequirementResult,
+    SourceSummary,
+    Summary,
+    WorkProductResult,
+)
+from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
+from sdbridge.profile import Catalogue, Item, WorkProduct
+from sdbridge.rules.items import (
+    GAP_CODES,
+    INVALID,
+    ItemCheck,
+    ItemStatus,
+    check_items,
+    check_work_product_items,
+)
+
+__all__ = ["ItemStatus", "check_items", "assess", "CheckInput", "finding_message"]
+
+MAX_REJECTIONS_LISTED = 200
+
+
+@dataclass
+class CheckInput:
+    """Everything a check needs, all already pulled and mapped."""
+
+    tables: dict[str, WorkProductTable]
+    outcomes: list[SourceOutcome]
+    fed_by: dict[str, list[str]]
+    """WP id -> names of the sources whose mapping feeds it (even if they gave no records)."""
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    """Item id -> declarations for work-product-level items."""
+
+
+def finding_message(item: Item, status: str, wp: WorkProduct | None = None) -> str:
+    """The plain sentence shown in reports and pushed comments. It names the item, never a
+    value of the record, so it can be shown anywhere."""
+    name = f"{item.label} ({item.display})"
+    if status == ItemStatus.INVALID:
+        kinds = {wp.field(f).type.value for f in item.fields} if wp else set()
+        what = "a date" if "datetime" in kinds else "a duration" if "duration" in kinds else "a value"
+        text = f"{name} is filled but unusable: it could not be read as {what}, or the end is before the start"
+    elif item.scope == "work_product":
+        text = f"{name} is not evidenced — declare it under `evidence:` of a source or map a record that shows it"
+    else:
+        text = f"{name} is missing"
+    if item.condition:
+        text += f" — {item.condition}"
+    return text
+
+
+def _severity(item: Item) -> str:
+    return "high" if item.audit_focus else "medium"
+
+
+def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
+    frame = check.table.frame
+    wp = check.table.work_product
+    parts = []
+    titles = frame["title"].astype("str") if "title" in frame else pd.Series(None, index=frame.index, dtype="str")
+    for column, item in enumerate(check.items):
+        codes = check.codes[:, column]
+        gap = np.isin(codes, GAP_CODES)
+        if not gap.any():
+            continue
+        rows = frame.loc[gap]
+        status = np.where(codes[gap] == INVALID, "invalid", "missing")
+        messages = {
+            "missing": finding_message(item, ItemStatus.MISSING, wp),
+            "invalid": finding_message(item, ItemStatus.INVALID, wp),
+        }
+        part = pd.DataFrame(
+            {
+                "id": rows[SOURCE].astype(str) + ":" + rows[RECORD_ID].astype(str) + ":" + item.id,
+                "work_product": wp.id,
+                "item": item.id,
+                "record_id": rows[RECORD_ID].astype(str).to_numpy(),
+                "source": rows[SOURCE].astype(str).to_numpy(),
+                "status": status,
+                "severity": _severity(item),
+                "url": rows[URL].to_numpy(),
+                "message": [messages[s] for s in status],
+                "title": titles[gap].to_numpy(),
+                "row": rows[ROW_COL].to_numpy(),
+            }
+        )
+        parts.append(part)
+    return parts
+
+
+def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
+    due = counts["present"] + counts["missing"] + counts["invalid"]
+    return ItemCoverage(
+        label=item.label,
+        coverage=round(counts["present"] / due, 4) if due else None,
+        **counts,
+    )
+
+
+def _requirement(
+    catalogue: Catalogue, requirement: object, results: dict[str, WorkProductResult], in_variation: bool
+) -> RequirementResult:
+    wps = list(requirement.work_products)  # type: ignore[attr-defined]
+    fed = [w for w in wps if results[w].fed]
+    not_fed = [w for w in wps if not results[w].fed]
+    with_gaps = [w for w in fed if results[w].gaps or results[w].records == 0]
+    if not fed:
+        status = "not_evidenced"
+        reason = f"no source feeds {', '.join(wps)}"
+    elif with_gaps:
+        status = "gap"
+        parts = [
+            f"{w} has no records" if results[w].records == 0 and not results[w].gaps
+            else f"{w} has {results[w].gaps} gap(s) in {results[w].records_with_gaps} of {results[w].records} record(s)"
+            for w in with_gaps
+        ]
+        reason = "; ".join(parts)
+    else:
+        status = "met"
+        reason = f"{', '.join(fed)} complete"
+    if not_fed and status != "not_evidenced":
+        reason += f" (not fed: {', '.join(not_fed)})"
+    return RequirementResult(
+        id=requirement.id,  # type: ignore[attr-defined]
+        process=requirement.process,  # type: ignore[attr-defined]
+        statement=requirement.statement,  # type: ignore[attr-defined]
+        status=status,
+        reason=reason,
+        work_products=wps,
+        guide_tasks=list(requirement.guide_tasks),  # type: ignore[attr-defined]
+        in_variation=in_variation,
+    )
+
+
+def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
+    return [
+        SourceSummary(
+            name=o.name,
+            type=o.type,
+            location=o.location,
+            status="ok" if o.status == "ok" else "failed",
+            error=o.error,
+            items_pulled=o.items,
+            mapped=o.mapped,
+            excluded=o.excluded,
+            rejected=o.rejected,
+            records_by_work_product=o.records,
+            rejections=[
+                RejectionEntry(row=r.row, work_product=r.work_product, reason=r.reason)
+                for r in o.rejections[:MAX_REJECTIONS_LISTED]
+            ],
+            notes=o.notes
+            + (
+                [f"{len(o.rejections) - MAX_REJECTIONS_LISTED} more rejection(s) not listed"]
+                if len(o.rejections) > MAX_REJECTIONS_LISTED
+                else []
+            ),
+        )
+        for o in outcomes
+    ]
+
+
+def assess(
+    catalogue: Catalogue,
+    data: CheckInput,
+    *,
+    variation: str,
+    placeholders: tuple[str, ...],
+    run_id: str,
+    generated_at: datetime,
+    config_path: str | None = None,
+) -> Assessment:
+    results: dict[str, WorkProductResult] = {}
+    finding_parts: list[pd.DataFrame] = []
+    for wp in catalogue.work_products:
+        table = data.tables.get(wp.id)
+        sources = data.fed_by.get(wp.id, [])
+        result = WorkProductResult(name=wp.name, process=wp.process, kind=wp.kind, fed=bool(sources), sources=sources)
+        records_with_gaps = np.zeros(0, dtype=bool)
+        gaps = 0
+        if table is not None and len(table.frame):
+            check = check_items(table, placeholders)
+            gap_mask = check.gap_mask
+            records_with_gaps = gap_mask.any(axis=1)
+            gaps = int(gap_mask.sum())
+            result.records = table.records
+            for column, item in enumerate(check.items):
+                coverage = _coverage(item, check.counts(column))
+                if item.id in check.unevaluated:
+                    coverage.note = f"condition field `{item.when}` is not mapped; treated as not applicable"
+                result.items[item.id] = coverage
+            finding_parts.extend(_record_findings(check))
+        else:
+            for item in wp.record_items:
+                result.items[item.id] = ItemCoverage(label=item.label)
+        result.records_with_gaps = int(records_with_gaps.sum())
+        if result.fed:
+            for item_id, (status, detail) in check_work_product_items(
+                wp, table, data.evidence, placeholders
+            ).items():
+                item = catalogue.item(item_id)
+                coverage = ItemCoverage(label=item.label, scope="work_product", note=detail)
+                setattr(coverage, status.value, 1)
+                coverage.coverage = 1.0 if status == ItemStatus.PRESENT else 0.0
+                result.items[item_id] = coverage
+                if status == ItemStatus.MISSING:
+                    gaps += 1
+                    finding_parts.append(
+                        pd.DataFrame(
+                            [
+                                {
+                                    "id": f"{wp.id}:{item_id}",
+                                    "work_product": wp.id,
+                                    "item": item_id,
+                                    "record_id": None,
+                                    "source": ", ".join(sources),
+                                    "status": "missing",
+                                    "severity": _severity(item),
+                                    "url": None,
+                                    "message": finding_message(item, ItemStatus.MISSING, wp),
+                                    "title": wp.name,
+                                    "row": None,
+                                }
+                            ]
+                        )
+                    )
+        else:
+            for item in wp.work_product_items:
+                result.items[item.id] = ItemCoverage(label=item.label, scope="work_product")
+        result.gaps = gaps
+        results[wp.id] = result
+
+    findings = (
+        pd.concat(finding_parts, ignore_index=True)[FINDING_COLUMNS]
+        if finding_parts
+        else pd.DataFrame(columns=FINDING_COLUMNS)
+    )
+    in_variation = {r.id for r in catalogue.requirements_in(variation)}
+    requirements = [_requirement(catalogue, r, results, r.id in in_variation) for r in catalogue.requirements]
+    by_process = []
+    for process_id in catalogue.variation(variation).processes:
+        process = catalogue.process(process_id)
+        entry = ProcessResult(id=process.id, name=process.name)
+        for r in requirements:
+            if r.process == process_id:
+                setattr(entry, r.status, getattr(entry, r.status) + 1)
+        by_process.append(entry)
+    scoped = [r for r in requirements if r.in_variation]
+    conformance = Conformance(
+        variation=variation,
+        requirements=len(scoped),
+        met=sum(r.status == "met" for r in scoped),
+        gap=sum(r.status == "gap" for r in scoped),
+        not_evidenced=sum(r.status == "not_evidenced" for r in scoped),
+        by_process=by_process,
+    )
+    summary = Summary(
+        records=sum(r.records for r in results.values()),
+        records_with_gaps=sum(r.records_with_gaps for r in results.values()),
+        gaps=len(findings),
+        by_work_product={
+            wp_id: GapCount(records=r.records, records_with_gaps=r.records_with_gaps, gaps=r.gaps)
+            for wp_id, r in results.items()
+            if r.fed
+        },
+    )
+    return Assessment(
+        profile=catalogue.profile,
+        variation=variation,
+        generated_at=generated_at,
+        run_id=run_id,
+        config=config_path,
+        sources=_source_summaries(data.outcomes),
+        summary=summary,
+        conformance=conformance,
+        work_products=results,
+        requirements=requirements,
+        findings=findings,
+    )
+

@@ -1,0 +1,134 @@
+"""Column-wise value helpers shared by the mapping engine and the rules: what counts as
+blank, how multi-valued cells are held, how dates and booleans are read.
+
+Multi-valued fields (Jira's repeated `Labels` columns, split text, JSON arrays) are held as
+Python lists in an object column; everything else is a pandas string, datetime, timedelta
+or bool column. Every function here works on whole columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
+
+
+def is_list_column(series: pd.Series) -> bool:
+    if series.dtype != object:
+        return False
+    first = series.dropna()
+    return bool(len(first)) and isinstance(first.iloc[0], list)
+
+
+def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:
+    text = series.astype("str")
+    normalised = text.str.strip().str.lower()
+    blank = normalised.isna() | (normalised == "")
+    if placeholders:
+        blank |= normalised.isin(placeholders)
+    return blank.to_numpy(dtype=bool, na_value=True)
+
+
+def blank_mask(series: pd.Series, placeholders: Iterable[str] = ()) -> np.ndarray:
+    """True where a value is absent: null, empty, whitespace only, or a placeholder such as
+    "N/A" (compared case-insensitively). A list is blank when none of its values is filled."""
+    lowered = frozenset(p.strip().lower() for p in placeholders)
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        return series.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(series):
+        return series.isna().to_numpy() if series.dtype == object else np.zeros(len(series), dtype=bool)
+    if series.dtype == object and is_list_column(series):
+        return np.fromiter(
+            (not _list_has_value(v, lowered) for v in series), dtype=bool, count=len(series)
+        )
+    return _blank_text(series, lowered)
+
+
+def _list_has_value(value: object, placeholders: frozenset[str]) -> bool:
+    if isinstance(value, list):
+        return any(_list_has_value(v, placeholders) for v in value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    text = str(value).strip().lower()
+    return bool(text) and text not in placeholders
+
+
+def as_text(series: pd.Series, separator: str = "; ") -> pd.Series:
+    """A column as displayable text: lists joined, dates in ISO 8601 (UTC)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("str")
+    if pd.api.types.is_timedelta64_dtype(series):
+        hours = series.dt.total_seconds() / 3600
+        return hours.round(2).astype("str").where(series.notna(), None).astype("str")
+    if series.dtype == object and is_list_column(series):
+        return series.map(
+            lambda v: separator.join(str(x) for x in v if x is not None and str(x).strip())
+            if isinstance(v, list)
+            else v
+        ).astype("str")
+    return series.astype("str")
+
+
+def parse_datetimes(
+    series: pd.Series, formats: Iterable[str] = (), timezone: str | None = None
+) -> tuple[pd.Series, np.ndarray]:
+    """Parse text to UTC timestamps. Tries each strptime format in order, then ISO 8601.
+    A timestamp without an offset is read in `timezone` (UTC if none). Returns the parsed
+    column and a mask of values that were filled but could not be parsed (= invalid)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(ZoneInfo(timezone or "UTC"), ambiguous="NaT", nonexistent="shift_forward")
+        return parsed.dt.tz_convert("UTC"), np.zeros(len(series), dtype=bool)
+    if series.dtype == object and is_list_column(series):
+        series = series.map(lambda v: v[0] if isinstance(v, list) and v else None)
+    text = series.astype("str").str.strip()
+    filled = text.notna() & (text != "")
+    result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
+    remaining = filled.copy()
+    zone = ZoneInfo(timezone or "UTC")
+    for fmt in formats:
+        if not remaining.any():
+            break
+        attempt = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
+        ok = attempt.notna()
+        if ok.any():
+            hit = attempt[ok]
+            if hit.dt.tz is None:
+                hit = hit.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+            result.loc[hit.index] = hit.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            remaining.loc[hit.index] = False
+    if remaining.any():
+        rest = text[remaining]
+        with_offset = rest.str.contains(_OFFSET, regex=True, na=False)
+        aware = pd.to_datetime(rest[with_offset], format="ISO8601", errors="coerce", utc=True)
+        naive = pd.to_datetime(rest[~with_offset], format="ISO8601", errors="coerce")
+        if len(naive):
+            if getattr(naive.dt, "tz", None) is None:
+                naive = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+            naive = naive.dt.tz_convert("UTC")
+        for part in (aware, naive):
+            part = part[part.notna()]
+            if len(part):
+                result.loc[part.index] = part.astype("datetime64[us, UTC]")
+                remaining.loc[part.index] = False
+    invalid = (filled & result.isna()).to_numpy(dtype=bool)
+    return result, invalid
+
+
+def parse_bools(series: pd.Series) -> pd.Series:
+    """Read yes/no style text as booleans; blank is False."""
+    if pd.api.types.is_bool_dtype(series) and series.dtype != object:
+        return series
+    if series.dtype == object and is_list_column(series):
+        return series.map(lambda v: bool(v) if isinstance(v, list) else False).astype(bool)
+    if series.dtype == object:
+        return series.map(lambda v: v if isinstance(v, bool) else str(v).strip().lower() in TRUE_WORDS if v is not None else False).astype(bool)
+    text = series.astype("str").str.strip().str.lower()
+    return text.isin(TRUE_WORDS).fillna(False).astype(bool)
