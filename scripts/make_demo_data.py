@@ -67,6 +67,7 @@ def write_jira(path: Path) -> None:
     rows = []
     start = datetime(2026, 1, 5, 8, 0)
     key = 100
+    asap_written = False
     for n in range(150):
         key += 1
         created = start + timedelta(hours=rng.randint(0, 24 * 320), minutes=rng.randint(0, 59))
@@ -122,8 +123,8 @@ def write_jira(path: Path) -> None:
             summary = rng.choice(CHANGE_KINDS)
             desc = f"{summary}.\nReason: keep the platform supported and secure."
             due = jira_date(created + timedelta(days=rng.randint(2, 20))) if rng.random() > 0.1 else ""
-            if n == 37:
-                due = "ASAP"
+            if n >= 30 and not asap_written:
+                due, asap_written = "ASAP", True  # typed by hand into a date field: invalid
             approvers = ", ".join(rng.sample(PEOPLE[:3], rng.choice([1, 2]))) if rng.random() > 0.2 else ""
             business = rng.choice(["Short maintenance window, customers notified", "No customer impact expected", ""])
             row.update({15: due, 21: desc, 23: f"{ci_id} {ci_name}", 27: business, 28: approvers})
@@ -165,8 +166,8 @@ def write_gitlab(path: Path) -> None:
             labels.append(rng.choice(["priority::1", "priority::2", "priority::3", "priority::4"]))
             if rng.random() > 0.25:
                 labels.append(f"component::{rng.choice(['portal', 'api', 'billing'])}")
-        title = rng.choice(["Portal login fails", "API returns 500 on /invoices", "Billing export empty",
-                            "Add dark mode", "Improve search"])
+        title = rng.choice(["Portal login fails", "API returns 500 on /invoices", "Billing export empty"]
+                           if incident else ["Add dark mode", "Improve search", "Export invoices as PDF"])
         if iid == 7:
             title = "'=SUM(A1:A9) shown on invoice page"
         sections = ["## Summary", f"{title}."]

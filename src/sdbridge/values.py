@@ -43,7 +43,7 @@ def blank_mask(series: pd.Series, placeholders: Iterable[str] = ()) -> np.ndarra
         return series.isna().to_numpy()
     if pd.api.types.is_bool_dtype(series):
         return series.isna().to_numpy() if series.dtype == object else np.zeros(len(series), dtype=bool)
-    if series.dtype == object and is_list_column(series):
+    if series.dtype == object:  # lists, or a mix of lists and text
         return np.fromiter(
             (not _list_has_value(v, lowered) for v in series), dtype=bool, count=len(series)
         )

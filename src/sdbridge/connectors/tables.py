@@ -220,13 +220,13 @@ class TableFileConnector:
                 raise self._fail(
                     f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(book.sheet_names)}"
                 )
-            raw = book.parse(sheet, header=None, dtype=str)
+            raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=str)
         if raw.empty:
             raise self._fail(f"sheet {sheet!r} is empty")
         physical, groups = physical_columns([str(v) if pd.notna(v) else "" for v in raw.iloc[0]])
         frame = raw.iloc[1:].reset_index(drop=True)
         frame.columns = physical
-        frame = frame.astype("str").where(frame.notna(), None).astype("str")
+        frame = frame.astype("str")
         frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # the sheet's own row number
         blank = frame.drop(columns=[ROW]).isna().all(axis=1)
         notes = []

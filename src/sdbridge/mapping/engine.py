@@ -290,19 +290,26 @@ def _apply_transform(
     raise MappingError(f"transform {name!r} is not implemented")  # guarded by spec validation
 
 
+def _as_lists(series: pd.Series) -> pd.Series:
+    if is_list_column(series):
+        return series
+    return series.map(lambda v: [v] if isinstance(v, str) and v.strip() else []).astype(object)
+
+
 def _first_non_empty(columns: list[pd.Series], placeholders: tuple[str, ...]) -> pd.Series:
-    result = columns[0]
+    """Per row, the value of the first column that is not blank. If any column is
+    multi-valued, the result is multi-valued (a text becomes a one-value list)."""
     if len(columns) == 1:
-        return result
-    result = result.copy()
-    if not is_list_column(result):
-        result = result.astype(object)
+        return columns[0]
+    if any(is_list_column(c) for c in columns):
+        columns = [_as_lists(c) for c in columns]
+    result = columns[0].copy()
     for other in columns[1:]:
         blank = blank_mask(result, placeholders)
         if not blank.any():
             break
-        result[blank] = other.astype(object)[blank]
-    return result if any(is_list_column(c) for c in columns) else result.astype("str")
+        result = result.where(~blank, other)
+    return result
 
 
 # --- the engine ------------------------------------------------------------------------------

@@ -57,8 +57,12 @@ def finding_message(item: Item, status: str, wp: WorkProduct | None = None) -> s
     name = f"{item.label} ({item.display})"
     if status == ItemStatus.INVALID:
         kinds = {wp.field(f).type.value for f in item.fields} if wp else set()
-        what = "a date" if "datetime" in kinds else "a duration" if "duration" in kinds else "a value"
-        text = f"{name} is filled but unusable: it could not be read as {what}, or the end is before the start"
+        if "duration" in kinds:
+            text = f"{name} is unusable: the end is before the start, or it is not a number of hours"
+        elif "datetime" in kinds:
+            text = f"{name} is filled in but is not a date sdbridge can read"
+        else:
+            text = f"{name} is filled in but unusable"
     elif item.scope == "work_product":
         text = f"{name} is not evidenced — declare it under `evidence:` of a source or map a record that shows it"
     else:

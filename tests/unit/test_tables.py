@@ -1,0 +1,123 @@
+"""The CSV/XLSX reader against the shapes of real exports and broken files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from sdbridge.config import TableSourceConfig
+from sdbridge.connectors.base import ROW
+from sdbridge.connectors.tables import TableFileConnector
+from sdbridge.errors import InputError
+
+
+def read(path: Path, **options):
+    source = TableSourceConfig(name="src", type=options.pop("type", "csv"), path=path, **options)
+    return TableFileConnector(source, resolve=lambda p: p).pull()
+
+
+def test_repeated_jira_headers_become_one_multi_valued_field(write):
+    path = write("jira.csv", """
+        Issue key,Labels,Labels,Labels,Summary
+        SD-1,network,urgent,customer,First
+        SD-2,,,,Second
+    """)
+    raw = read(path)
+    assert raw.columns["Labels"] == ["Labels", "Labels (2)", "Labels (3)"]
+    first = raw.frame.iloc[0]
+    assert [first[c] for c in raw.columns["Labels"]] == ["network", "urgent", "customer"]
+    assert raw.items == 2
+
+
+def test_ragged_row_names_file_and_line(write):
+    path = write("broken.csv", 'a,b,c\n1,2,3\n4,"multi\nline",6\n7,8,9,10\n11,12,13\n')
+    with pytest.raises(InputError) as caught:
+        read(path)
+    message = str(caught.value)
+    assert f"{path}:5" in message  # the 4th row starts on line 5 (row 3 spans two lines)
+    assert "4 fields but the header has 3" in message
+
+
+def test_short_row_is_an_error_too(write):
+    path = write("short.csv", "a,b,c\n1,2,3\n4,5\n")
+    with pytest.raises(InputError, match=r"short\.csv:3"):
+        read(path)
+
+
+def test_utf8_bom_is_not_part_of_the_first_header(write):
+    path = write("bom.csv", "\ufeffIssue key,Summary\nSD-1,Tjenesten på Tromsø\n")
+    raw = read(path)
+    assert "Issue key" in raw.columns
+    assert raw.frame.loc[0, "Summary"] == "Tjenesten på Tromsø"
+
+
+def test_cp1252_windows_export_is_read_in_auto_mode(write):
+    path = write("win.csv", "Key;Summary\nSD-1;Café – down\n", encoding="cp1252")
+    raw = read(path)
+    assert list(raw.columns) == ["Key", "Summary"]  # ; detected
+    assert raw.frame.loc[0, "Summary"] == "Café – down"
+
+
+def test_damaged_utf8_names_the_line(write):
+    path = write("bad.csv", "Key,Summary\nSD-1,Tromsø\nSD-2,caf\xe9\n".encode("utf-8").replace(b"caf\xc3\xa9", b"caf\xe9"))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert f"{path}:3" in str(caught.value)
+    assert "UTF-8" in str(caught.value)
+
+
+def test_explicit_encoding_is_used(write):
+    path = write("latin.csv", "Key,Summary\nSD-1,Tromsø\n", encoding="cp1252")
+    assert read(path, encoding="cp1252").frame.loc[0, "Summary"] == "Tromsø"
+    with pytest.raises(InputError, match="encoding"):
+        read(path, encoding="klingon")
+
+
+def test_gitlab_formula_quote_is_removed_when_asked(write):
+    path = write("gl.csv", "Title,Labels\n'=SUM(A1),\"incident,priority::1\"\n")
+    assert read(path).frame.loc[0, "Title"] == "'=SUM(A1)"
+    assert read(path, unquote_formulas=True).frame.loc[0, "Title"] == "=SUM(A1)"
+
+
+def test_rows_carry_their_spreadsheet_row_number(write):
+    path = write("rows.csv", "a\nx\ny\n")
+    assert read(path).frame[ROW].tolist() == [2, 3]
+
+
+def test_missing_and_empty_files_are_clear_errors(write, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="empty"):
+        read(write("empty.csv", ""))
+
+
+def _workbook(path: Path) -> Path:
+    book = Workbook()
+    first = book.active
+    first.title = "Readme"
+    first.append(["This workbook lists our CIs"])
+    sheet = book.create_sheet("CIs")
+    sheet.append(["CI ID", "Name", "In service since", "Tag", "Tag"])
+    sheet.append(["CI-1", "web01", datetime(2024, 3, 1, 12, 0), "prod", "dmz"])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["CI-2", "db01", None, "prod", None])
+    book.save(path)
+    return path
+
+
+def test_xlsx_sheet_by_name_with_repeated_headers_and_blank_rows(tmp_path):
+    raw = read(_workbook(tmp_path / "cmdb.xlsx"), type="xlsx", sheet="CIs")
+    assert raw.items == 2
+    assert raw.frame[ROW].tolist() == [2, 4]
+    assert raw.columns["Tag"] == ["Tag", "Tag (2)"]
+    assert raw.frame.loc[0, "In service since"].startswith("2024-03-01")
+    assert any("blank row" in note for note in raw.notes)
+
+
+def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
+    with pytest.raises(InputError) as caught:
+        read(_workbook(tmp_path / "cmdb.xlsx"), type="xlsx", sheet="Assets")
+    assert "Readme, CIs" in str(caught.value)
