@@ -51,9 +51,10 @@ class CheckInput:
     """Item id -> declarations for work-product-level items."""
 
 
-def finding_message(item: Item, status: str, wp: WorkProduct | None = None) -> str:
-    """The plain sentence shown in reports and pushed comments. It names the item, never a
-    value of the record, so it can be shown anywhere."""
+def finding_message(item: Item, status: str, wp: WorkProduct | None = None, parts: str | None = None) -> str:
+    """The plain sentence shown in reports and pushed comments. It names the item (and, for
+    an item of several fields, the absent part), never a value of the record, so it can be
+    shown anywhere."""
     name = f"{item.label} ({item.display})"
     if status == ItemStatus.INVALID:
         kinds = {wp.field(f).type.value for f in item.fields} if wp else set()
@@ -67,6 +68,8 @@ def finding_message(item: Item, status: str, wp: WorkProduct | None = None) -> s
         text = f"{name} is not evidenced — declare it under `evidence:` of a source or map a record that shows it"
     else:
         text = f"{name} is missing"
+    if parts:
+        text += f" ({parts})"
     if item.condition:
         text += f" — {item.condition}"
     return text
@@ -92,6 +95,16 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
             "missing": finding_message(item, ItemStatus.MISSING, wp),
             "invalid": finding_message(item, ItemStatus.INVALID, wp),
         }
+        if item.id in check.parts:
+            # Name the part that is absent when only some are ("... is missing (solution)").
+            fields = check.parts[item.id]
+            message = []
+            for i, state in zip(np.flatnonzero(gap), status):
+                absent = [f for f, codes in fields.items() if codes[i] in GAP_CODES]
+                partial = ", ".join(f.replace("_", " ") for f in absent) if len(absent) < len(fields) else None
+                message.append(finding_message(item, state, wp, partial) if partial else messages[state])
+        else:
+            message = [messages[s] for s in status]
         part = pd.DataFrame(
             {
                 "id": rows[SOURCE].astype(str) + ":" + rows[RECORD_ID].astype(str) + ":" + item.id,
@@ -102,7 +115,7 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
                 "status": status,
                 "severity": _severity(item),
                 "url": rows[URL].to_numpy(),
-                "message": [messages[s] for s in status],
+                "message": message,
                 "title": titles[gap].to_numpy(),
                 "row": rows[ROW_COL].to_numpy(),
             }

@@ -55,6 +55,9 @@ class ItemCheck:
     items: list[Item]
     codes: np.ndarray
     unevaluated: list[str]
+    parts: dict[str, dict[str, np.ndarray]]
+    """For items evidenced by several fields (WP.18.i start and end): each field's codes,
+    so a finding can say which part is missing."""
 
     def counts(self, column: int) -> dict[str, int]:
         values = np.bincount(self.codes[:, column], minlength=5) if len(self.codes) else np.zeros(5, int)
@@ -99,10 +102,14 @@ def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemC
     n = len(table.frame)
     codes = np.zeros((n, len(items)), dtype=np.int8)
     unevaluated = []
+    parts: dict[str, dict[str, np.ndarray]] = {}
     for column, item in enumerate(items):
         item_codes = np.zeros(n, dtype=np.int8)
         for name in item.fields:
-            item_codes = np.maximum(item_codes, _field_codes(table, wp, name, item, placeholders))
+            field_codes = _field_codes(table, wp, name, item, placeholders)
+            if len(item.fields) > 1:
+                parts.setdefault(item.id, {})[name] = field_codes
+            item_codes = np.maximum(item_codes, field_codes)
         if item.when:
             applies = _bool_column(table.frame, item.when)
             if applies is None:
@@ -110,7 +117,7 @@ def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemC
                 applies = np.zeros(n, dtype=bool)
             item_codes = np.where(applies, item_codes, NOT_APPLICABLE).astype(np.int8)
         codes[:, column] = item_codes
-    return ItemCheck(table=table, items=items, codes=codes, unevaluated=unevaluated)
+    return ItemCheck(table=table, items=items, codes=codes, unevaluated=unevaluated, parts=parts)
 
 
 def check_work_product_items(

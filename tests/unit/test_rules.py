@@ -1,0 +1,119 @@
+"""Item rules, driven by the YAML cases in tests/fixtures/rules/ (one generic test), plus
+the work-product-level items and the requirement status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sdbridge.config import DEFAULT_PLACEHOLDERS
+from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
+from sdbridge.profile import FieldType, load_catalogue
+from sdbridge.rules import CheckInput, assess
+from sdbridge.rules.items import STATUS_OF_CODE, check_items, check_work_product_items
+from sdbridge.values import parse_bools, parse_datetimes
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
+
+
+def table_of(wp_id: str, records: list[dict]) -> WorkProductTable:
+    """A WP table as the mapping engine would build it from these canonical values."""
+    wp = load_catalogue().work_product(wp_id)
+    frame = pd.DataFrame(records)
+    for f in wp.fields:
+        if f.name not in frame:
+            continue
+        if f.type == FieldType.DATETIME:
+            frame[f.name], bad = parse_datetimes(frame[f.name].astype("str"))
+            if bad.any():
+                frame[INVALID_PREFIX + f.name] = bad
+        elif f.type == FieldType.BOOL:
+            frame[f.name] = parse_bools(frame[f.name].map(lambda v: "yes" if v is True else "no" if v is False else v))
+        else:
+            frame[f.name] = frame[f.name].astype("str")
+    if {"started_at", "ended_at"} <= set(frame) and "time_to_resolve" in wp.field_names:
+        span = frame["ended_at"] - frame["started_at"]
+        negative = (span < pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
+        frame["time_to_resolve"] = span.where(~negative, pd.NaT)
+        if negative.any():
+            frame[INVALID_PREFIX + "time_to_resolve"] = negative
+    frame[SOURCE] = "fixture"
+    frame[ROW_COL] = np.arange(2, len(frame) + 2)
+    ids = frame["id"] if "id" in frame else pd.Series([None] * len(frame))
+    frame[RECORD_ID] = [i if isinstance(i, str) and i else f"row {r}" for i, r in zip(ids, frame[ROW_COL])]
+    frame[URL] = None
+    return WorkProductTable(work_product=wp, frame=frame)
+
+
+def load_cases():
+    for path in sorted(FIXTURES.glob("*.yml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            for case in document["cases"]:
+                yield pytest.param(document["work_product"], case, id=f"{path.stem}:{case['name']}")
+
+
+@pytest.mark.parametrize(("wp_id", "case"), list(load_cases()))
+def test_rule_case(wp_id, case):
+    table = table_of(wp_id, case["records"])
+    check = check_items(table, DEFAULT_PLACEHOLDERS)
+    column_of = {item.id: i for i, item in enumerate(check.items)}
+    ids = table.frame[RECORD_ID].tolist()
+    for record_id, expected in case["expect"].items():
+        row = ids.index(record_id)
+        got = {item: STATUS_OF_CODE[int(check.codes[row, column_of[item]])].value for item in expected}
+        assert got == expected, f"{record_id}: {got} != {expected}"
+
+
+def test_work_product_items_need_a_declaration_or_a_record():
+    catalogue = load_catalogue()
+    wp06 = catalogue.work_product("WP.06")
+    statuses = check_work_product_items(wp06, None, {"WP.06.a": ["feedback: CI-021"]}, DEFAULT_PLACEHOLDERS)
+    assert statuses["WP.06.a"][0].value == "present"
+    assert statuses["WP.06.b"][0].value == "missing"
+    wp08 = catalogue.work_product("WP.08")
+    roles = table_of("WP.08", [{"id": "R-2", "role": "Engineer", "service_manager": False}])
+    assert check_work_product_items(wp08, roles, {}, DEFAULT_PLACEHOLDERS)["WP.08.a"][0].value == "missing"
+    roles = table_of("WP.08", [{"id": "R-1", "role": "Service Manager", "service_manager": True}])
+    assert check_work_product_items(wp08, roles, {}, DEFAULT_PLACEHOLDERS)["WP.08.a"][0].value == "present"
+
+
+def _assess(tables, fed_by, variation="full"):
+    return assess(
+        load_catalogue(),
+        CheckInput(tables=tables, outcomes=[], fed_by=fed_by),
+        variation=variation,
+        placeholders=DEFAULT_PLACEHOLDERS,
+        run_id="test",
+        generated_at=datetime(2026, 11, 27, tzinfo=UTC),
+    )
+
+
+def test_requirements_not_evidenced_met_and_gap():
+    complete = table_of("WP.18", [{
+        "id": "IN-1", "done": True, "significant": False, "reporter": "Ann", "resolver": "Ops",
+        "description": "d", "impact": "i", "ci": "c", "priority": "p", "restoration_steps": "s",
+        "started_at": "2026-03-01T10:00:00Z", "ended_at": "2026-03-01T11:00:00Z",
+    }])
+    gappy = table_of("WP.18", [{"id": "IN-2", "done": True}])
+    met = {r.id: r for r in _assess({"WP.18": complete}, {"WP.18": ["jira"]}).requirements}
+    gap = {r.id: r for r in _assess({"WP.18": gappy}, {"WP.18": ["jira"]}).requirements}
+    assert met["P15"].status == "not_evidenced"  # WP.08 only
+    assert "no source feeds WP.08" in met["P15"].reason
+    assert met["P17"].status == "met"  # WP.18 complete, WP.11 not fed
+    assert "not fed: WP.11" in met["P17"].reason
+    assert gap["P17"].status == "gap"
+    assert "WP.18 has" in gap["P17"].reason
+    empty = {r.id: r for r in _assess({}, {"WP.18": ["jira"]}).requirements}
+    assert empty["P17"].status == "gap" and "no records" in empty["P17"].reason
+
+
+def test_variation_limits_the_conformance_summary():
+    a = _assess({}, {}, variation="governance")
+    assert a.conformance.requirements == 5
+    assert [p.id for p in a.conformance.by_process] == ["GO"]
+    assert a.conformance.not_evidenced == 5
