@@ -8,6 +8,7 @@ Secrets are only ever read from the environment into `SecretStr`; nothing here p
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from importlib import resources
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sdbridge.errors import ConfigError
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
@@ -68,43 +69,65 @@ class SourceBase(_Model):
         return _check_timezone(value)
 
     @model_validator(mode="after")
-    def _map_matches_catalogue(self) -> SourceBase:
-        catalogue = load_catalogue()
-        problems: list[str] = []
-        for wp_id, spec in self.map.items():
-            try:
-                wp = catalogue.work_product(wp_id)
-            except KeyError:
-                problems.append(f"map.{wp_id}: not a work product of 29110-4-3 (WP.01 ... WP.21)")
-                continue
-            if spec is None:
-                continue
-            known = set(wp.field_names) | set(EXTRA_FIELDS)
-            for name, field in spec.fields.items():
-                if name not in known:
-                    problems.append(
-                        f"map.{wp_id}.fields.{name}: {wp_id} has no field {name!r}; "
-                        f"its fields are: {', '.join(wp.field_names)}"
-                    )
-                if field.duration:
-                    for ref in field.duration:
-                        if ref not in known:
-                            problems.append(f"map.{wp_id}.fields.{name}.duration: unknown field {ref!r}")
-        for item_id in self.evidence:
-            try:
-                item = catalogue.item(item_id)
-            except KeyError:
-                problems.append(f"evidence.{item_id}: not an item id of 29110-4-3")
-                continue
-            if item.scope != "work_product":
-                problems.append(f"evidence.{item_id}: is checked on every record, not declared once")
+    def _map_matches_catalogue(self, info: ValidationInfo) -> SourceBase:
+        if info.context and info.context.get("catalogue_checked"):
+            return self  # load_config checked the raw file already, with line numbers
+        problems = catalogue_problems({"map": self.map_raw(), "evidence": self.evidence})
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{path}: {message}" for path, message in problems))
         return self
+
+    def map_raw(self) -> dict[str, Any]:
+        return {
+            wp: None if m is None else {"fields": {n: f.model_dump(by_alias=True) for n, f in m.fields.items()}}
+            for wp, m in self.map.items()
+        }
 
     @property
     def mappings(self) -> dict[str, WorkProductMapping]:
         return {wp: m for wp, m in self.map.items() if m is not None and m.enabled}
+
+
+def catalogue_problems(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """Work product ids, field names and evidence items of one raw source, checked against
+    the catalogue. Returns (path within the source, message) pairs."""
+    catalogue = load_catalogue()
+    problems: list[tuple[str, str]] = []
+    maps = source.get("map") or {}
+    if not isinstance(maps, dict):
+        return [("map", "must be a mapping of work product ids (WP.18: ...)")]
+    for wp_id, spec in maps.items():
+        try:
+            wp = catalogue.work_product(str(wp_id))
+        except KeyError:
+            problems.append((f"map.{wp_id}", "not a work product of 29110-4-3 (WP.01 ... WP.21)"))
+            continue
+        if not isinstance(spec, dict):
+            continue
+        known = set(wp.field_names) | set(EXTRA_FIELDS)
+        fields = spec.get("fields") or {}
+        if not isinstance(fields, dict):
+            continue
+        for name, field in fields.items():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(
+                    (f"map.{wp_id}.fields.{name}", f"{wp_id} has no field {name!r}; {hint}its fields: {', '.join(wp.field_names)}")
+                )
+            if isinstance(field, dict) and isinstance(field.get("duration"), list):
+                for ref in field["duration"]:
+                    if ref not in known:
+                        problems.append((f"map.{wp_id}.fields.{name}.duration", f"unknown field {ref!r}"))
+    for item_id in source.get("evidence") or {}:
+        try:
+            item = catalogue.item(str(item_id))
+        except KeyError:
+            problems.append((f"evidence.{item_id}", "not an item id of 29110-4-3"))
+            continue
+        if item.scope != "work_product":
+            problems.append((f"evidence.{item_id}", "is checked on every record; map a field for it instead"))
+    return problems
 
 
 class TableSourceConfig(SourceBase):
@@ -232,7 +255,7 @@ def merge_preset(preset: dict[str, Any], source: dict[str, Any]) -> dict[str, An
 # --- loading ---------------------------------------------------------------------------------
 
 
-def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
+def _interpolate(value: Any, path: str, problems: list[tuple[str, str]]) -> Any:
     if isinstance(value, dict):
         return {k: _interpolate(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -245,7 +268,7 @@ def _interpolate(value: Any, path: str, problems: list[str]) -> Any:
                 return os.environ[name]
             if default is not None:
                 return default
-            problems.append(f"{path}: environment variable {name} is not set")
+            problems.append((path, f"environment variable {name} is not set"))
             return ""
 
         return _ENV.sub(replace, value)
@@ -272,9 +295,7 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("csv", "xlsx", "function-after[_map_matches_catalogue()]") or str(part).startswith(
-            "function-"
-        ):
+        elif part in ("csv", "xlsx") or str(part).startswith("function-"):
             continue  # pydantic's union/validator tags are not part of the user's file
         else:
             out += f".{part}" if out else str(part)
@@ -294,14 +315,13 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
     for error in exc.errors(include_url=False, include_input=False):
         path = _loc_to_path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        # Problems raised by our own validators carry sub-paths ("map.WP.18.fields.x: ...").
-        for part in message.split("; "):
-            sub, sep, rest = part.partition(": ")
-            if sep and re.match(r"^(map|evidence)\.", sub):
-                full = f"{path}.{sub}" if path else sub
-                problems.append(f"{_with_line(full, lines, file)}: {rest}")
-            else:
-                problems.append(f"{_with_line(path, lines, file)}: {part}")
+        if error["type"] == "union_tag_invalid":
+            ctx = error.get("ctx", {})
+            message = f"unknown source type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
+            path += ".type"
+        elif error["type"] == "union_tag_not_found":
+            message = "every source needs a `type:` (csv or xlsx)"
+        problems.append(f"{_with_line(path, lines, file)}: {message}")
     return problems
 
 
@@ -329,11 +349,11 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{file}: the top level must be a mapping (version:, sources:, ...)")
     lines = _line_index(node) if node is not None else {}
 
-    problems: list[str] = []
-    raw = _interpolate(raw, "", problems)
+    found: list[tuple[str, str]] = []
+    raw = _interpolate(raw, "", found)
     sources = raw.get("sources") or []
     if not isinstance(sources, list):
-        problems.append(f"{_with_line('sources', lines, file)}: must be a list of sources")
+        found.append(("sources", "must be a list of sources"))
         sources = []
     merged_sources = []
     for i, source in enumerate(sources):
@@ -341,19 +361,22 @@ def load_config(path: str | Path) -> Config:
             try:
                 preset = load_preset(str(source["preset"]), file.parent)
             except KeyError as exc:
-                problems.append(f"{_with_line(f'sources[{i}].preset', lines, file)}: {exc.args[0]}")
+                found.append((f"sources[{i}].preset", exc.args[0]))
                 merged_sources.append(source)
                 continue
-            merged_sources.append(merge_preset(preset, source))
-        else:
-            merged_sources.append(source)
+            source = merge_preset(preset, source)
+        if isinstance(source, dict):
+            found.extend((f"sources[{i}].{path}", message) for path, message in catalogue_problems(source))
+        merged_sources.append(source)
     raw = {**raw, "sources": merged_sources}
+    problems = [f"{_with_line(path, lines, file)}: {message}" for path, message in found]
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(raw, context={"catalogue_checked": True})
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, lines, file))
         config = None
     if problems or config is None:
-        raise ConfigError(f"{file}: the configuration is not valid", problems)
+        by_line = sorted(problems, key=lambda p: int(m.group(1)) if (m := re.match(r"[^:]+:(\d+):", p)) else 0)
+        raise ConfigError(f"{file}: the configuration is not valid", by_line)
     config.path = file.resolve()
     return config

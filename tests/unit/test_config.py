@@ -1,0 +1,106 @@
+"""Config errors name their path and line, all at once; presets merge under the user's map."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdbridge.config import load_config
+from sdbridge.errors import ConfigError
+
+
+def problems_of(path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+def test_every_problem_is_reported_with_path_and_line(write):
+    write("x.csv", "a\n1\n")
+    path = write("c.yaml", """
+        profile:
+          variation: fulll
+        sources:
+          - name: jira
+            type: csv
+            path: x.csv
+            timezone: Mars/Olympus
+            map:
+              WP.18:
+                fields:
+                  rootcause: a
+              WP.99: {}
+          - name: other
+            type: carrier-pigeon
+        reports:
+          formats: [json, pdf]
+    """)
+    problems = problems_of(path)
+    text = "\n".join(problems)
+    assert "c.yaml:2: profile.variation" in text
+    assert "c.yaml:7: sources[0].timezone: unknown time zone 'Mars/Olympus'" in text
+    assert "c.yaml:11: sources[0].map.WP.18.fields.rootcause" in text and "did you mean 'root_cause'" in text
+    assert "c.yaml:12: sources[0].map.WP.99: not a work product" in text
+    assert "c.yaml:14: sources[1].type: unknown source type 'carrier-pigeon'" in text
+    assert "c.yaml:16: reports.formats: unknown report formats ['pdf']" in text
+    assert len(problems) == 6
+
+
+def test_missing_environment_variable_is_named(write, monkeypatch):
+    monkeypatch.delenv("SDB_TEST_PATH", raising=False)
+    path = write("c.yaml", """
+        sources:
+          - name: a
+            type: csv
+            path: ${SDB_TEST_PATH}
+    """)
+    assert any("c.yaml:4: sources[0].path: environment variable SDB_TEST_PATH is not set" in p for p in problems_of(path))
+    monkeypatch.setenv("SDB_TEST_PATH", "exports/a.csv")
+    assert str(load_config(path).sources[0].path) == "exports/a.csv"
+
+
+def test_unknown_preset_lists_the_shipped_ones(write):
+    path = write("c.yaml", "sources:\n  - {name: a, type: csv, path: a.csv, preset: jira-xml}\n")
+    (problem,) = problems_of(path)
+    assert "jira-xml" in problem and "jira-csv" in problem and "gitlab-csv" in problem
+
+
+def test_bad_transform_and_bad_where(write):
+    path = write("c.yaml", """
+        sources:
+          - name: a
+            type: csv
+            path: a.csv
+            map:
+              WP.18:
+                where:
+                  - {from: Type, in: [Incident], equals: Incident}
+                fields:
+                  priority: {from: P, transforms: [shout]}
+                  ci: {from: C, transforms: [{extract: "no group"}]}
+    """)
+    text = "\n".join(problems_of(path))
+    assert "give exactly one of equals, in" in text
+    assert "unknown transform 'shout'" in text
+    assert "exactly one group" in text
+
+
+def test_invalid_yaml_names_the_line(write):
+    path = write("c.yaml", "sources:\n  - name: a\n   type: csv\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:3: not valid YAML"):
+        load_config(path)
+
+
+def test_duplicate_source_names_are_refused(write):
+    path = write("c.yaml", "sources:\n  - {name: a, type: csv, path: a.csv}\n  - {name: a, type: csv, path: b.csv}\n")
+    assert any("two sources are named 'a'" in p for p in problems_of(path))
+
+
+def test_paths_resolve_against_the_config_folder(write, tmp_path):
+    path = write("conf/c.yaml", "sources:\n  - {name: a, type: csv, path: ../data/a.csv}\n")
+    config = load_config(path)
+    assert config.resolve(config.sources[0].path) == (tmp_path / "data" / "a.csv").resolve()
+
+
+def test_preset_wp_can_be_switched_off(write):
+    path = write("c.yaml", "sources:\n  - {name: a, type: csv, path: a.csv, preset: jira-csv, map: {WP.11: null}}\n")
+    assert list(load_config(path).sources[0].mappings) == ["WP.18"]
