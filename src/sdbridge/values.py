@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
@@ -27,12 +29,15 @@ def is_list_column(series: pd.Series) -> bool:
 
 
 def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:
-    text = series.astype("str")
-    normalised = text.str.strip().str.lower()
-    blank = normalised.isna() | (normalised == "")
+    """Vectorised in Arrow: null, empty after trimming, or a placeholder (case-insensitive)."""
+    if series.dtype != "str" or getattr(series.dtype, "storage", None) != "pyarrow":
+        series = series.astype("str")
+    array = pa.array(series.array)  # zero-copy for Arrow-backed strings
+    trimmed = pc.utf8_trim_whitespace(array)
+    blank = pc.or_kleene(pc.is_null(array), pc.equal(pc.utf8_length(trimmed), 0))
     if placeholders:
-        blank |= normalised.isin(placeholders)
-    return blank.to_numpy(dtype=bool, na_value=True)
+        blank = pc.or_kleene(blank, pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(placeholders))))
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 def blank_mask(series: pd.Series, placeholders: Iterable[str] = ()) -> np.ndarray:
@@ -90,6 +95,10 @@ def parse_datetimes(
         series = series.map(lambda v: v[0] if isinstance(v, list) and v else None)
     text = series.astype("str").str.strip()
     filled = text.notna() & (text != "")
+    if not formats:
+        fast = _arrow_iso(text.where(filled, None), timezone)
+        if fast is not None:
+            return fast, np.zeros(len(series), dtype=bool)
     result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
     remaining = filled.copy()
     zone = ZoneInfo(timezone or "UTC")
@@ -120,6 +129,24 @@ def parse_datetimes(
                 remaining.loc[part.index] = False
     invalid = (filled & result.isna()).to_numpy(dtype=bool)
     return result, invalid
+
+
+def _arrow_iso(text: pd.Series, timezone: str | None) -> pd.Series | None:
+    """Fast path: a column that is all ISO 8601 (all with offsets, or all without) is cast
+    by Arrow in one go. Returns None when any value needs the slow path."""
+    array = pa.array(text.astype("str").array)
+    try:
+        stamps = pc.cast(array, pa.timestamp("us", tz="UTC"))
+        return pd.Series(stamps.to_pandas(types_mapper=None), index=text.index).astype("datetime64[us, UTC]")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        naive = pc.cast(array, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    local = pd.Series(naive.to_pandas(), index=text.index).astype("datetime64[us]")
+    zone = ZoneInfo(timezone or "UTC")
+    return local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
 def parse_bools(series: pd.Series) -> pd.Series:

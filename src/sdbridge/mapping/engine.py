@@ -50,6 +50,14 @@ class WorkProductTable:
 
     work_product: WorkProduct
     frame: pd.DataFrame
+    placeholders: tuple[str, ...] = ()
+    _blank: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def blank(self, field_name: str) -> np.ndarray:
+        """Where the field is blank or a placeholder; computed once per field."""
+        if field_name not in self._blank:
+            self._blank[field_name] = blank_mask(self.frame[field_name], self.placeholders)
+        return self._blank[field_name]
 
     def invalid(self, field_name: str) -> np.ndarray:
         column = INVALID_PREFIX + field_name
@@ -365,28 +373,79 @@ class MappingEngine:
         source: Any,
         rows: np.ndarray,
     ) -> tuple[WorkProductTable, np.ndarray, list[tuple[int, str]]]:
+        everything = bool(where.all())
         positions = np.flatnonzero(where)
-        columns: dict[str, Any] = {}
+        index = resolver.raw.frame.index if everything else resolver.raw.frame.index[positions]
+        columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source)
+        url = columns.pop("url", None)
+        frame = pd.DataFrame(columns, index=index, copy=False)
+        frame[SOURCE] = source.name
+        frame[ROW_COL] = rows if everything else rows[positions]
+        for name, mask in invalid.items():
+            frame[INVALID_PREFIX + name] = mask
+        table = WorkProductTable(work_product=wp, frame=frame, placeholders=self.placeholders)
+        id_blank = self._identify(table, mapping, url, source)
+        # Not a record: nothing mapped at all, or the same id again within this source.
+        value_columns = list(columns)
+        empty = (
+            np.logical_and.reduce([table.blank(c) for c in value_columns])
+            if value_columns
+            else np.ones(len(frame), dtype=bool)
+        )
+        first = ~frame[RECORD_ID].duplicated(keep="first").to_numpy()
+        duplicated = ~id_blank & ~first
+        drop = empty | duplicated
+        reasons: list[tuple[int, str]] = []
+        if drop.any():
+            first_row = dict(zip(frame[RECORD_ID][first & ~id_blank], frame[ROW_COL][first & ~id_blank]))
+            for at in np.flatnonzero(drop):
+                if empty[at]:
+                    reasons.append((int(positions[at]), f"no mapped field of {wp.id} has a value"))
+                else:
+                    rid = frame[RECORD_ID].iat[at]
+                    reasons.append((int(positions[at]), f"duplicate of {wp.id} record {rid} (row {first_row[rid]})"))
+            kept = ~drop
+            table = WorkProductTable(
+                work_product=wp,
+                frame=frame[kept].reset_index(drop=True),
+                placeholders=self.placeholders,
+                _blank={name: mask[kept] for name, mask in table._blank.items()},
+            )
+        elif not everything:
+            table.frame = table.frame.reset_index(drop=True)
+        keep = np.zeros(len(resolver.raw.frame), dtype=bool)
+        keep[positions[~drop]] = True
+        return table, keep, reasons
+
+    def _fields(
+        self,
+        wp: WorkProduct,
+        mapping: WorkProductMapping,
+        resolver: _Resolver,
+        positions: np.ndarray | None,
+        index: pd.Index,
+        source: Any,
+    ) -> tuple[dict[str, pd.Series], dict[str, np.ndarray]]:
+        """Every mapped field, transformed and typed as the catalogue declares it, plus
+        masks of values that were given but unusable."""
+        columns: dict[str, pd.Series] = {}
         invalid: dict[str, np.ndarray] = {}
-        index = resolver.raw.frame.index[positions]
+
+        def flag(name: str, bad: np.ndarray) -> None:
+            if bad.any():
+                invalid[name] = invalid[name] | bad if name in invalid else bad
+
         for name, spec in mapping.fields.items():
             if spec.duration is not None:
                 continue
             if spec.from_ and not any(resolver.has(r) for r in spec.from_):
                 continue  # an optional preset column the export lacks: the field stays unmapped
             series, bad = self._field(spec, resolver, positions, index, source)
+            flag(name, bad)
+            if name in wp.field_names:
+                series, bad = self._coerce(series, wp.field(name).type, source)
+                flag(name, bad)
             columns[name] = series
-            if bad.any():
-                invalid[name] = bad
-        for f in wp.fields:
-            if f.name not in columns and f.name not in mapping.fields:
-                continue
-            series = columns.get(f.name)
-            if series is None:
-                continue
-            columns[f.name], bad = self._coerce(series, f.type, source)
-            if bad.any():
-                invalid[f.name] = invalid.get(f.name, np.zeros(len(positions), bool)) | bad
         # Durations last: they read other canonical fields.
         for f in wp.fields:
             spec = mapping.fields.get(f.name)
@@ -394,84 +453,56 @@ class MappingEngine:
             derive = (f.derive or {}).get("duration")
             if pair is None and derive is None:
                 continue
-            start_name, end_name = pair or derive  # type: ignore[misc]
-            if pair is None and f.name in columns and not blank_mask(columns[f.name]).all():
-                continue  # mapped directly; only derive where empty below
-            start, end = columns.get(start_name), columns.get(end_name)
+            start, end = (columns.get(name) for name in (pair or derive))  # type: ignore[union-attr]
             if start is None or end is None:
                 continue
             span = end - start
             negative = (span < pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
-            if f.name in columns and pair is None:
-                current = columns[f.name]
-                span = current.where(current.notna(), span) if pd.api.types.is_timedelta64_dtype(current) else span
-            columns[f.name] = span.where(~negative, pd.NaT)
-            if negative.any():
-                invalid[f.name] = invalid.get(f.name, np.zeros(len(positions), bool)) | negative
-        if "url" in mapping.fields:
-            url = columns.pop("url")
+            span = span.where(~negative, pd.NaT)
+            current = columns.get(f.name)
+            if pair is None and current is not None:
+                span = current.where(current.notna(), span)  # mapped directly; derive only where empty
+                negative &= current.isna().to_numpy()
+            columns[f.name] = span
+            flag(f.name, negative)
+        return columns, invalid
+
+    def _identify(
+        self, table: WorkProductTable, mapping: WorkProductMapping, url: pd.Series | None, source: Any
+    ) -> np.ndarray:
+        """Set record ids (the mapped id, else "row N") and links; return where the id is blank."""
+        frame = table.frame
+        if mapping.record_id in frame:
+            ids = frame[mapping.record_id].astype("str").str.strip()
+            blank = table.blank(mapping.record_id)
         else:
-            url = None
-        frame = pd.DataFrame(columns, index=index)
-        frame[SOURCE] = source.name
-        frame[ROW_COL] = rows[positions]
-        for name, mask in invalid.items():
-            frame[INVALID_PREFIX + name] = mask
-        # Record ids: the mapped id field, else the row.
-        id_field = mapping.record_id
-        if id_field in frame:
-            ids = frame[id_field].astype("str").str.strip()
-            blank = blank_mask(frame[id_field], self.placeholders)
-        else:
-            ids = pd.Series(pd.NA, index=index, dtype="str")
+            ids = pd.Series(pd.NA, index=frame.index, dtype="str")
             blank = np.ones(len(frame), dtype=bool)
-        fallback = pd.Series([f"row {r}" for r in frame[ROW_COL]], index=index, dtype="str")
-        frame[RECORD_ID] = ids.where(~blank, fallback)
+        record_ids = ids.copy()
+        if blank.any():
+            record_ids[blank] = "row " + frame[ROW_COL][blank].astype("str")
+        frame[RECORD_ID] = record_ids
         if url is not None:
             frame[URL] = url.astype("str")
         elif source.url_template:
-            frame[URL] = pd.Series(
-                [source.url_template.replace("{id}", str(i)) if not b else None for i, b in zip(ids, blank)],
-                index=index,
-                dtype="str",
-            )
+            prefix, _, suffix = source.url_template.partition("{id}")
+            frame[URL] = (prefix + ids + suffix).where(~blank, None)
         else:
-            frame[URL] = pd.Series(None, index=index, dtype="str")
-        reasons: list[tuple[int, str]] = []
-        keep = np.zeros(len(resolver.raw.frame), dtype=bool)
-        # Nothing mapped at all: not a record.
-        value_columns = [c for c in columns if c != "url"]
-        if value_columns:
-            empty = np.logical_and.reduce([blank_mask(frame[c], self.placeholders) for c in value_columns])
-        else:
-            empty = np.ones(len(frame), dtype=bool)
-        # The same id twice within one source: the first is the record, the others duplicates.
-        duplicated = (~blank) & frame[RECORD_ID].duplicated(keep="first").to_numpy()
-        first_row = {}
-        if duplicated.any():
-            firsts = frame.loc[~frame[RECORD_ID].duplicated(keep="first"), [RECORD_ID, ROW_COL]]
-            first_row = dict(zip(firsts[RECORD_ID], firsts[ROW_COL]))
-        drop = empty | duplicated
-        for pos, is_empty, is_dup, rid in zip(positions, empty, duplicated, frame[RECORD_ID]):
-            if is_empty:
-                reasons.append((int(pos), f"no mapped field of {wp.id} has a value"))
-            elif is_dup:
-                reasons.append((int(pos), f"duplicate of {wp.id} record {rid} (row {first_row[rid]})"))
-        keep[positions[~drop]] = True
-        frame = frame[~drop].reset_index(drop=True)
-        return WorkProductTable(work_product=wp, frame=frame), keep, reasons
+            frame[URL] = pd.Series(None, index=frame.index, dtype="str")
+        return blank
 
     def _field(
-        self, spec: FieldSpec, resolver: _Resolver, positions: np.ndarray, index: pd.Index, source: Any
+        self, spec: FieldSpec, resolver: _Resolver, positions: np.ndarray | None, index: pd.Index, source: Any
     ) -> tuple[pd.Series, np.ndarray]:
-        bad = np.zeros(len(positions), dtype=bool)
+        bad = np.zeros(len(index), dtype=bool)
         if spec.value is not None:
-            series = pd.Series([spec.value] * len(positions), index=index, dtype=object)
+            series = pd.Series([spec.value] * len(index), index=index, dtype=object)
             if not isinstance(spec.value, bool):
                 series = series.astype("str")
         else:
             refs = [r for r in spec.from_ if resolver.has(r)]
-            series = _first_non_empty([resolver.column(r).iloc[positions] for r in refs], self.placeholders)
+            picked = [resolver.column(r) if positions is None else resolver.column(r).iloc[positions] for r in refs]
+            series = _first_non_empty(picked, self.placeholders)
         for transform in spec.transforms:
             series, bad = _apply_transform(series, transform, bad, source)
         return series, bad
@@ -500,11 +531,14 @@ def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]])
         wp = catalogue.work_product(wp_id)
         frames = [t.frame for t in tables if len(t.frame)]
         if not frames:
-            merged[wp_id] = WorkProductTable(wp, tables[0].frame if tables else pd.DataFrame())
+            merged[wp_id] = WorkProductTable(wp, tables[0].frame if tables else pd.DataFrame(),
+                                             tables[0].placeholders if tables else ())
             continue
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         for column in frame.columns:
             if column.startswith(INVALID_PREFIX):
                 frame[column] = frame[column].fillna(False).astype(bool)
-        merged[wp_id] = WorkProductTable(wp, frame)
+        merged[wp_id] = WorkProductTable(wp, frame, tables[0].placeholders)
+        if len(frames) == 1:
+            merged[wp_id]._blank = next(t._blank for t in tables if len(t.frame))
     return merged

@@ -25,6 +25,7 @@ from sdbridge.assessment import (
 )
 from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, WorkProduct
+from sdbridge.values import as_text, is_list_column
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
@@ -79,48 +80,70 @@ def _severity(item: Item) -> str:
     return "high" if item.audit_focus else "medium"
 
 
+def _constant(value: str, count: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(count, dtype=np.int8), [value])
+
+
+def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> pd.Categorical:
+    """The message of each gap of one item, built once per distinct case: missing or
+    invalid, and — for an item of several fields — which of its fields are absent."""
+    wp = check.table.work_product
+    invalid = check.codes[gap, column] == INVALID
+    fields = list(check.parts.get(item.id, {}).items())
+    pattern = np.zeros(int(gap.sum()), dtype=np.int64)
+    for bit, (_, codes) in enumerate(fields):
+        pattern |= np.isin(codes[gap], GAP_CODES).astype(np.int64) << bit
+    key = pattern * 2 + invalid
+    full = (1 << len(fields)) - 1
+    texts = {}
+    for k in np.unique(key).tolist():
+        bits, is_invalid = divmod(k, 2)
+        absent = [name for bit, (name, _) in enumerate(fields) if bits >> bit & 1]
+        parts = ", ".join(a.replace("_", " ") for a in absent) if fields and bits != full else None
+        status = ItemStatus.INVALID if is_invalid else ItemStatus.MISSING
+        texts[k] = finding_message(item, status, wp, parts)
+    categories = list(dict.fromkeys(texts.values()))
+    code_of = np.array([categories.index(texts[k]) if k in texts else 0 for k in range(max(texts) + 1)])
+    return pd.Categorical.from_codes(code_of[key], categories)
+
+
 def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
+    """One finding per gap, built column-wise; text columns stay Arrow-backed (no Python
+    string objects per finding)."""
     frame = check.table.frame
     wp = check.table.work_product
     parts = []
-    titles = frame["title"].astype("str") if "title" in frame else pd.Series(None, index=frame.index, dtype="str")
+    titles = frame["title"] if "title" in frame else pd.Series(None, index=frame.index, dtype="str")
+    if is_list_column(titles):
+        titles = as_text(titles)
+    record_ids = frame[RECORD_ID].astype("str")
+    sources = frame[SOURCE].astype("str")
+    prefix = sources + ":" + record_ids + ":"
     for column, item in enumerate(check.items):
-        codes = check.codes[:, column]
-        gap = np.isin(codes, GAP_CODES)
+        gap = np.isin(check.codes[:, column], GAP_CODES)
         if not gap.any():
             continue
-        rows = frame.loc[gap]
-        status = np.where(codes[gap] == INVALID, "invalid", "missing")
-        messages = {
-            "missing": finding_message(item, ItemStatus.MISSING, wp),
-            "invalid": finding_message(item, ItemStatus.INVALID, wp),
-        }
-        if item.id in check.parts:
-            # Name the part that is absent when only some are ("... is missing (solution)").
-            fields = check.parts[item.id]
-            message = []
-            for i, state in zip(np.flatnonzero(gap), status):
-                absent = [f for f, codes in fields.items() if codes[i] in GAP_CODES]
-                partial = ", ".join(f.replace("_", " ") for f in absent) if len(absent) < len(fields) else None
-                message.append(finding_message(item, state, wp, partial) if partial else messages[state])
-        else:
-            message = [messages[s] for s in status]
-        part = pd.DataFrame(
-            {
-                "id": rows[SOURCE].astype(str) + ":" + rows[RECORD_ID].astype(str) + ":" + item.id,
-                "work_product": wp.id,
-                "item": item.id,
-                "record_id": rows[RECORD_ID].astype(str).to_numpy(),
-                "source": rows[SOURCE].astype(str).to_numpy(),
-                "status": status,
-                "severity": _severity(item),
-                "url": rows[URL].to_numpy(),
-                "message": message,
-                "title": titles[gap].to_numpy(),
-                "row": rows[ROW_COL].to_numpy(),
-            }
+        count = int(gap.sum())
+        status = pd.Categorical.from_codes(
+            (check.codes[gap, column] == INVALID).astype(np.int8), ["missing", "invalid"]
         )
-        parts.append(part)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "id": (prefix[gap] + item.id).reset_index(drop=True),
+                    "work_product": _constant(wp.id, count),
+                    "item": _constant(item.id, count),
+                    "record_id": record_ids[gap].reset_index(drop=True),
+                    "source": sources[gap].reset_index(drop=True),
+                    "status": status,
+                    "severity": _constant(_severity(item), count),
+                    "url": frame[URL][gap].reset_index(drop=True),
+                    "message": _messages(check, column, item, gap),
+                    "title": titles[gap].astype("str").reset_index(drop=True),
+                    "row": frame[ROW_COL][gap].reset_index(drop=True),
+                }
+            )
+        )
     return parts
 
 

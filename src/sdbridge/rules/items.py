@@ -83,7 +83,7 @@ def _field_codes(
         codes = np.full(n, MISSING, dtype=np.int8)
         blank = np.ones(n, dtype=bool)
     else:
-        blank = blank_mask(frame[name], placeholders)
+        blank = table.blank(name)
         codes = np.where(blank, MISSING, PRESENT).astype(np.int8)
         invalid = table.invalid(name)
         codes[invalid] = INVALID
@@ -97,6 +97,9 @@ def _field_codes(
 
 
 def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemCheck:
+    if tuple(table.placeholders) != tuple(placeholders):
+        table.placeholders = tuple(placeholders)
+        table._blank.clear()
     wp = table.work_product
     items = wp.record_items
     n = len(table.frame)

@@ -1,0 +1,161 @@
+"""Benchmark: check 1,000,000 WP.18 records end to end and compare, in the same run, with
+pyarrow's bare read of the same CSV and with pandera validating the same presence checks.
+
+    make bench                                   # installs pandera, runs 1,000,000 records
+    .venv/bin/python bench/check_1m.py --records 200000
+
+Targets (ARCHITECTURE.md): sdbridge within 3x pyarrow's bare read and faster than pandera;
+peak memory under 2 GiB. Prints records/s, the ratios and the peak RSS; exits 0 either way
+(a benchmark reports, it does not assert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+FIELDS = ["Key", "Reporter", "Assignee", "Description", "CI", "Priority", "Steps", "Root cause", "Created",
+          "Resolved", "Status"]
+
+
+def generate(path: Path, n: int, seed: int = 29110) -> None:
+    """n incident rows, ~10% of each optional field blank, ~2% placeholders, ISO timestamps."""
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 300 * 86400, n), unit="s")
+    resolved = created + pd.to_timedelta(rng.integers(600, 72 * 3600, n), unit="s")
+    done = rng.random(n) > 0.1
+
+    def maybe(values: np.ndarray, blank: float = 0.1) -> np.ndarray:
+        out = values.astype(object)
+        out[rng.random(n) < blank] = ""
+        out[rng.random(n) < 0.02] = "N/A"
+        return out
+
+    frame = pd.DataFrame({
+        "Key": np.char.add("SD-", np.arange(1, n + 1).astype(str)),
+        "Reporter": maybe(rng.choice(["Ann", "Bo", "Cy", "Di"], n)),
+        "Assignee": maybe(rng.choice(["Ops", "Net", "DB"], n)),
+        "Description": maybe(rng.choice(["Mail down", "Slow web", "DNS fails", "Disk full"], n), 0.05),
+        "CI": maybe(rng.choice(["web01", "db01", "mail01"], n), 0.2),
+        "Priority": maybe(rng.choice(["Highest", "High", "Medium", "Low"], n), 0.01),
+        "Steps": maybe(rng.choice(["Restarted", "Failed over", "Rolled back"], n), 0.25),
+        "Root cause": maybe(rng.choice(["Config", "Capacity", "Bug"], n), 0.5),
+        "Created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Resolved": np.where(done, resolved.strftime("%Y-%m-%dT%H:%M:%SZ"), ""),
+        "Status": np.where(done, "Done", "In Progress"),
+    })
+    frame.to_csv(path, index=False)
+
+
+CONFIG = """
+sources:
+  - name: bench
+    type: csv
+    path: {path}
+    map:
+      WP.18:
+        fields:
+          id: Key
+          reporter: Reporter
+          resolver: Assignee
+          description: Description
+          impact: Description
+          ci: CI
+          priority: Priority
+          restoration_steps: Steps
+          root_cause: Root cause
+          solution: Root cause
+          started_at: Created
+          ended_at: Resolved
+          done: {{from: Status, transforms: [{{in: [Done]}}]}}
+          significant: {{from: Priority, transforms: [{{in: [Highest, High]}}]}}
+"""
+
+
+def time_pyarrow(path: Path) -> float:
+    start = time.perf_counter()
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in FIELDS}))
+    elapsed = time.perf_counter() - start
+    del table
+    return elapsed
+
+
+def time_sdbridge(config_path: Path) -> tuple[float, object]:
+    from sdbridge.config import load_config
+    from sdbridge.pipeline import check
+
+    config = load_config(config_path)
+    start = time.perf_counter()
+    result = check(config)
+    return time.perf_counter() - start, result.assessment
+
+
+def time_pandera(path: Path) -> float | None:
+    try:
+        import pandera.pandas as pa_schema
+    except ImportError:
+        try:
+            import pandera as pa_schema  # type: ignore[no-redef]
+        except ImportError:
+            return None
+    placeholders = {"n/a", "tbd", "-", "none", "unknown", ""}
+
+    def filled(series: pd.Series) -> pd.Series:
+        text = series.fillna("").astype(str).str.strip().str.lower()
+        return ~text.isin(placeholders)
+
+    columns = {name: pa_schema.Column(str, checks=pa_schema.Check(filled, element_wise=False), nullable=True)
+               for name in FIELDS[:9]}
+    schema = pa_schema.DataFrameSchema(columns)
+    start = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        schema.validate(frame, lazy=True)
+    except Exception:  # SchemaErrors: the gaps, which is the point
+        pass
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path = Path(folder) / "incidents.csv"
+        config_path = Path(folder) / "bench.yaml"
+        print(f"generating {args.records:,} WP.18 records ...", flush=True)
+        generate(csv_path, args.records)
+        config_path.write_text(CONFIG.format(path=csv_path), encoding="utf-8")
+        size = csv_path.stat().st_size / 2**20
+        gc.collect()
+        arrow = time_pyarrow(csv_path)
+        gc.collect()
+        ours, assessment = time_sdbridge(config_path)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+        gc.collect()
+        pandera = time_pandera(csv_path)
+    summary = assessment.summary  # type: ignore[attr-defined]
+    print(f"file: {size:.0f} MiB, records: {summary.records:,}, gaps: {summary.gaps:,}")
+    print(f"pyarrow bare read      {arrow:7.2f} s")
+    print(f"sdbridge check         {ours:7.2f} s   {args.records / ours:,.0f} records/s   "
+          f"{ours / arrow:.2f}x pyarrow (target <= 3x)")
+    if pandera is None:
+        print("pandera                not installed (make bench installs it)")
+    else:
+        print(f"pandera presence check {pandera:7.2f} s   sdbridge is {pandera / ours:.2f}x as fast (target > 1x)")
+    print(f"peak RSS               {peak:7.2f} GiB (target < 2 GiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
