@@ -176,3 +176,37 @@ def test_engine_maps_the_same_raw_table_identically(write):
     first, _ = engine.map_source(raw, config.sources[0])
     second, _ = engine.map_source(raw, config.sources[0])
     pd.testing.assert_frame_equal(first["WP.18"].frame, second["WP.18"].frame)
+
+
+def test_json_items_are_mapped_with_jmespath():
+    from datetime import UTC, datetime
+
+    from sdbridge.config import TableSourceConfig
+    from sdbridge.connectors.base import ROW, RawTable
+
+    items = [
+        {"key": "SD-1", "fields": {"priority": {"name": "High"}, "labels": ["db", "prod"],
+                                   "created": "2026-03-01T10:00:00.000+0100", "resolutiondate": None}},
+        {"key": "SD-2", "fields": {"priority": None, "labels": [], "created": "2026-03-02T10:00:00.000+0100"}},
+    ]
+    raw = RawTable(
+        source="api", frame=pd.DataFrame({"_item": items, ROW: [1, 2]}), columns={}, location="https://x.invalid",
+        fetched_at=datetime.now(UTC), kind="json",
+    )
+    source = TableSourceConfig.model_validate({
+        "name": "api", "type": "csv", "path": "unused.csv",
+        "map": {"WP.18": {"fields": {
+            "id": "key", "priority": "fields.priority.name", "ci": "fields.labels",
+            "started_at": "fields.created",
+            "time_to_resolve": {"duration": ["started_at", "ended_at"]},
+            "ended_at": "fields.resolutiondate",
+        }}},
+    })
+    tables, outcome = MappingEngine(load_catalogue(), ("N/A",)).map_source(raw, source)
+    frame = tables["WP.18"].frame.set_index("_record_id")
+    assert outcome.mapped == 2
+    assert frame.loc["SD-1", "priority"] == "High"
+    assert pd.isna(frame.loc["SD-2", "priority"])
+    assert frame.loc["SD-1", "ci"] == ["db", "prod"]
+    assert frame.loc["SD-1", "started_at"] == pd.Timestamp("2026-03-01 09:00", tz="UTC")
+    assert pd.isna(frame.loc["SD-1", "time_to_resolve"])
