@@ -60,6 +60,9 @@ class SourceSummary(BaseModel):
     location: str
     status: Literal["ok", "failed"] = "ok"
     error: str | None = None
+    data_from: datetime | None = None
+    """When the data checked was last pulled successfully (from the store), if known."""
+    data_age_hours: float | None = None
     items_pulled: int = 0
     mapped: int = 0
     excluded: int = 0

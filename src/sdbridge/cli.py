@@ -1,6 +1,7 @@
 """The `sdbridge` command. Thin: parses options, calls the pipeline, renders with rich.
 
-Exit codes: 0 done; 1 gaps found and `--fail-on-gaps`; 2 usage, config or input error.
+Exit codes: 0 done; 1 gaps found and `--fail-on-gaps`; 2 usage, config or input error;
+3 a run in which a source failed (everything else was still pulled, checked and reported).
 A user error is one line (or one list) on stderr, never a traceback.
 """
 
@@ -24,7 +25,7 @@ from sdbridge.config import REPORT_FORMATS, Config, load_config
 from sdbridge.errors import ConfigError, SdbridgeError
 from sdbridge.profile import load_catalogue, normalise_wp_id
 
-EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_GAPS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
 
 app = typer.Typer(
     name="sdbridge",
@@ -79,7 +80,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         for note in s.notes:
             out.print(f"[yellow]note[/] {s.name}: {note}", highlight=False)
         if s.error:
-            out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False)
+            out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False, soft_wrap=True)
 
     table = Table(title="Work products", title_justify="left")
     for column in ("WP", "Name", "Records", "With gaps", "Gaps"):
@@ -113,14 +114,10 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         out.print(f"wrote {path}", highlight=False)
 
 
-def _run_check(config: Config, out_dir: Path | None, formats: list[str]) -> tuple[Assessment, list[Path]]:
-    from sdbridge.pipeline import check as run_check
+def _write(assessment: Assessment, config: Config, out_dir: Path | None, formats: list[str]) -> list[Path]:
     from sdbridge.reports import write_reports
 
-    result = run_check(config)
-    target = out_dir or config.resolve(config.reports.out)
-    written = write_reports(result.assessment, target, formats)
-    return result.assessment, written
+    return write_reports(assessment, out_dir or config.resolve(config.reports.out), formats)
 
 
 @app.command()
@@ -130,13 +127,105 @@ def check(
     out_dir: OutOption = None,
     format: FormatOption = None,
     fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
+    run: Annotated[str | None, typer.Option("--run", help="Re-check the data of a past run (see `history`).")] = None,
 ) -> None:
-    """Read every source, check it against the profile and write the reports."""
+    """Check the sources against the profile and write the reports. Makes no network request:
+    it uses what `pull` stored, or reads local files directly before any pull."""
+    from sdbridge.runner import check_with_store
+
     cfg = load_config(config)
-    assessment, written = _run_check(cfg, out_dir, _formats(format, cfg))
-    print_summary(assessment, written)
-    if fail_on_gaps and assessment.summary.gaps:
+    formats = _formats(format, cfg)
+    result, notes = check_with_store(cfg, run_id=run)
+    for note in notes:
+        out.print(f"[yellow]note[/] {note}", highlight=False)
+    print_summary(result.assessment, _write(result.assessment, cfg, out_dir, formats))
+    if fail_on_gaps and result.assessment.summary.gaps:
         raise typer.Exit(EXIT_GAPS)
+
+
+@app.command()
+@user_errors
+def pull(
+    config: ConfigOption,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Pull everything, not only what changed.")] = False,
+) -> None:
+    """Fetch the sources into the store (changed files and items only, unless --full)."""
+    from sdbridge.runner import pull_once
+
+    run_id, pulls, status = pull_once(load_config(config), only=source, full=full)
+    _print_pulls(pulls)
+    out.print(f"pull {run_id}: {status}", highlight=False)
+    if status == "partial":
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@user_errors
+def run(
+    config: ConfigOption,
+    out_dir: OutOption = None,
+    format: FormatOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Pull everything, not only what changed.")] = False,
+    fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
+) -> None:
+    """Pull, check, write the reports and keep the result in the store's history."""
+    from sdbridge.runner import run_once
+
+    cfg = load_config(config)
+    outcome = run_once(cfg, trigger="manual", full=full, out=out_dir, formats=_formats(format, cfg))
+    _print_pulls(outcome.pulls)
+    if outcome.assessment is not None:
+        print_summary(outcome.assessment, outcome.written)
+    out.print(f"run {outcome.run_id}: {outcome.status}", highlight=False)
+    if outcome.status == "partial":
+        raise typer.Exit(EXIT_PARTIAL)
+    if fail_on_gaps and outcome.assessment is not None and outcome.assessment.summary.gaps:
+        raise typer.Exit(EXIT_GAPS)
+
+
+@app.command()
+@user_errors
+def history(
+    config: ConfigOption,
+    work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Trend of this WP only.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+    finding: Annotated[str | None, typer.Option("--finding", help="Follow one finding id across runs.")] = None,
+) -> None:
+    """Past runs and the trend of gaps per work product."""
+    from sdbridge.history import finding_timeline, runs_table, trend_table
+
+    cfg = load_config(config)
+    wp_id = normalise_wp_id(work_product) if work_product else None
+    if finding:
+        out.print(finding_timeline(cfg, finding))
+        return
+    out.print(runs_table(cfg, limit))
+    out.print(trend_table(cfg, limit, wp_id))
+
+
+@app.command()
+@user_errors
+def schedule(
+    config: ConfigOption,
+    run_now: Annotated[bool, typer.Option("--run-now", help="Also run the first job once at start.")] = False,
+) -> None:
+    """Run the configured jobs on their schedule until stopped (SIGTERM/SIGINT)."""
+    from sdbridge.scheduler import configure_logging, serve
+
+    cfg = load_config(config)
+    configure_logging()
+    serve(cfg, run_now=run_now)
+
+
+def _print_pulls(pulls: list[Any]) -> None:
+    for p in pulls:
+        if p.status == "failed":
+            err.print(f"[red]failed[/] {p.source}: {p.error}", highlight=False, soft_wrap=True)
+        elif p.status == "unchanged":
+            out.print(f"{p.source}: unchanged since the last pull, skipped", highlight=False)
+        else:
+            out.print(f"{p.source}: pulled {p.items} item(s)", highlight=False)
 
 
 @app.command()
@@ -208,9 +297,12 @@ def demo(
 ) -> None:
     """Run the whole offline pipeline on bundled sample data of a fictional hosting company."""
     config_file = resources.files("sdbridge.demo").joinpath("demo.yaml")
+    from sdbridge.pipeline import check as run_check
+
     with resources.as_file(config_file) as path:
         cfg = load_config(path)
-        assessment, written = _run_check(cfg, out_dir, list(REPORT_FORMATS))
+        assessment = run_check(cfg).assessment
+        written = _write(assessment, cfg, out_dir, list(REPORT_FORMATS))
     out.print("[bold]sdbridge demo[/] — Nordlys Hosting AS (fictional), sample exports bundled with sdbridge\n")
     print_summary(assessment, written)
 

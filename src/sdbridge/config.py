@@ -162,12 +162,61 @@ class ReportsConfig(_Model):
         return value
 
 
+class StoreConfig(_Model):
+    path: Path = Path(".sdbridge/state.db")
+    """The SQLite store, relative to the config file's folder."""
+
+
+class ScheduleJob(_Model):
+    name: str = "nightly"
+    cron: str | None = None
+    """Five crontab fields, read in the schedule's time zone: "0 2 * * *" = 02:00 every night."""
+    interval_seconds: int | None = Field(default=None, ge=1)
+    full: bool = False
+    """Pull everything again (finds deleted or moved items), e.g. for a weekly reconcile."""
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleJob:
+        if (self.cron is None) == (self.interval_seconds is None):
+            raise ValueError("give a job either `cron` or `interval_seconds`")
+        if self.cron is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r} is not a valid five-field crontab expression: {exc}") from None
+        return self
+
+
+class ScheduleConfig(_Model):
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    """A run missed (machine asleep, previous run still going) is still started this late."""
+    jobs: list[ScheduleJob] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_job_shorthand(cls, raw: object) -> object:
+        if isinstance(raw, dict) and "cron" in raw and "jobs" not in raw:
+            raw = dict(raw)
+            raw["jobs"] = [{"name": "nightly", "cron": raw.pop("cron"), "full": raw.pop("full", False)}]
+        return raw
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        return _check_timezone(value) or "UTC"
+
+
 class Config(_Model):
     version: Literal[1] = 1
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     path: Path | None = Field(default=None, exclude=True)
     """The file this config was read from; relative paths are resolved against its folder."""
 

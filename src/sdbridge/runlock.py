@@ -1,0 +1,73 @@
+"""One run at a time per store.
+
+An advisory `flock` on `<store>.lock`: the kernel drops it when the holder dies, so a lock
+left by a killed process is taken over without anyone deleting files. The file records the
+holder's pid and start time so that a refused run can say who holds the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from sdbridge.errors import SdbridgeError
+
+
+class StoreBusy(SdbridgeError):
+    """Another sdbridge run holds the store."""
+
+
+class RunLock:
+    def __init__(self, store_path: Path) -> None:
+        self.path = store_path.with_name(store_path.name + ".lock")
+        self._fd: int | None = None
+        self.took_over: dict | None = None
+        """What a previous, dead holder had written, when its lock was taken over."""
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self._read(fd)
+            os.close(fd)
+            who = f"pid {holder.get('pid', '?')}" + (f" on {holder['host']}" if holder.get("host") else "")
+            since = holder.get("started_at", "an unknown time")
+            raise StoreBusy(
+                f"the store {self.path.with_suffix('')} is in use by another sdbridge run ({who}, started {since})",
+                hint="wait for it to finish; a run that died releases the store by itself",
+            ) from None
+        previous = self._read(fd)
+        if previous.get("pid") and previous.get("pid") != os.getpid():
+            self.took_over = previous
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    @staticmethod
+    def _read(fd: int) -> dict:
+        try:
+            return json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except ValueError:
+            return {}
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()

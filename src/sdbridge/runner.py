@@ -1,0 +1,228 @@
+"""Pull, check and run with the store: what `sdbridge pull`, `check`, `run` and the
+scheduler call.
+
+- `pull_all` fills the store. Each source is pulled on its own: a failing source is recorded
+  with its error and every other source is still pulled. A file whose content did not change
+  is skipped by its hash.
+- `stored_raw` gives `check` its input without any network request: file sources from their
+  latest (or a past run's) snapshot, or straight from disk before any pull.
+- `run_once` = lock -> pull -> check -> reports -> store the assessment; a run with a failed
+  source is `partial` and still checks and reports everything it has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sdbridge.assessment import Assessment
+from sdbridge.config import Config
+import pandas as pd
+
+from sdbridge.connectors.base import ROW, RawTable, connector_for
+from sdbridge.errors import SdbridgeError, SourceError
+from sdbridge.pipeline import CheckResult, check, new_run_id
+from sdbridge.reports import report_dict, write_reports
+from sdbridge.runlock import RunLock
+from sdbridge.store import Store, file_hash
+
+log = logging.getLogger("sdbridge.run")
+
+FILE_TYPES = ("csv", "xlsx")
+
+
+@dataclass
+class PullOutcome:
+    source: str
+    status: str  # pulled | unchanged | failed
+    items: int = 0
+    error: str | None = None
+    snapshot_id: int | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # ok | partial | failed
+    pulls: list[PullOutcome]
+    assessment: Assessment | None
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def store_path(config: Config) -> Path:
+    return config.resolve(config.store.path)
+
+
+def pull_source_into(config: Config, store: Store, source: object, *, run_id: str | None, full: bool) -> PullOutcome:
+    name = source.name  # type: ignore[attr-defined]
+    if source.type in FILE_TYPES:  # type: ignore[attr-defined]
+        path = config.resolve(source.path)  # type: ignore[attr-defined]
+        connector = connector_for(source, resolve=config.resolve)
+        digest = file_hash(path) if path.exists() else None
+        if digest and not full and store.cursor(name).get("content_hash") == digest:
+            store.touch(name)
+            return PullOutcome(name, "unchanged", snapshot_id=store.cursor(name).get("snapshot_id"))
+        raw = connector.pull()  # raises InputError for a missing or broken file
+        snapshot_id = store.save_table(raw, digest or "", {"path": str(path)})
+        return PullOutcome(name, "pulled", items=raw.items, snapshot_id=snapshot_id)
+    connector = connector_for(source, resolve=config.resolve)
+    batch = connector.pull_items(store.cursor(name), full=full)  # type: ignore[attr-defined]
+    counts = store.save_items(name, batch.items, batch.cursor, run_id=run_id, full=batch.full)
+    return PullOutcome(name, "pulled", items=sum(counts.values()) - counts["deleted"])
+
+
+def pull_all(
+    config: Config, store: Store, *, run_id: str | None = None, only: str | None = None, full: bool = False
+) -> list[PullOutcome]:
+    sources = [config.source(only)] if only else config.sources
+    outcomes = []
+    for source in sources:
+        try:
+            outcome = pull_source_into(config, store, source, run_id=run_id, full=full)
+        except SourceError as exc:
+            outcome = PullOutcome(source.name, "failed", error=str(exc))
+        outcomes.append(outcome)
+        if run_id:
+            store.record_source(
+                run_id, source.name, outcome.status, error=outcome.error, items=outcome.items,
+                snapshot_id=outcome.snapshot_id,
+            )
+    return outcomes
+
+
+def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None) -> tuple[dict[str, RawTable], list[str]]:
+    """The raw tables `check` should use, from the store, and notes about them."""
+    raw: dict[str, RawTable] = {}
+    notes: list[str] = []
+    if store is None:
+        return raw, notes
+    past = store.run(run_id)["sources"] if run_id else {}
+    for source in config.sources:
+        if source.type in FILE_TYPES:
+            wanted = past.get(source.name, (None, None))[1] if run_id else None
+            if run_id and wanted is None:
+                previous = store.db.execute(
+                    "SELECT snapshot_id FROM run_sources rs JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? "
+                    "AND rs.snapshot_id IS NOT NULL AND r.started_at <= ? ORDER BY r.started_at DESC LIMIT 1",
+                    (source.name, store.run(run_id)["started_at"]),
+                ).fetchone()
+                wanted = previous[0] if previous else None
+                if wanted is None:
+                    continue
+            snapshot = store.table(source.name, wanted)
+            if snapshot is None:
+                continue
+            raw[source.name] = snapshot.raw
+            path = config.resolve(source.path)
+            if not run_id and path.exists() and file_hash(path) != snapshot.content_hash:
+                notes.append(
+                    f"{source.name}: checked the copy pulled at {snapshot.pulled_at:%Y-%m-%d %H:%M} UTC; "
+                    f"{path.name} has changed since — run `sdbridge pull` to use it"
+                )
+        else:
+            as_of = store.run(run_id)["ended_at"] if run_id else None
+            items = store.items(source.name, as_of=as_of)
+            frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
+            raw[source.name] = RawTable(
+                source=source.name, frame=frame, columns={}, location=str(getattr(source, "url", source.name)),
+                fetched_at=datetime.now(UTC), kind="json",
+            )
+    return raw, notes
+
+
+def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutcome], now: datetime) -> None:
+    failed = {p.source: p.error for p in pulls if p.status == "failed"}
+    for summary in assessment.sources:
+        last_ok = store.cursor(summary.name).get("last_ok_at")
+        if last_ok:
+            summary.data_from = datetime.fromisoformat(last_ok)
+            summary.data_age_hours = round((now - summary.data_from).total_seconds() / 3600, 1)
+        if summary.name in failed:
+            summary.status = "failed"
+            summary.error = failed[summary.name]
+            age = f"{summary.data_age_hours:.0f} h old" if summary.data_age_hours is not None else "none stored"
+            summary.notes.append(f"this pull failed; checked the last good data ({age})")
+
+
+def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
+    """`sdbridge check`: offline; uses the store when there is one."""
+    path = store_path(config)
+    if not path.exists():
+        if run_id:
+            raise SdbridgeError(f"no store at {path}; nothing to replay", hint="run `sdbridge run` first")
+        return check(config), []
+    with Store(path) as store:
+        raw, notes = stored_raw(config, store, run_id=run_id)
+        result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
+    return result, notes
+
+
+def pull_once(config: Config, *, only: str | None = None, full: bool = False) -> tuple[str, list[PullOutcome], str]:
+    """`sdbridge pull`: fill the store, recorded as a run with trigger `pull`."""
+    run_id = new_run_id(datetime.now(UTC))
+    with Store(store_path(config)) as store, RunLock(store.path):
+        store.start_run(run_id, "pull")
+        try:
+            pulls = pull_all(config, store, run_id=run_id, only=only, full=full)
+        except BaseException as exc:
+            store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+            raise
+        status = "partial" if any(p.status == "failed" for p in pulls) else "ok"
+        store.end_run(run_id, status)
+    return run_id, pulls, status
+
+
+def run_once(
+    config: Config,
+    *,
+    trigger: str = "manual",
+    full: bool = False,
+    out: Path | None = None,
+    formats: list[str] | None = None,
+) -> RunOutcome:
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    run_id = new_run_id(now)
+    with Store(store_path(config)) as store, RunLock(store.path):
+        store.start_run(run_id, trigger)
+        try:
+            pulls = pull_all(config, store, run_id=run_id, full=full)
+            raw, _ = stored_raw(config, store)
+            result = check(config, raw=raw, keep_going=True, run_id=run_id, now=now)
+            assessment = result.assessment
+            _annotate_sources(assessment, store, pulls, now)
+            for outcome in assessment.sources:  # a source that failed in mapping counts as failed too
+                if outcome.status == "failed" and not any(p.source == outcome.name for p in pulls if p.status == "failed"):
+                    pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))
+            status = "partial" if any(p.status == "failed" for p in pulls) else "ok"
+            written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
+            report = report_dict(assessment)
+            report.pop("findings")
+            store.save_assessment(run_id, report, assessment.findings)
+            store.end_run(run_id, status)
+        except BaseException as exc:
+            store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+            raise
+    outcome = RunOutcome(run_id, status, pulls, assessment, written, round(time.monotonic() - started, 2))
+    log.info(json.dumps(run_log_line(outcome)))
+    return outcome
+
+
+def run_log_line(outcome: RunOutcome) -> dict:
+    """The one structured line a run leaves in the log."""
+    summary = outcome.assessment.summary if outcome.assessment else None
+    return {
+        "event": "run",
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "seconds": outcome.seconds,
+        "sources": {p.source: p.status for p in outcome.pulls},
+        "failed": {p.source: p.error for p in outcome.pulls if p.status == "failed"},
+        "records": summary.records if summary else None,
+        "gaps": summary.gaps if summary else None,
+    }

@@ -1,0 +1,133 @@
+"""`sdbridge schedule`: a foreground service that runs the configured jobs (APScheduler 3).
+
+Each job is a `run` (pull -> check -> reports -> history). One run at a time
+(`max_instances=1`, and the store's own lock), missed runs coalesce into one, and a run
+missed by less than the grace time still starts. SIGTERM or SIGINT stops the service after
+the run in progress has finished: runs are never cut in half by a stop.
+
+Cron expressions are read on the wall clock of the schedule's time zone. A nightly job at
+an hour that the autumn DST change repeats (02:00 in Europe/Oslo) fires once, not twice:
+`WallClockCronTrigger` skips the repeated hour.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from sdbridge.config import Config, ScheduleJob
+from sdbridge.errors import ConfigError, SdbridgeError
+
+log = logging.getLogger("sdbridge.schedule")
+EXECUTOR = ThreadPoolExecutor(max_workers=1)
+"""One worker: runs never overlap, and stopping waits for the one in progress."""
+
+
+class WallClockCronTrigger(CronTrigger):
+    """A CronTrigger that fires once per wall-clock time: when the clocks go back, the
+    repeated hour does not fire a second time."""
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        candidate = super().get_next_fire_time(previous_fire_time, now)
+        if candidate is not None and previous_fire_time is not None:
+            zone = self.timezone
+            if candidate.astimezone(zone).replace(tzinfo=None) == previous_fire_time.astimezone(zone).replace(
+                tzinfo=None
+            ):
+                candidate = super().get_next_fire_time(candidate, candidate)
+        return candidate
+
+
+def trigger_for(job: ScheduleJob, timezone: tzinfo) -> Any:
+    if job.cron is not None:
+        fields = job.cron.split()
+        if len(fields) != 5:
+            raise ConfigError(f"schedule job {job.name!r}: cron needs five fields, got {job.cron!r}")
+        minute, hour, day, month, day_of_week = fields
+        return WallClockCronTrigger(
+            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=timezone
+        )
+    return IntervalTrigger(seconds=job.interval_seconds, timezone=timezone)
+
+
+def run_job(config: Config, job: ScheduleJob) -> None:
+    """One scheduled run; a user error (bad file, source down) is logged, not raised, so the
+    service keeps going and tries again at the next fire time."""
+    from sdbridge.runner import run_once
+
+    try:
+        run_once(config, trigger=f"schedule:{job.name}", full=job.full)
+    except SdbridgeError as exc:
+        log.error(json.dumps({"event": "run", "job": job.name, "status": "failed", "error": str(exc)}))
+
+
+def build_scheduler(config: Config) -> BlockingScheduler:
+    if not config.schedule.jobs:
+        raise ConfigError(
+            "no schedule in the config",
+            hint='add e.g.  schedule: {cron: "0 2 * * *", timezone: "Europe/Oslo"}',
+        )
+    zone = ZoneInfo(config.schedule.timezone)
+    scheduler = BlockingScheduler(timezone=zone, executors={"default": EXECUTOR})
+    for job in config.schedule.jobs:
+        scheduler.add_job(
+            run_job,
+            trigger=trigger_for(job, zone),
+            args=(config, job),
+            id=job.name,
+            name=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=config.schedule.misfire_grace_seconds,
+        )
+
+    def on_error(event: JobExecutionEvent) -> None:
+        log.error(json.dumps({"event": "run", "job": event.job_id, "status": "failed", "error": repr(event.exception)}))
+
+    scheduler.add_listener(on_error, EVENT_JOB_ERROR)
+    return scheduler
+
+
+def serve(config: Config, *, run_now: bool = False) -> None:
+    """Block until SIGTERM/SIGINT; then let the run in progress finish and return."""
+    scheduler = build_scheduler(config)
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info(json.dumps({"event": "stopping", "signal": signal.Signals(signum).name}))
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if run_now:
+        first = config.schedule.jobs[0]
+        scheduler.add_job(run_job, args=(config, first), id=f"{first.name}-now", name="run-now", max_instances=1)
+    for job in scheduler.get_jobs():
+        log.info(json.dumps({"event": "scheduled", "job": job.name, "next": _next_fire(job)}))
+    scheduler.start()  # returns once stop() has shut the scheduler down
+    EXECUTOR.shutdown(wait=True)  # the run in progress finishes before the process exits
+    log.info(json.dumps({"event": "stopped"}))
+
+
+def _next_fire(job: Any) -> str | None:
+    when = getattr(job, "next_run_time", None)
+    return when.isoformat() if when else None
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("sdbridge")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,0 +1,390 @@
+"""The local store: one SQLite file (default `.sdbridge/state.db`, WAL, mode 0600).
+
+It keeps what a nightly job needs to be unattended and replayable:
+- runs, with per-source status and counts;
+- per-source cursors (file hash, watermark, time of the last good pull);
+- snapshots: a file source's whole table (Arrow IPC, one version per distinct content);
+  a network source's items (upsert by item id, with a version history);
+- each run's assessment and findings, so a gap can be followed from the night it appeared
+  to the night it was closed;
+- push-back state (used by the push-back step).
+
+A source's snapshot and its cursor advance are written in one transaction: a run killed at
+any point leaves the store as it was before that source's pull.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from sdbridge.connectors.base import RawTable
+from sdbridge.errors import SdbridgeError
+
+MIGRATIONS: list[str] = [
+    # 1: runs, cursors, snapshots, assessments
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY, trigger TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running', error TEXT
+    );
+    CREATE TABLE run_sources (
+        run_id TEXT NOT NULL REFERENCES runs(id), source TEXT NOT NULL, status TEXT NOT NULL,
+        error TEXT, items INTEGER, changed INTEGER, snapshot_id INTEGER, pulled_at TEXT,
+        PRIMARY KEY (run_id, source)
+    );
+    CREATE TABLE cursors (
+        source TEXT PRIMARY KEY, state TEXT NOT NULL, last_ok_at TEXT, updated_at TEXT NOT NULL
+    );
+    CREATE TABLE table_snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+        location TEXT NOT NULL, fetched_at TEXT NOT NULL, pulled_at TEXT NOT NULL,
+        columns TEXT NOT NULL, notes TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL
+    );
+    CREATE INDEX table_snapshots_source ON table_snapshots(source, id);
+    CREATE TABLE items (
+        source TEXT NOT NULL, item_id TEXT NOT NULL, content_hash TEXT NOT NULL, updated_at TEXT,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+        payload TEXT NOT NULL, PRIMARY KEY (source, item_id)
+    );
+    CREATE TABLE item_versions (
+        source TEXT NOT NULL, item_id TEXT NOT NULL, seen_at TEXT NOT NULL, run_id TEXT,
+        change TEXT NOT NULL, content_hash TEXT NOT NULL, payload TEXT
+    );
+    CREATE INDEX item_versions_item ON item_versions(source, item_id, seen_at);
+    CREATE TABLE assessments (run_id TEXT PRIMARY KEY REFERENCES runs(id), report TEXT NOT NULL);
+    CREATE TABLE findings (
+        run_id TEXT NOT NULL, id TEXT NOT NULL, work_product TEXT NOT NULL, item TEXT NOT NULL,
+        record_id TEXT, source TEXT, status TEXT NOT NULL, severity TEXT, url TEXT, message TEXT,
+        PRIMARY KEY (run_id, id)
+    );
+    CREATE INDEX findings_id ON findings(id);
+    """,
+    # 2: push-back state (ticket -> the comment sdbridge owns and what it said)
+    """
+    CREATE TABLE push_state (
+        source TEXT NOT NULL, ticket TEXT NOT NULL, comment_id TEXT, fingerprint TEXT,
+        labelled INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (source, ticket)
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(SdbridgeError):
+    """The store cannot be opened or is held by another run."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _frame_to_ipc(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _ipc_to_frame(data: bytes) -> pd.DataFrame:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
+
+
+@dataclass
+class Snapshot:
+    id: int
+    source: str
+    content_hash: str
+    pulled_at: datetime
+    raw: RawTable
+
+
+# A test (and only a test) may set this to fail between a snapshot write and its cursor
+# advance, to prove the transaction leaves the store as it was.
+FAULT_ENV = "SDBRIDGE_FAULT"
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        os._exit(97)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}", hint="is it an sdbridge state.db?") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer sdbridge (schema {version} > {SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction() as db:
+                for statement in filter(str.strip, MIGRATIONS[number].split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, trigger: str) -> None:
+        self.db.execute("INSERT INTO runs (id, trigger, started_at) VALUES (?, ?, ?)", (run_id, trigger, _now()))
+
+    def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE runs SET ended_at = ?, status = ?, error = ? WHERE id = ?", (_now(), status, error, run_id)
+        )
+
+    def record_source(
+        self, run_id: str, source: str, status: str, *, error: str | None = None, items: int | None = None,
+        changed: int | None = None, snapshot_id: int | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO run_sources (run_id, source, status, error, items, changed, snapshot_id, "
+            "pulled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, source, status, error, items, changed, snapshot_id, _now()),
+        )
+
+    def runs(self, limit: int = 30) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, trigger, started_at, ended_at, status, error FROM runs ORDER BY started_at DESC, id DESC "
+            "LIMIT ?",
+            (limit,),
+        ).fetchall()
+        keys = ("id", "trigger", "started_at", "ended_at", "status", "error")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT id, started_at, status, ended_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in {self.path}", hint="`sdbridge history` lists the runs")
+        sources = self.db.execute(
+            "SELECT source, status, snapshot_id FROM run_sources WHERE run_id = ?", (run_id,)
+        ).fetchall()
+        return {
+            "id": row[0], "started_at": row[1], "status": row[2], "ended_at": row[3] or row[1],
+            "sources": {s: (st, i) for s, st, i in sources},
+        }
+
+    # --- cursors ---------------------------------------------------------------------------
+
+    def cursor(self, source: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT state, last_ok_at FROM cursors WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return {}
+        return {**json.loads(row[0]), "last_ok_at": row[1]}
+
+    def _advance(self, db: sqlite3.Connection, source: str, state: dict[str, Any]) -> None:
+        now = _now()
+        db.execute(
+            "INSERT INTO cursors (source, state, last_ok_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(source) DO UPDATE SET state = excluded.state, last_ok_at = excluded.last_ok_at, "
+            "updated_at = excluded.updated_at",
+            (source, json.dumps(state), now, now),
+        )
+
+    def touch(self, source: str) -> None:
+        """A pull found nothing new: the data is still good as of now."""
+        self.db.execute("UPDATE cursors SET last_ok_at = ?, updated_at = ? WHERE source = ?", (_now(), _now(), source))
+
+    # --- table snapshots (file sources) ----------------------------------------------------
+
+    def save_table(self, raw: RawTable, content_hash: str, cursor: dict[str, Any]) -> int:
+        """Store a new table version and advance the cursor, atomically."""
+        data = _frame_to_ipc(raw.frame)
+        with self.transaction() as db:
+            snapshot_id = db.execute(
+                "INSERT INTO table_snapshots (source, content_hash, location, fetched_at, pulled_at, columns, notes, "
+                "kind, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (raw.source, content_hash, raw.location, raw.fetched_at.isoformat(), _now(), json.dumps(raw.columns),
+                 json.dumps(raw.notes), raw.kind, data),
+            ).lastrowid
+            _fault("after-snapshot-write")
+            self._advance(db, raw.source, {**cursor, "snapshot_id": snapshot_id, "content_hash": content_hash})
+        return int(snapshot_id)
+
+    def table(self, source: str, snapshot_id: int | None = None) -> Snapshot | None:
+        """The latest (or a given) table version of a source."""
+        if snapshot_id is None:
+            row = self.db.execute(
+                "SELECT id, source, content_hash, location, fetched_at, pulled_at, columns, notes, kind, data "
+                "FROM table_snapshots WHERE source = ? ORDER BY id DESC LIMIT 1",
+                (source,),
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT id, source, content_hash, location, fetched_at, pulled_at, columns, notes, kind, data "
+                "FROM table_snapshots WHERE id = ?",
+                (snapshot_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        sid, name, digest, location, fetched, pulled, columns, notes, kind, data = row
+        frame = _ipc_to_frame(data)
+        raw = RawTable(
+            source=name, frame=frame, columns=json.loads(columns), location=location,
+            fetched_at=datetime.fromisoformat(fetched), kind=kind, notes=json.loads(notes),
+        )
+        return Snapshot(id=sid, source=name, content_hash=digest, pulled_at=datetime.fromisoformat(pulled), raw=raw)
+
+    # --- item snapshots (network sources) --------------------------------------------------
+
+    def save_items(
+        self,
+        source: str,
+        items: Iterable[tuple[str, dict[str, Any], str | None]],
+        cursor: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        full: bool = False,
+    ) -> dict[str, int]:
+        """Upsert items (id, payload, source's updated timestamp) and advance the cursor in
+        one transaction. With `full`, active items not in this pull left the source: they are
+        marked inactive (kept, with a 'deleted' version), never silently kept as live."""
+        now = _now()
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+        with self.transaction() as db:
+            seen: set[str] = set()
+            for item_id, payload, updated in items:
+                seen.add(item_id)
+                text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                row = db.execute(
+                    "SELECT content_hash, active FROM items WHERE source = ? AND item_id = ?", (source, item_id)
+                ).fetchone()
+                if row is not None and row[0] == digest and row[1]:
+                    db.execute("UPDATE items SET last_seen = ? WHERE source = ? AND item_id = ?", (now, source, item_id))
+                    counts["unchanged"] += 1
+                    continue
+                change = "created" if row is None else "updated"
+                counts[change] += 1
+                db.execute(
+                    "INSERT INTO items (source, item_id, content_hash, updated_at, first_seen, last_seen, active, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(source, item_id) DO UPDATE SET "
+                    "content_hash = excluded.content_hash, updated_at = excluded.updated_at, "
+                    "last_seen = excluded.last_seen, active = 1, payload = excluded.payload",
+                    (source, item_id, digest, updated, now, now, text),
+                )
+                db.execute(
+                    "INSERT INTO item_versions (source, item_id, seen_at, run_id, change, content_hash, payload) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (source, item_id, now, run_id, change, digest, text),
+                )
+            if full:
+                gone = [
+                    r[0] for r in db.execute("SELECT item_id FROM items WHERE source = ? AND active = 1", (source,))
+                    if r[0] not in seen
+                ]
+                for item_id in gone:
+                    db.execute("UPDATE items SET active = 0 WHERE source = ? AND item_id = ?", (source, item_id))
+                    db.execute(
+                        "INSERT INTO item_versions (source, item_id, seen_at, run_id, change, content_hash) "
+                        "VALUES (?, ?, ?, ?, 'deleted', '')",
+                        (source, item_id, now, run_id),
+                    )
+                counts["deleted"] = len(gone)
+            _fault("after-snapshot-write")
+            self._advance(db, source, cursor)
+        return counts
+
+    def items(self, source: str, as_of: str | None = None) -> list[dict[str, Any]]:
+        """Active items of a source now, or as they were at `as_of` (an ISO time)."""
+        if as_of is None:
+            rows = self.db.execute(
+                "SELECT payload FROM items WHERE source = ? AND active = 1 ORDER BY item_id", (source,)
+            ).fetchall()
+            return [json.loads(r[0]) for r in rows]
+        rows = self.db.execute(
+            "SELECT v.change, v.payload FROM item_versions v JOIN (SELECT item_id, MAX(rowid) AS last FROM item_versions"
+            " WHERE source = ? AND seen_at <= ? GROUP BY item_id) m ON v.rowid = m.last ORDER BY v.item_id",
+            (source, as_of),
+        ).fetchall()
+        return [json.loads(payload) for change, payload in rows if change != "deleted"]
+
+    # --- assessments -----------------------------------------------------------------------
+
+    def save_assessment(self, run_id: str, report: dict[str, Any], findings: pd.DataFrame) -> None:
+        columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "url", "message"]
+        rows = findings[columns].astype(object).where(findings[columns].notna(), None).itertuples(index=False)
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO assessments (run_id, report) VALUES (?, ?)", (run_id, json.dumps(report)))
+            db.execute("DELETE FROM findings WHERE run_id = ?", (run_id,))
+            db.executemany(
+                "INSERT INTO findings (run_id, id, work_product, item, record_id, source, status, severity, url, "
+                "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((run_id, *row) for row in rows),
+            )
+
+    def assessment(self, run_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT report FROM assessments WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def finding_ids(self, run_id: str) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM findings WHERE run_id = ?", (run_id,))}
+
+    def finding_history(self, finding_id: str) -> list[tuple[str, str, bool]]:
+        """Per assessed run (oldest first): run id, start time, and whether the gap was open."""
+        return [
+            (run_id, started, bool(present))
+            for run_id, started, present in self.db.execute(
+                "SELECT r.id, r.started_at, EXISTS (SELECT 1 FROM findings f WHERE f.run_id = r.id AND f.id = ?) "
+                "FROM runs r JOIN assessments a ON a.run_id = r.id ORDER BY r.started_at, r.id",
+                (finding_id,),
+            )
+        ]
+
+
+__all__ = ["Store", "StoreError", "Snapshot", "SCHEMA_VERSION", "file_hash"]

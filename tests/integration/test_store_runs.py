@@ -1,0 +1,215 @@
+"""The store and nightly runs: replays, crash recovery, a failing source, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sdbridge.cli import app
+from sdbridge.config import load_config
+from sdbridge.runlock import RunLock, StoreBusy
+from sdbridge.runner import run_once, store_path
+from sdbridge.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "src" / "sdbridge" / "demo"
+runner = CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """The demo exports and config in a folder of their own (the store goes beside them)."""
+    shutil.copytree(DEMO / "data", tmp_path / "data")
+    shutil.copy(DEMO / "demo.yaml", tmp_path / "sdbridge.yaml")
+    return tmp_path
+
+
+def sdbridge(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("sdbridge")
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def findings_of(folder: Path) -> list[dict]:
+    return json.loads((folder / "report.json").read_text(encoding="utf-8"))["findings"]
+
+
+def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(workspace):
+    first = sdbridge("run", "-c", "sdbridge.yaml", "--out", "r1", cwd=workspace)
+    second = sdbridge("run", "-c", "sdbridge.yaml", "--out", "r2", cwd=workspace)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "jira: pulled 151 item(s)" in first.stdout
+    assert "jira: unchanged since the last pull, skipped" in second.stdout
+    assert findings_of(workspace / "r1") == findings_of(workspace / "r2")
+    with Store(workspace / ".sdbridge" / "state.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == 4
+        assert [r["status"] for r in store.runs()] == ["ok", "ok"]
+
+
+def test_store_file_is_private(workspace):
+    run_once(load_config(workspace / "sdbridge.yaml"), out=workspace / "r")
+    db = workspace / ".sdbridge" / "state.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(workspace):
+    crashed = sdbridge("run", "-c", "sdbridge.yaml", cwd=workspace, env={"SDBRIDGE_FAULT": "after-snapshot-write"})
+    assert crashed.returncode == 97  # the process died inside the first source's transaction
+    with Store(workspace / ".sdbridge" / "state.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == 0
+        assert store.cursor("jira") == {}
+    recovered = sdbridge("run", "-c", "sdbridge.yaml", "--out", "after", cwd=workspace)
+    assert recovered.returncode == 0, recovered.stderr
+    assert "jira: pulled 151 item(s)" in recovered.stdout
+    with Store(workspace / ".sdbridge" / "state.db") as store:
+        assert store.db.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source").fetchall() == [
+            ("cmdb", 1), ("feedback", 1), ("gitlab", 1), ("jira", 1)
+        ]
+        statuses = {r["status"] for r in store.runs()}
+        assert statuses <= {"running", "ok"}  # the killed run is left as it died, the next one is ok
+    clean = sdbridge("check", "-c", "sdbridge.yaml", "--out", "clean", cwd=workspace)
+    assert findings_of(workspace / "after") == findings_of(workspace / "clean")
+
+
+def test_a_failing_source_makes_the_run_partial_and_the_rest_is_still_reported(workspace):
+    assert sdbridge("run", "-c", "sdbridge.yaml", cwd=workspace).returncode == 0
+    (workspace / "data" / "gitlab-issues.csv").write_text("Issue ID,Title\n1,a,b\n", encoding="utf-8")  # ragged
+    result = sdbridge("run", "-c", "sdbridge.yaml", "--out", "partial", cwd=workspace)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "gitlab" in result.stderr and "gitlab-issues.csv:2" in result.stderr
+    report = json.loads((workspace / "partial" / "report.json").read_text())
+    sources = {s["name"]: s for s in report["sources"]}
+    assert sources["gitlab"]["status"] == "failed"
+    assert "gitlab-issues.csv:2" in sources["gitlab"]["error"]
+    assert sources["gitlab"]["data_age_hours"] is not None  # the last good data is named and aged
+    assert sources["gitlab"]["items_pulled"] == 30  # ... and still checked
+    assert sources["jira"]["status"] == "ok" and sources["jira"]["mapped"] == 140
+    assert "Traceback" not in result.stderr
+
+
+def test_a_source_that_never_worked_is_reported_failed_with_no_records(workspace):
+    (workspace / "data" / "cmdb.xlsx").unlink()
+    result = sdbridge("run", "-c", "sdbridge.yaml", "--out", "r", cwd=workspace)
+    assert result.returncode == 3
+    report = json.loads((workspace / "r" / "report.json").read_text())
+    cmdb = next(s for s in report["sources"] if s["name"] == "cmdb")
+    assert cmdb["status"] == "failed" and "does not exist" in cmdb["error"]
+    assert report["summary"]["by_work_product"]["WP.18"]["records"] > 0
+
+
+def test_check_replays_a_past_run_after_the_file_changed(workspace):
+    config = load_config(workspace / "sdbridge.yaml")
+    first = run_once(config, out=workspace / "r1")
+    path = workspace / "data" / "jira-export.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",Incident,", ",Task,", 10), encoding="utf-8")
+    second = run_once(config, out=workspace / "r2")
+    assert second.assessment.summary.records < first.assessment.summary.records
+    replay = runner.invoke(app, ["check", "-c", str(workspace / "sdbridge.yaml"), "--run", first.run_id,
+                                 "--out", str(workspace / "replay")])
+    assert replay.exit_code == 0, replay.output
+    assert findings_of(workspace / "replay") == findings_of(workspace / "r1")
+
+
+def test_check_says_when_a_file_changed_since_the_pull(workspace):
+    run_once(load_config(workspace / "sdbridge.yaml"), out=workspace / "r")
+    with (workspace / "data" / "gitlab-issues.csv").open("a", encoding="utf-8") as handle:
+        handle.write("")
+    (workspace / "data" / "gitlab-issues.csv").write_bytes((workspace / "data" / "gitlab-issues.csv").read_bytes() + b"\n")
+    result = runner.invoke(app, ["check", "-c", str(workspace / "sdbridge.yaml"), "--out", str(workspace / "c")],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "gitlab-issues.csv has changed since" in result.output
+
+
+def test_history_shows_runs_and_the_trend(workspace):
+    config = load_config(workspace / "sdbridge.yaml")
+    first = run_once(config, out=workspace / "r")
+    path = workspace / "data" / "jira-export.csv"
+    rows = path.read_text(encoding="utf-8").replace("TBD", "Disk full")
+    path.write_text(rows, encoding="utf-8")
+    run_once(config, out=workspace / "r")
+    result = runner.invoke(app, ["history", "-c", str(workspace / "sdbridge.yaml")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert first.run_id in result.output
+    assert "WP.18" in result.output and "Service incident record" in result.output
+    gone = next(f for f in first.assessment.findings.itertuples() if f.item == "WP.18.h")
+    follow = runner.invoke(app, ["history", "-c", str(workspace / "sdbridge.yaml"), "--finding", gone.id],
+                           env={"COLUMNS": "200"})
+    assert follow.exit_code == 0 and "open" in follow.output
+
+
+def test_one_run_at_a_time(workspace):
+    config = load_config(workspace / "sdbridge.yaml")
+    path = store_path(config)
+    path.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from pathlib import Path; from sdbridge.runlock import RunLock;"
+         "l=RunLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(30)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = sdbridge("run", "-c", "sdbridge.yaml", cwd=workspace)
+        assert result.returncode == 2
+        assert f"pid {holder.pid}" in result.stderr and "in use by another sdbridge run" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    # The holder died without releasing: its lock is taken over.
+    lock = RunLock(path).acquire()
+    assert lock.took_over and lock.took_over["pid"] == holder.pid
+    with pytest.raises(StoreBusy):
+        RunLock(path).acquire()
+    lock.release()
+
+
+def test_an_old_store_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO runs (id, trigger, started_at, status) VALUES ('r1', 'manual', '2026-01-01', 'ok')")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert [r["id"] for r in store.runs()] == ["r1"]
+        store.db.execute("SELECT * FROM push_state").fetchall()
+
+
+def test_a_store_from_a_newer_sdbridge_is_refused(tmp_path):
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer sdbridge"):
+        Store(path)
+
+
+def test_item_snapshots_keep_history_and_full_pull_retires_gone_items(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.start_run("r1", "pull")
+        counts = store.save_items("jira", [("1", {"k": 1}, "t1"), ("2", {"k": 2}, "t1")], {"w": 1}, run_id="r1")
+        assert counts == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0}
+        first_seen = store.db.execute("SELECT MAX(seen_at) FROM item_versions").fetchone()[0]
+        counts = store.save_items("jira", [("1", {"k": 10}, "t2")], {"w": 2}, full=True)
+        assert counts == {"created": 0, "updated": 1, "unchanged": 0, "deleted": 1}
+        assert store.items("jira") == [{"k": 10}]
+        assert store.cursor("jira")["w"] == 2
+        assert sorted(p["k"] for p in store.items("jira", as_of=first_seen)) == [1, 2]
+        versions = store.db.execute("SELECT item_id, change FROM item_versions ORDER BY rowid").fetchall()
+        assert versions == [("1", "created"), ("2", "created"), ("1", "updated"), ("2", "deleted")]
