@@ -180,10 +180,12 @@ class ScheduleJob(_Model):
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError("give a job either `cron` or `interval_seconds`")
         if self.cron is not None:
-            from apscheduler.triggers.cron import CronTrigger
+            from sdbridge.scheduler import trigger_for  # imported late: it imports this module
 
+            if len(self.cron.split()) != 5:
+                raise ValueError(f"cron {self.cron!r} needs five fields: minute hour day month day-of-week")
             try:
-                CronTrigger.from_crontab(self.cron)
+                trigger_for(self, ZoneInfo("UTC"))
             except ValueError as exc:
                 raise ValueError(f"cron {self.cron!r} is not a valid five-field crontab expression: {exc}") from None
         return self

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import sys
 from datetime import datetime, tzinfo
@@ -49,6 +50,30 @@ class WallClockCronTrigger(CronTrigger):
         return candidate
 
 
+DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def crontab_day_of_week(expression: str) -> str:
+    """Crontab counts days from Sunday = 0 (7 is Sunday too); APScheduler from Monday = 0.
+    Translate numbers to names so "0 2 * * 0" means Sunday, as crontab users expect."""
+    parts = []
+    for part in expression.split(","):
+        value, slash, step = part.partition("/")
+        if re.fullmatch(r"\d+-\d+", value):
+            low, high = (int(v) for v in value.split("-"))
+            if low == 0 and high >= 1:  # "0-5" = sun plus mon..fri
+                parts.append("sun")
+                low = 1
+            if low == 0:
+                value = "sun"
+            else:
+                value = DAY_NAMES[low] if low == high else f"{DAY_NAMES[low]}-{DAY_NAMES[high]}"
+        elif value.isdigit():
+            value = DAY_NAMES[int(value)]
+        parts.append(value + (slash + step if slash else ""))
+    return ",".join(parts)
+
+
 def trigger_for(job: ScheduleJob, timezone: tzinfo) -> Any:
     if job.cron is not None:
         fields = job.cron.split()
@@ -56,7 +81,8 @@ def trigger_for(job: ScheduleJob, timezone: tzinfo) -> Any:
             raise ConfigError(f"schedule job {job.name!r}: cron needs five fields, got {job.cron!r}")
         minute, hour, day, month, day_of_week = fields
         return WallClockCronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=timezone
+            minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(day_of_week),
+            timezone=timezone,
         )
     return IntervalTrigger(seconds=job.interval_seconds, timezone=timezone)
 
