@@ -98,6 +98,8 @@ def test_a_failing_source_makes_the_run_partial_and_the_rest_is_still_reported(w
     assert sources["gitlab"]["items_pulled"] == 30  # ... and still checked
     assert sources["jira"]["status"] == "ok" and sources["jira"]["mapped"] == 140
     assert "Traceback" not in result.stderr
+    markdown = (workspace / "partial" / "report.md").read_text(encoding="utf-8")
+    assert "**gitlab failed:**" in markdown and "h old" in markdown
 
 
 def test_a_source_that_never_worked_is_reported_failed_with_no_records(workspace):
