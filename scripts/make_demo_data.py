@@ -122,7 +122,8 @@ def write_jira(path: Path) -> None:
         elif issue_type == "Change":
             summary = rng.choice(CHANGE_KINDS)
             desc = f"{summary}.\nReason: keep the platform supported and secure."
-            due = jira_date(created + timedelta(days=rng.randint(2, 20))) if rng.random() > 0.1 else ""
+            due_day = (created + timedelta(days=rng.randint(2, 20))).replace(hour=0, minute=0)
+            due = jira_date(due_day) if rng.random() > 0.1 else ""  # a date field: midnight
             if n >= 30 and not asap_written:
                 due, asap_written = "ASAP", True  # typed by hand into a date field: invalid
             approvers = ", ".join(rng.sample(PEOPLE[:3], rng.choice([1, 2]))) if rng.random() > 0.2 else ""

@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sdbridge.errors import ConfigError
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
@@ -144,7 +153,73 @@ class TableSourceConfig(SourceBase):
     """strptime formats tried in order for every datetime field of this source."""
 
 
-SourceConfig = Annotated[TableSourceConfig, Field(discriminator="type")]
+class RetryConfig(_Model):
+    """sdbridge's retry policy for a network source (see sdbridge.http)."""
+
+    tries: int = Field(default=6, ge=1, le=50)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_wait_seconds: float = Field(default=60.0, ge=0)
+    budget_seconds: float = Field(default=900.0, gt=0)
+    """The most a source may spend waiting and retrying in one pull."""
+
+    def policy(self) -> Any:
+        from sdbridge.http import RetryPolicy
+
+        return RetryPolicy(self.tries, self.backoff_seconds, self.max_wait_seconds, self.budget_seconds)
+
+
+class JiraAssetsConfig(_Model):
+    """JSM Assets (Cloud): objects found by AQL become WP.02 records."""
+
+    workspace_id: str
+    aql: str = "objectType IS NOT EMPTY"
+    url: str | None = None
+    """Defaults to https://api.atlassian.com/jsm/assets/workspace/{workspace_id}/v1."""
+
+
+class JiraSourceConfig(SourceBase):
+    """Jira Cloud or Data Center over its REST API, with the `jira` library."""
+
+    type: Literal["jira"]
+    url: str = Field(pattern=r"^https?://")
+    auth: Literal["cloud", "datacenter"]
+    email: str | None = None
+    """Cloud: the Atlassian account e-mail that owns the API token."""
+    token: SecretStr
+    """Cloud: API token; Data Center: personal access token. Use ${JIRA_TOKEN}."""
+    jql: str | None = None
+    projects: tuple[str, ...] = ()
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    """alias -> custom field name or id (customfield_10050); values appear as `custom.<alias>`."""
+    page_size: int | None = Field(default=None, ge=1, le=5000)
+    overlap_minutes: int = Field(default=15, ge=0)
+    full_every_days: int | None = Field(default=7, ge=1)
+    changelog: bool = True
+    comments: bool = True
+    approvals: bool = False
+    approval_issue_types: tuple[str, ...] = ("Change", "Change Request", "Normal Change", "Emergency Change")
+    assets: JiraAssetsConfig | None = None
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _auth_and_scope(self) -> JiraSourceConfig:
+        if self.auth == "cloud" and not self.email:
+            raise ValueError("auth: cloud needs `email` (the account that owns the API token)")
+        if not self.jql and not self.projects:
+            raise ValueError("give `jql` or `projects` to say which issues to pull")
+        if not self.token.get_secret_value():
+            raise ValueError("token is empty (set it from the environment, e.g. token: ${JIRA_TOKEN})")
+        return self
+
+    @property
+    def base_jql(self) -> str:
+        if self.jql:
+            return self.jql
+        return "project in (" + ", ".join(f'"{p}"' for p in self.projects) + ")"
+
+
+SourceConfig = Annotated[TableSourceConfig | JiraSourceConfig, Field(discriminator="type")]
 
 
 class ReportsConfig(_Model):
@@ -346,7 +421,7 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("csv", "xlsx") or str(part).startswith("function-"):
+        elif part in ("csv", "xlsx", "jira", "gitlab", "documents") or str(part).startswith("function-"):
             continue  # pydantic's union/validator tags are not part of the user's file
         else:
             out += f".{part}" if out else str(part)
@@ -371,7 +446,7 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
             message = f"unknown source type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
             path += ".type"
         elif error["type"] == "union_tag_not_found":
-            message = "every source needs a `type:` (csv or xlsx)"
+            message = "every source needs a `type:` (csv, xlsx or jira)"
         problems.append(f"{_with_line(path, lines, file)}: {message}")
     return problems
 

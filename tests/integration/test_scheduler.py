@@ -17,6 +17,7 @@ import pytest
 
 from sdbridge.config import ScheduleJob, load_config
 from sdbridge.errors import ConfigError
+from sdbridge.pipeline import check
 from sdbridge.scheduler import build_scheduler, trigger_for
 from sdbridge.store import Store
 
@@ -98,7 +99,8 @@ def test_a_real_scheduler_fires_a_run_and_stops_cleanly_on_sigterm(tmp_path):
     log = "".join(lines)
     assert service.returncode == 0, log
     run_line = next(json.loads(line.split(" ", 4)[-1]) for line in log.splitlines() if '"event": "run"' in line)
-    assert run_line["status"] == "ok" and run_line["records"] == 200
+    expected = check(load_config(tmp_path / "sdbridge.yaml")).assessment.summary.records
+    assert run_line["status"] == "ok" and run_line["records"] == expected
     assert '"event": "stopped"' in log
     with Store(tmp_path / ".sdbridge" / "state.db") as store:
         runs = store.runs()

@@ -46,6 +46,19 @@ class RawTable:
         return f"{self.location} row {row}"
 
 
+@dataclass
+class ItemBatch:
+    """What a network connector's pull returns: items (id, payload, the source's updated
+    time), the cursor to store with them, and whether this was a full pull (then items
+    not in it have left the source)."""
+
+    items: list[tuple[str, dict[str, Any], str | None]]
+    cursor: dict[str, Any]
+    full: bool
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
 class Connector(Protocol):
     type: ClassVar[str]
 
@@ -55,6 +68,7 @@ class Connector(Protocol):
 BUILTIN: dict[str, str] = {
     "csv": "sdbridge.connectors.tables:TableFileConnector",
     "xlsx": "sdbridge.connectors.tables:TableFileConnector",
+    "jira": "sdbridge.connectors.jira:JiraConnector",
 }
 
 

@@ -151,7 +151,7 @@ class _Resolver:
 
 def _references(mapping: WorkProductMapping) -> set[str]:
     """References that must exist: `where` columns and the fields the user wrote."""
-    refs = {c.from_ for c in mapping.where}
+    refs = {c.from_ for c in (*mapping.where, *mapping.where_any)}
     for spec in mapping.fields.values():
         if spec.required:
             refs.update(spec.from_)
@@ -347,6 +347,11 @@ class MappingEngine:
             where = np.ones(n, dtype=bool)
             for condition in mapping.where:
                 where &= _condition_mask(resolver.column(condition.from_), condition, self.placeholders)
+            if mapping.where_any:
+                any_of = np.zeros(n, dtype=bool)
+                for condition in mapping.where_any:
+                    any_of |= _condition_mask(resolver.column(condition.from_), condition, self.placeholders)
+                where &= any_of
             selected_any |= where
             table, keep, reasons = self._build(wp, mapping, resolver, where, source, rows)
             recorded |= keep

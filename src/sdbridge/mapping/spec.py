@@ -158,10 +158,13 @@ class WorkProductMapping(BaseModel):
 
     enabled: bool = True
     where: tuple[Condition, ...] = ()
+    """All of these must hold."""
+    where_any: tuple[Condition, ...] = ()
+    """... and, if given, at least one of these (e.g. issue type Incident, or label incident)."""
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     record_id: str = "id"  # the canonical field that identifies a record
 
-    @field_validator("where", mode="before")
+    @field_validator("where", "where_any", mode="before")
     @classmethod
     def _where_list(cls, raw: object) -> object:
         if raw is None:

@@ -1,0 +1,352 @@
+"""Jira Cloud and Data Center, through the `jira` library.
+
+Pulls issues incrementally: the JQL asks for `updated >= <epoch ms>` (an absolute instant,
+never a zone-less date that Jira would read in the token owner's zone), minus an overlap
+window, because search is eventually consistent; items are de-duplicated by issue id in the
+store. A first pull, `--full`, or the periodic reconcile (`full_every_days`) reads
+everything and retires issues that left the JQL (deleted or moved).
+
+Each item is the issue JSON with ADF turned into text, plus what sdbridge adds under
+`sdbridge` (link, comments, done/approval times from the paged changelog, JSM approvals) and
+`custom` (custom fields by the aliases of `custom_fields`, resolved by name via /field).
+JSM Assets objects become items with `_kind: asset`. Mappings read items with JMESPath.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import requests
+from jira import JIRA, JIRAError
+
+from sdbridge.connectors.base import ItemBatch
+from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
+from sdbridge.errors import ConfigError
+from sdbridge.http import HttpFailure, call, headers_of, with_deadline
+
+CLOUD_PAGE, DC_PAGE = 100, 1000
+DC_WINDOW = 10_000
+"""Data Center search stops paging at this many results: past it, sdbridge continues by key."""
+CHANGELOG_PAGE = 100
+
+
+def inspect(exc: BaseException) -> HttpFailure | None:
+    if isinstance(exc, JIRAError):
+        return HttpFailure(exc.status_code, exc.url, headers_of(exc.response), exc.text or "")
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return HttpFailure(exc.response.status_code, exc.response.url, headers_of(exc.response), str(exc))
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return HttpFailure(None, getattr(exc.request, "url", None), {}, type(exc).__name__)
+    return None
+
+
+def _epoch_ms(value: str | None) -> int | None:
+    if not value:
+        return None
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value)
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+class JiraConnector:
+    type: ClassVar[str] = "jira"
+
+    def __init__(self, source: Any, *, resolve: Any = None) -> None:
+        self.source = source
+        self.cloud = source.auth == "cloud"
+        self.policy = source.retry.policy()
+        self.requests = 0
+        self._deadline: float | None = None
+        self._client: JIRA | None = None
+        self._custom_ids: dict[str, str] = {}
+        self._done_statuses: set[str] = set()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Any) -> Any:
+        def counted() -> Any:
+            self.requests += 1
+            return fn()
+
+        if self._deadline is None:
+            self._deadline = with_deadline(self.policy)
+        return call(counted, source=self.source.name, what=what, inspect=inspect, policy=self.policy,
+                    deadline=self._deadline)
+
+    @property
+    def client(self) -> JIRA:
+        if self._client is None:
+            token = self.source.token.get_secret_value()
+            auth: dict[str, Any] = (
+                {"basic_auth": (self.source.email, token)} if self.cloud else {"token_auth": token}
+            )
+            self._client = self._call(
+                "connecting",
+                lambda: JIRA(
+                    server=self.source.url.rstrip("/"),
+                    options={"rest_api_version": "3" if self.cloud else "2"},
+                    max_retries=0,  # sdbridge's policy retries, not the library's
+                    timeout=self.source.timeout_seconds,
+                    get_server_info=True,
+                    logging=False,
+                    **auth,
+                ),
+            )
+        return self._client
+
+    def _get(self, what: str, path: str, params: dict[str, Any] | None = None, base: str | None = None) -> Any:
+        kwargs = {"base": base} if base else {}
+        return self._call(what, lambda: self.client._get_json(path, params=params, **kwargs))
+
+    # --- fields ----------------------------------------------------------------------------
+
+    def resolve_custom_fields(self) -> list[str]:
+        """Custom field aliases -> ids via /field. Names are not unique in Jira: an ambiguous
+        name is a config error listing the candidates. Returns notes for preset fields the
+        server lacks."""
+        wanted = self.source.custom_fields
+        if not wanted:
+            return []
+        fields = self._call("reading /field", lambda: self.client.fields())
+        by_name: dict[str, list[dict]] = {}
+        for f in fields:
+            by_name.setdefault(str(f.get("name", "")).casefold(), []).append(f)
+        ids = {f["id"] for f in fields}
+        notes = []
+        for alias, name in wanted.items():
+            if name in ids:
+                self._custom_ids[alias] = name
+                continue
+            matches = by_name.get(name.casefold(), [])
+            if len(matches) == 1:
+                self._custom_ids[alias] = matches[0]["id"]
+            elif len(matches) > 1:
+                candidates = ", ".join(f"{m['id']} ({m.get('schema', {}).get('custom', 'custom')})" for m in matches)
+                raise ConfigError(
+                    f"source {self.source.name!r}: custom field name {name!r} (custom_fields.{alias}) is ambiguous",
+                    [f"candidates: {candidates}"],
+                    hint=f"give the id instead, e.g. custom_fields: {{{alias}: {matches[0]['id']}}}",
+                )
+            else:
+                notes.append(f"custom field {name!r} ({alias}) does not exist on {self.source.url}; it stays empty")
+        return notes
+
+    def requested_fields(self) -> list[str]:
+        """Only the fields the mapping reads, plus what increments and enrichment need."""
+        refs = " ".join(
+            ref
+            for mapping in self.source.mappings.values()
+            for ref in [*(c.from_ for c in (*mapping.where, *mapping.where_any)),
+                        *(r for spec in mapping.fields.values() for r in spec.from_)]
+        )
+        fields = set(re.findall(r"fields\.([A-Za-z0-9_]+)", refs)) | set(STANDARD_FIELDS)
+        if self.source.comments:
+            fields.add("comment")
+        fields |= set(self._custom_ids.values())
+        return sorted(fields)
+
+    # --- search ----------------------------------------------------------------------------
+
+    def _jql(self, since_ms: int | None) -> str:
+        base = f"({self.source.base_jql})"
+        if since_ms is not None:
+            base += f" AND updated >= {since_ms}"
+        return base + " ORDER BY updated ASC, key ASC"
+
+    def search(self, since_ms: int | None) -> list[dict]:
+        fields = self.requested_fields()
+        if self.cloud:
+            return self._search_cloud(self._jql(since_ms), fields)
+        return self._search_datacenter(self._jql(since_ms), fields)
+
+    def _search_cloud(self, jql: str, fields: list[str]) -> list[dict]:
+        size = min(self.source.page_size or CLOUD_PAGE, 5000)
+        issues: list[dict] = []
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"jql": jql, "maxResults": size, "fields": ",".join(fields)}
+            if token:
+                params["nextPageToken"] = token
+            page = self._get("searching issues", "search/jql", params)
+            issues.extend(page.get("issues", []))
+            token = page.get("nextPageToken")
+            if not token or page.get("isLast") or token in seen_tokens:
+                return issues
+            seen_tokens.add(token)
+
+    def _search_datacenter(self, jql: str, fields: list[str]) -> list[dict]:
+        size = min(self.source.page_size or DC_PAGE, DC_PAGE)
+        issues: list[dict] = []
+        start = 0
+        query = jql
+        while True:
+            params = {"jql": query, "startAt": start, "maxResults": size, "fields": ",".join(fields)}
+            page = self._get("searching issues", "search", params)
+            batch = page.get("issues", [])
+            issues.extend(batch)
+            start += len(batch)
+            total = int(page.get("total", 0))
+            if not batch or start >= total:
+                return issues
+            if start >= DC_WINDOW:  # past the result window: continue after the last key seen
+                last = batch[-1]["key"]
+                query = jql.replace(" ORDER BY updated ASC, key ASC", f' AND key > "{last}" ORDER BY key ASC')
+                start = 0
+
+    # --- enrichment ------------------------------------------------------------------------
+
+    def _status_categories(self) -> None:
+        statuses = self._get("reading statuses", "status")
+        self._done_statuses = {
+            str(s["id"]) for s in statuses if s.get("statusCategory", {}).get("key") == "done"
+        }
+
+    def changelog(self, key: str) -> list[dict]:
+        """Status transitions, oldest first, from the paged per-issue changelog (Cloud) or
+        the issue's expanded changelog (Data Center has no paged endpoint)."""
+        histories: list[dict] = []
+        if self.cloud:
+            start = 0
+            while True:
+                page = self._get("reading a changelog", f"issue/{key}/changelog",
+                                 {"startAt": start, "maxResults": CHANGELOG_PAGE})
+                values = page.get("values", [])
+                histories.extend(values)
+                start += len(values)
+                if page.get("isLast", True) or not values or start >= int(page.get("total", start)):
+                    break
+        else:
+            issue = self._get("reading a changelog", f"issue/{key}", {"expand": "changelog", "fields": "status"})
+            histories = issue.get("changelog", {}).get("histories", [])
+        transitions = []
+        for history in histories:
+            for item in history.get("items", []):
+                if item.get("field") == "status":
+                    transitions.append({"at": history.get("created"), "from": item.get("fromString"),
+                                        "to": item.get("toString"), "to_id": str(item.get("to"))})
+        return sorted(transitions, key=lambda t: _epoch_ms(t["at"]) or 0)
+
+    def approvals(self, key: str) -> list[dict]:
+        base = self.source.url.rstrip("/") + "/rest/servicedeskapi/{path}"
+        page = self._get("reading approvals", f"request/{key}/approval", base=base)
+        return [
+            {"name": a.get("name"), "decision": a.get("finalDecision"),
+             "completed_at": (a.get("completedDate") or {}).get("iso8601")}
+            for a in page.get("values", [])
+        ]
+
+    def comments(self, issue: dict) -> list[str]:
+        block = issue.get("fields", {}).get("comment") or {}
+        comments = block.get("comments", [])
+        if int(block.get("total", len(comments))) > len(comments):
+            comments, start = [], 0
+            while True:
+                page = self._get("reading comments", f"issue/{issue['key']}/comment",
+                                 {"startAt": start, "maxResults": 100})
+                comments.extend(page.get("comments", []))
+                start += len(page.get("comments", []))
+                if not page.get("comments") or start >= int(page.get("total", 0)):
+                    break
+        return [text for c in comments if (text := adf_to_text(c.get("body")))]  # bodies only: no authors
+
+    def enrich(self, issue: dict) -> dict:
+        key = issue["key"]
+        item = simplify(issue, self._custom_ids)
+        extra: dict[str, Any] = {"url": f"{self.source.url.rstrip('/')}/browse/{key}"}
+        if self.source.comments:
+            extra["comments"] = self.comments(issue)
+        if self.source.changelog:
+            transitions = self.changelog(key)
+            done = [t for t in transitions if t["to_id"] in self._done_statuses]
+            extra["transitions"] = transitions
+            extra["done_at"] = done[-1]["at"] if done else None
+            approved = [t for t in transitions if re.search(r"approv|scheduled|authori[sz]ed", t["to"] or "", re.I)]
+            extra["approved_at"] = approved[0]["at"] if approved else None
+        issue_type = (issue.get("fields", {}).get("issuetype") or {}).get("name")
+        if self.source.approvals and issue_type in self.source.approval_issue_types:
+            extra["approvals"] = self.approvals(key)
+        item["sdbridge"] = extra
+        item["_kind"] = "issue"
+        return item
+
+    def assets(self) -> list[dict]:
+        config = self.source.assets
+        base = (config.url or f"https://api.atlassian.com/jsm/assets/workspace/{config.workspace_id}/v1").rstrip("/")
+        objects: list[dict] = []
+        start = 0
+        while True:
+            url = f"{base}/object/aql?startAt={start}&maxResults=100&includeAttributes=true"
+
+            def post(url: str = url) -> Any:
+                response = self.client._session.post(url, data=json.dumps({"qlQuery": config.aql}))
+                return response.json()
+
+            page = self._call("reading Assets", post)
+            values = page.get("values", [])
+            objects.extend(values)
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                break
+        return [asset_item(o) for o in objects]
+
+    # --- the pull --------------------------------------------------------------------------
+
+    def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
+        self._deadline = with_deadline(self.policy)
+        notes = self.resolve_custom_fields()
+        if self.source.changelog:
+            self._status_categories()
+        watermark = cursor.get("watermark_ms")
+        last_full = cursor.get("last_full")
+        due = (
+            self.source.full_every_days is not None
+            and last_full is not None
+            and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
+        )
+        full = full or watermark is None or due
+        since = None if full else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
+        issues = self.search(since)
+        unique = {str(i["id"]): i for i in issues}  # the overlap and eventual consistency repeat issues
+        items = [(issue_id, self.enrich(issue), issue.get("fields", {}).get("updated"))
+                 for issue_id, issue in unique.items()]
+        if self.source.assets is not None:
+            items += [(f"asset:{a['id']}", a, a.get("updated")) for a in self.assets()]
+        newest = max((_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"),
+                     default=0)
+        new_cursor = {
+            "watermark_ms": max(newest, int(watermark or 0)),
+            "last_full": datetime.now(UTC).isoformat() if full else last_full,
+        }
+        return ItemBatch(items=items, cursor=new_cursor, full=full, requests=self.requests, notes=notes)
+
+
+def asset_item(obj: dict) -> dict:
+    """An Assets object as a flat item: attributes by name, values as text."""
+    attributes: dict[str, Any] = {}
+    for attribute in obj.get("attributes", []):
+        name = (attribute.get("objectTypeAttribute") or {}).get("name") or str(attribute.get("objectTypeAttributeId"))
+        values = [v.get("displayValue") or v.get("value") for v in attribute.get("objectAttributeValues", [])]
+        values = [v for v in values if v not in (None, "")]
+        attributes[name] = values[0] if len(values) == 1 else (values or None)
+    return {
+        "_kind": "asset",
+        "id": str(obj.get("id")),
+        "key": obj.get("objectKey"),
+        "label": obj.get("label"),
+        "type": (obj.get("objectType") or {}).get("name"),
+        "created": obj.get("created"),
+        "updated": obj.get("updated"),
+        "attributes": attributes,
+    }
+
+
+def page_count(items: int, page_size: int) -> int:
+    """Requests a full search costs: ceil(N / page size), at least one."""
+    return max(1, math.ceil(items / page_size))

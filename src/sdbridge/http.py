@@ -1,0 +1,139 @@
+"""sdbridge's HTTP fault policy, in one place, for every network connector.
+
+The client libraries' own retries are switched off (jira: `max_retries=0`; python-gitlab:
+`retry_transient_errors=False`, `obey_rate_limit=False`) so that one policy decides:
+- 429 and 5xx are retried, honouring `Retry-After` (seconds or an HTTP date) and GitLab's
+  `RateLimit-Reset`; otherwise exponential backoff with jitter, capped at `max_wait_seconds`;
+- connection errors and timeouts are retried the same way;
+- 401, 403 and 404 fail at once with a message naming the source, the URL and what to check;
+- nothing waits past the source's total time budget: then the source fails as retriable, and
+  whatever other sources pulled is kept.
+
+Messages never contain credentials: URLs are shown without their query string and headers
+are never printed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from sdbridge.errors import FatalSourceError, RetriableSourceError
+
+T = TypeVar("T")
+RETRIABLE = {408, 425, 429, 500, 502, 503, 504}
+HINTS = {
+    401: "the credentials were refused: check the token (and the e-mail for Jira Cloud) in the environment",
+    403: "the token's user may not read this: check its permissions or scopes",
+    404: "not found: check the URL, the project or the workspace id",
+    410: "this API is gone on this server: check the source's `auth`/deployment setting",
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    tries: int = 6
+    backoff_seconds: float = 1.0
+    max_wait_seconds: float = 60.0
+    budget_seconds: float = 600.0
+
+
+@dataclass
+class HttpFailure:
+    """What a library's exception says, in our terms."""
+
+    status: int | None  # None: no response (connection error, timeout)
+    url: str | None
+    headers: dict[str, str]
+    detail: str
+
+
+def safe_url(url: str | None) -> str:
+    if not url:
+        return "?"
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def retry_after_seconds(headers: dict[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait as the server asked: Retry-After (delta or HTTP date), RateLimit-Reset
+    (epoch seconds, as GitLab sends it)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                return None
+    reset = lowered.get("ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - (now if now is not None else time.time()))
+        except ValueError:
+            return None
+    return None
+
+
+def call(
+    fn: Callable[[], T],
+    *,
+    source: str,
+    what: str,
+    inspect: Callable[[BaseException], HttpFailure | None],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    deadline: float | None = None,
+) -> T:
+    """Run one request under the policy. `inspect` turns a library exception into an
+    `HttpFailure` (or None for an exception that is not about HTTP, which is re-raised).
+    `deadline` (a `clock()` value) is the source's overall budget."""
+    deadline = deadline if deadline is not None else clock() + policy.budget_seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - classified right below
+            failure = inspect(exc)
+            if failure is None:
+                raise
+        where = safe_url(failure.url)
+        status = failure.status
+        if status is not None and status not in RETRIABLE:
+            hint = HINTS.get(status, "the server refused the request")
+            raise FatalSourceError(
+                f"source {source!r}: {what} failed with HTTP {status} at {where}", source=source, hint=hint
+            ) from None
+        wanted = retry_after_seconds(failure.headers) if status is not None else None
+        backoff = policy.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+        wait = min(policy.max_wait_seconds, wanted if wanted is not None else backoff)
+        label = f"HTTP {status}" if status is not None else failure.detail
+        if attempt >= policy.tries or clock() + wait > deadline:
+            raise RetriableSourceError(
+                f"source {source!r}: {what} still failing after {attempt} attempt(s) ({label}) at {where}",
+                source=source,
+                hint="the server is busy or unreachable; the next run will try again",
+            ) from None
+        sleep(wait)
+
+
+def with_deadline(policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> float:
+    return clock() + policy.budget_seconds
+
+
+def headers_of(response: Any) -> dict[str, str]:
+    return dict(getattr(response, "headers", None) or {})
