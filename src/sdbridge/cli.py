@@ -226,6 +226,8 @@ def _print_pulls(pulls: list[Any]) -> None:
             out.print(f"{p.source}: unchanged since the last pull, skipped", highlight=False)
         else:
             out.print(f"{p.source}: pulled {p.items} item(s)", highlight=False)
+        for note in getattr(p, "notes", []):
+            out.print(f"  {note}", highlight=False)
 
 
 @app.command()

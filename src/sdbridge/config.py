@@ -68,6 +68,8 @@ class SourceBase(_Model):
     """Link to a record, e.g. https://acme.atlassian.net/browse/{id}; {id} is the record id."""
     timezone: str | None = None
     """Time zone of timestamps that carry none (Jira CSV exports use the exporting user's)."""
+    date_formats: tuple[str, ...] = ()
+    """strptime formats tried in order for every datetime field of this source."""
     evidence: dict[str, str] = Field(default_factory=dict)
     """Declarations for work-product-level items, e.g. `WP.06.a: "Log kept in CMDB as CI-0042"`."""
     map: dict[str, WorkProductMapping | None] = Field(default_factory=dict)
@@ -149,8 +151,6 @@ class TableSourceConfig(SourceBase):
     sheet: str | int | None = None
     unquote_formulas: bool = False
     """Remove the ' that GitLab puts before cells starting with = + - @."""
-    date_formats: tuple[str, ...] = ()
-    """strptime formats tried in order for every datetime field of this source."""
 
 
 class RetryConfig(_Model):
@@ -192,6 +192,8 @@ class JiraSourceConfig(SourceBase):
     custom_fields: dict[str, str] = Field(default_factory=dict)
     """alias -> custom field name or id (customfield_10050); values appear as `custom.<alias>`."""
     page_size: int | None = Field(default=None, ge=1, le=5000)
+    result_window: int = Field(default=10_000, ge=1)
+    """Data Center: how deep `startAt` may page; past it sdbridge continues by issue key."""
     overlap_minutes: int = Field(default=15, ge=0)
     full_every_days: int | None = Field(default=7, ge=1)
     changelog: bool = True
@@ -211,6 +213,13 @@ class JiraSourceConfig(SourceBase):
         if not self.token.get_secret_value():
             raise ValueError("token is empty (set it from the environment, e.g. token: ${JIRA_TOKEN})")
         return self
+
+    @property
+    def mappings(self) -> dict[str, WorkProductMapping]:
+        found = super().mappings
+        if self.assets is None:
+            found.pop("WP.02", None)  # configuration records come from Assets only
+        return found
 
     @property
     def base_jql(self) -> str:
@@ -359,7 +368,14 @@ def merge_preset(preset: dict[str, Any], source: dict[str, Any]) -> dict[str, An
     """The user's source config over the preset's: source options override the preset's
     `options`; per work product, `where` and `record_id` replace the preset's and `fields`
     override one by one. `WP.xx: null` (or `enabled: false`) switches a preset WP off."""
-    merged = {**copy.deepcopy(preset.get("options", {})), **{k: v for k, v in source.items() if k != "map"}}
+    merged = copy.deepcopy(preset.get("options", {}))
+    for key, value in source.items():
+        if key == "map":
+            continue
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}  # e.g. custom_fields: add or rename one
+        else:
+            merged[key] = value
     maps: dict[str, Any] = {wp: _optional_fields(m) for wp, m in copy.deepcopy(preset.get("map", {})).items()}
     for wp_id, user in (source.get("map") or {}).items():
         if user is None or wp_id not in maps or maps[wp_id] is None:

@@ -49,6 +49,10 @@ class RetriableSourceError(SourceError):
     """A passing fault: timeout, rate limit, 5xx. The next run may succeed."""
 
 
+class NotPulledError(FatalSourceError):
+    """A network source has nothing in the store yet; `check` never fetches it itself."""
+
+
 class InputError(FatalSourceError):
     """A local input file is malformed. Names the file and, where known, line and column."""
 

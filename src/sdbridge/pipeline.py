@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import RawTable, connector_for
-from sdbridge.errors import SourceError
+from sdbridge.errors import NotPulledError, SourceError
 from sdbridge.mapping.engine import MappingEngine, SourceOutcome, WorkProductTable, merge_tables
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
@@ -32,7 +32,16 @@ def new_run_id(now: datetime) -> str:
 
 
 def pull_source(config: Config, source: object) -> RawTable:
-    return connector_for(source, resolve=config.resolve).pull()
+    """Read a local file source now. Network sources are never contacted by a check: their
+    data comes from the store, filled by `sdbridge pull`."""
+    connector = connector_for(source, resolve=config.resolve)
+    if not hasattr(connector, "pull"):
+        raise NotPulledError(
+            f"source {source.name!r} has no data in the store yet",  # type: ignore[attr-defined]
+            source=source.name,  # type: ignore[attr-defined]
+            hint="run `sdbridge pull` (or `sdbridge run`) first; `check` makes no network request",
+        )
+    return connector.pull()
 
 
 def check(
@@ -60,11 +69,12 @@ def check(
             table = (raw or {}).get(source.name) or pull_source(config, source)
             tables, outcome = engine.map_source(table, source)
         except SourceError as exc:
-            if not keep_going:
+            if not keep_going and not isinstance(exc, NotPulledError):
                 raise
             outcomes.append(
                 SourceOutcome(
-                    name=source.name, type=source.type, location=str(getattr(source, "path", "")),
+                    name=source.name, type=source.type,
+                    location=str(getattr(source, "path", None) or getattr(source, "url", "")),
                     status="failed", error=str(exc),
                 )
             )

@@ -42,6 +42,8 @@ class PullOutcome:
     items: int = 0
     error: str | None = None
     snapshot_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+    requests: int | None = None
 
 
 @dataclass
@@ -73,7 +75,13 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
     connector = connector_for(source, resolve=config.resolve)
     batch = connector.pull_items(store.cursor(name), full=full)  # type: ignore[attr-defined]
     counts = store.save_items(name, batch.items, batch.cursor, run_id=run_id, full=batch.full)
-    return PullOutcome(name, "pulled", items=sum(counts.values()) - counts["deleted"])
+    notes = list(batch.notes)
+    kind = "full" if batch.full else "incremental"
+    notes.append(
+        f"{kind} pull: {len(batch.items)} item(s) in {batch.requests} request(s); created {counts['created']}, "
+        f"updated {counts['updated']}, unchanged {counts['unchanged']}, left the source {counts['deleted']}"
+    )
+    return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
 
 
 def pull_all(

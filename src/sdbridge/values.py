@@ -137,14 +137,16 @@ def _arrow_iso(text: pd.Series, timezone: str | None) -> pd.Series | None:
     array = pa.array(text.astype("str").array)
     try:
         stamps = pc.cast(array, pa.timestamp("us", tz="UTC"))
-        return pd.Series(stamps.to_pandas(types_mapper=None), index=text.index).astype("datetime64[us, UTC]")
+        utc = pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(zero_copy_only=False), index=text.index)
+        return utc.dt.tz_localize("UTC")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
         naive = pc.cast(array, pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    local = pd.Series(naive.to_pandas(), index=text.index).astype("datetime64[us]")
+    # Positional: `text` may carry any index (a subset of rows), the Arrow array has none.
+    local = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
     zone = ZoneInfo(timezone or "UTC")
     return local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
 

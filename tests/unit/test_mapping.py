@@ -210,3 +210,14 @@ def test_json_items_are_mapped_with_jmespath():
     assert frame.loc["SD-1", "ci"] == ["db", "prod"]
     assert frame.loc["SD-1", "started_at"] == pd.Timestamp("2026-03-01 09:00", tz="UTC")
     assert pd.isna(frame.loc["SD-1", "time_to_resolve"])
+
+
+def test_dates_of_a_subset_of_rows_stay_on_their_rows():
+    from sdbridge.values import parse_datetimes
+
+    text = pd.Series(["2026-01-05T10:00:00Z", "2026-01-03T10:00:00Z"], index=[7, 3], dtype="str")
+    parsed, _ = parse_datetimes(text)
+    assert parsed.loc[7] == pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    naive = pd.Series(["2026-01-05 10:00", "2026-01-03 10:00"], index=[7, 3], dtype="str")
+    parsed, _ = parse_datetimes(naive, (), "Europe/Oslo")
+    assert parsed.loc[3] == pd.Timestamp("2026-01-03 09:00", tz="UTC")

@@ -29,8 +29,6 @@ from sdbridge.errors import ConfigError
 from sdbridge.http import HttpFailure, call, headers_of, with_deadline
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
-DC_WINDOW = 10_000
-"""Data Center search stops paging at this many results: past it, sdbridge continues by key."""
 CHANGELOG_PAGE = 100
 
 
@@ -153,17 +151,17 @@ class JiraConnector:
 
     # --- search ----------------------------------------------------------------------------
 
-    def _jql(self, since_ms: int | None) -> str:
+    def _jql(self, since_ms: int | None, order: str = "updated ASC, key ASC") -> str:
         base = f"({self.source.base_jql})"
         if since_ms is not None:
             base += f" AND updated >= {since_ms}"
-        return base + " ORDER BY updated ASC, key ASC"
+        return f"{base} ORDER BY {order}"
 
     def search(self, since_ms: int | None) -> list[dict]:
         fields = self.requested_fields()
         if self.cloud:
             return self._search_cloud(self._jql(since_ms), fields)
-        return self._search_datacenter(self._jql(since_ms), fields)
+        return self._search_datacenter(since_ms, fields)
 
     def _search_cloud(self, jql: str, fields: list[str]) -> list[dict]:
         size = min(self.source.page_size or CLOUD_PAGE, 5000)
@@ -181,24 +179,25 @@ class JiraConnector:
                 return issues
             seen_tokens.add(token)
 
-    def _search_datacenter(self, jql: str, fields: list[str]) -> list[dict]:
+    def _search_datacenter(self, since_ms: int | None, fields: list[str]) -> list[dict]:
+        """`startAt` paging in key order; past the result window, the same query continues
+        with `key > <last key>` from startAt 0 (keyset), so no issue is skipped or repeated."""
         size = min(self.source.page_size or DC_PAGE, DC_PAGE)
         issues: list[dict] = []
-        start = 0
-        query = jql
+        start, after = 0, None
         while True:
+            query = self._jql(since_ms, "key ASC")
+            if after:
+                query = query.replace(" ORDER BY", f' AND key > "{after}" ORDER BY')
             params = {"jql": query, "startAt": start, "maxResults": size, "fields": ",".join(fields)}
             page = self._get("searching issues", "search", params)
             batch = page.get("issues", [])
             issues.extend(batch)
             start += len(batch)
-            total = int(page.get("total", 0))
-            if not batch or start >= total:
+            if not batch or start >= int(page.get("total", 0)):
                 return issues
-            if start >= DC_WINDOW:  # past the result window: continue after the last key seen
-                last = batch[-1]["key"]
-                query = jql.replace(" ORDER BY updated ASC, key ASC", f' AND key > "{last}" ORDER BY key ASC')
-                start = 0
+            if start + size > self.source.result_window:
+                after, start = batch[-1]["key"], 0
 
     # --- enrichment ------------------------------------------------------------------------
 

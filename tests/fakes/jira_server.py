@@ -1,0 +1,214 @@
+"""A loopback fake of Jira's REST API, following Atlassian's documented shapes, for tests that
+drive the real `jira` client over real HTTP.
+
+Cloud mode: /rest/api/3, enhanced search `/search/jql` with `nextPageToken` (no startAt, no
+total; the old `/search` answers 410), paged `/issue/{key}/changelog`, ADF descriptions and
+comments, Basic auth (e-mail + API token), JSM approvals, Assets AQL.
+Data Center mode: /rest/api/2, `/search` with `startAt`/`total` and a result window,
+changelog through `expand=changelog`, Bearer personal access tokens.
+
+Faults are injected per path prefix (`fail_next`), and every request is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SEARCH_PAGE_CLOUD = 100
+SEARCH_PAGE_DC = 1000
+CHANGELOG_PAGE = 2  # small, so that paging is exercised
+
+
+@dataclass
+class FakeJira:
+    cloud: bool = True
+    email: str = "bot@example.invalid"
+    token: str = "secret-token"
+    issues: list[dict] = field(default_factory=list)
+    """API-shaped issues: {"id", "key", "fields": {...}, "_changelog": [...], "_approvals": [...]}."""
+    custom_fields: list[dict] = field(default_factory=list)
+    assets: list[dict] = field(default_factory=list)
+    dc_window: int = 10_000
+    requests: list[tuple[str, str, dict]] = field(default_factory=list)
+    faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, prefix: str, *responses: tuple[int, dict[str, str]]) -> None:
+        self.faults.setdefault(prefix, []).extend(responses)
+
+    def count(self, path_part: str) -> int:
+        return sum(1 for _, path, _ in self.requests if path_part in path)
+
+    # --- serving ---------------------------------------------------------------------------
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake._handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            handler.send_header(k, v)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _authorised(self, handler: BaseHTTPRequestHandler) -> bool:
+        header = handler.headers.get("Authorization", "")
+        if self.cloud:
+            expected = base64.b64encode(f"{self.email}:{self.token}".encode()).decode()
+            return header == f"Basic {expected}"
+        return header == f"Bearer {self.token}"
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(handler.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        body = None
+        if method == "POST":
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = json.loads(handler.rfile.read(length) or b"{}")
+        with self.lock:
+            self.requests.append((method, parts.path, query))
+            for prefix, queue in self.faults.items():
+                if parts.path.startswith(prefix) and queue:
+                    status, headers = queue.pop(0)
+                    return self._send(handler, status, {"errorMessages": ["injected"]}, headers)
+        if not self._authorised(handler):
+            return self._send(handler, 401, {"errorMessages": ["You are not authenticated."]})
+        try:
+            status, payload = self._route(method, parts.path, query, body)
+        except KeyError:
+            status, payload = 404, {"errorMessages": ["Issue does not exist or you do not have permission."]}
+        self._send(handler, status, payload)
+
+    # --- routes ----------------------------------------------------------------------------
+
+    def _route(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
+        api = "/rest/api/3/" if self.cloud else "/rest/api/2/"
+        if path.startswith("/rest/api/") and not path.startswith(api) and "serverInfo" not in path:
+            return 404, {"errorMessages": ["wrong API version"]}
+        route = path.removeprefix(api)
+        if path.endswith("/serverInfo"):
+            return 200, {
+                "baseUrl": "http://fake", "deploymentType": "Cloud" if self.cloud else "Server",
+                "version": "1001.0.0" if self.cloud else "9.12.0",
+                "versionNumbers": [1001, 0, 0] if self.cloud else [9, 12, 0],
+            }
+        if route == "field":
+            standard = [{"id": n, "name": n.title(), "custom": False} for n in ("summary", "status", "priority")]
+            return 200, standard + self.custom_fields
+        if route == "status":
+            return 200, [
+                {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+                {"id": "5", "name": "Resolved", "statusCategory": {"key": "done"}},
+                {"id": "10", "name": "Approved", "statusCategory": {"key": "indeterminate"}},
+            ]
+        if route == "search/jql" and self.cloud:
+            return self._search_jql(query)
+        if route == "search":
+            if self.cloud:
+                return 410, {"errorMessages": ["The requested API has been removed. Use /rest/api/3/search/jql."]}
+            return self._search_dc(query)
+        match = re.fullmatch(r"issue/([^/]+)/changelog", route)
+        if match and self.cloud:
+            return self._changelog(match.group(1), query)
+        match = re.fullmatch(r"issue/([^/]+)/comment", route)
+        if match:
+            issue = self._issue(match.group(1))
+            comments = issue["fields"].get("comment", {}).get("comments", [])
+            start, size = int(query.get("startAt", 0)), int(query.get("maxResults", 50))
+            return 200, {"comments": comments[start:start + size], "startAt": start, "total": len(comments)}
+        match = re.fullmatch(r"issue/([^/]+)", route)
+        if match:
+            issue = self._issue(match.group(1))
+            histories = [{"created": h["created"], "items": h["items"]} for h in issue.get("_changelog", [])]
+            return 200, {"id": issue["id"], "key": issue["key"], "changelog": {"histories": histories}}
+        match = re.fullmatch(r"/rest/servicedeskapi/request/([^/]+)/approval", path)
+        if match:
+            return 200, {"values": self._issue(match.group(1)).get("_approvals", []), "isLastPage": True}
+        if re.fullmatch(r"/jsm/assets/workspace/[^/]+/v1/object/aql", path) and method == "POST":
+            start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 25)), 25)
+            page = self.assets[start:start + size]
+            return 200, {"values": page, "startAt": start, "maxResults": size, "total": len(self.assets),
+                         "isLast": start + size >= len(self.assets)}
+        return 404, {"errorMessages": [f"no route {path}"]}
+
+    def _issue(self, key: str) -> dict:
+        for issue in self.issues:
+            if issue["key"] == key or issue["id"] == key:
+                return issue
+        raise KeyError(key)
+
+    def _matching(self, jql: str) -> list[dict]:
+        issues = list(self.issues)
+        since = re.search(r"updated >= (\d+)", jql)
+        if since:
+            issues = [i for i in issues if i["_updated_ms"] >= int(since.group(1))]
+        after = re.search(r'key > "([A-Z]+)-(\d+)"', jql)
+        if after:
+            issues = [i for i in issues if int(i["key"].split("-")[1]) > int(after.group(2))]
+        if "ORDER BY key" in jql:
+            return sorted(issues, key=lambda i: int(i["key"].split("-")[1]))
+        return sorted(issues, key=lambda i: (i["_updated_ms"], int(i["key"].split("-")[1])))
+
+    def _shape(self, issue: dict, fields: str | None) -> dict:
+        wanted = set((fields or "*all").split(","))
+        shown = {k: v for k, v in issue["fields"].items() if "*all" in wanted or k in wanted}
+        return {"id": issue["id"], "key": issue["key"], "self": f"http://fake/issue/{issue['id']}", "fields": shown}
+
+    def _search_jql(self, query: dict) -> tuple[int, Any]:
+        size = min(int(query.get("maxResults", 50)), SEARCH_PAGE_CLOUD)
+        offset = int(base64.b64decode(query["nextPageToken"]).decode()) if query.get("nextPageToken") else 0
+        matching = self._matching(query.get("jql", ""))
+        page = matching[offset:offset + size]
+        result: dict[str, Any] = {"issues": [self._shape(i, query.get("fields")) for i in page]}
+        if offset + size < len(matching):
+            result["nextPageToken"] = base64.b64encode(str(offset + size).encode()).decode()
+        else:
+            result["isLast"] = True
+        return 200, result
+
+    def _search_dc(self, query: dict) -> tuple[int, Any]:
+        start = int(query.get("startAt", 0))
+        if start >= self.dc_window:
+            return 400, {"errorMessages": [f"The result window is limited to {self.dc_window} results."]}
+        size = min(int(query.get("maxResults", 50)), SEARCH_PAGE_DC, self.dc_window - start)
+        matching = self._matching(query.get("jql", ""))
+        page = matching[start:start + size]
+        return 200, {"startAt": start, "maxResults": size, "total": len(matching),
+                     "issues": [self._shape(i, query.get("fields")) for i in page]}
+
+    def _changelog(self, key: str, query: dict) -> tuple[int, Any]:
+        histories = self._issue(key).get("_changelog", [])
+        start = int(query.get("startAt", 0))
+        size = min(int(query.get("maxResults", 100)), CHANGELOG_PAGE)
+        page = histories[start:start + size]
+        return 200, {"values": page, "startAt": start, "maxResults": size, "total": len(histories),
+                     "isLast": start + size >= len(histories)}

@@ -1,0 +1,184 @@
+"""The Jira connector: the real `jira` client over real HTTP against the loopback fake."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from sdbridge.cli import app
+from sdbridge.config import load_config
+from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.pipeline import check
+from sdbridge.runner import check_with_store
+from sdbridge.values import as_text
+from tests.fakes.jira_data import DEMO, assets_from_cmdb, custom_field_list, issues_from_csv
+from tests.fakes.jira_server import FakeJira
+
+runner = CliRunner()
+TOKEN = "t0ken-that-must-never-show"
+
+
+@pytest.fixture
+def fake():
+    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(),
+                      assets=assets_from_cmdb())
+    base = server.start()
+    server.base = base
+    yield server
+    server.stop()
+
+
+def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Path:
+    source = {
+        "name": "jira", "type": "jira", "url": base, "auth": "cloud" if cloud else "datacenter",
+        "token": "${SDB_JIRA_TOKEN}", "projects": ["NHS"], "preset": "jira-service-management",
+        "timezone": "Europe/Oslo", "page_size": 50,
+        "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+        **extra,
+    }
+    if cloud:
+        source["email"] = "bot@example.invalid"
+        source.setdefault("assets", {"workspace_id": "w1", "url": f"{base}/jsm/assets/workspace/w1/v1"})
+    path = folder / "jira.yaml"
+    path.write_text(yaml.safe_dump({"sources": [source], "reports": {"out": "reports"}}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def token_env(monkeypatch):
+    monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
+
+
+def canonical(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    columns = [c for c in frame.columns if not c.startswith("_") and c not in ("url", *drop)]
+    text = {c: as_text(frame[c]).fillna("") for c in columns}
+    return {rid: {c: text[c].iat[i] for c in columns} for i, rid in enumerate(frame[RECORD_ID])}
+
+
+def test_pull_then_check_gives_the_records_of_the_csv_export(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    pulled = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert pulled.exit_code == 0, pulled.output
+    api, _ = check_with_store(load_config(config_path))
+    csv = check(load_config(DEMO.parent / "demo.yaml"))
+    for wp in ("WP.18", "WP.11"):
+        from_api = canonical(api.tables[wp].frame)
+        from_csv = {k: v for k, v in canonical(csv.tables[wp].frame).items()
+                    if csv.tables[wp].frame.set_index(RECORD_ID).loc[k, "_source"] == "jira"}
+        assert from_api.keys() == from_csv.keys()
+        for key in from_api:
+            expected = dict(from_csv[key])
+            if wp == "WP.11" and expected["needed_by"] == "" and from_api[key]["needed_by"] == "":
+                pass
+            assert from_api[key] == expected, key
+    assert canonical(api.tables["WP.02"].frame) == canonical(csv.tables["WP.02"].frame)
+
+
+def test_the_hand_typed_date_is_the_one_difference(fake, tmp_path):
+    """'ASAP' in the CSV's Due Date is invalid there; Jira's typed date field cannot hold it."""
+    csv = check(load_config(DEMO.parent / "demo.yaml")).assessment.findings
+    assert len(csv[(csv.item == "WP.11.d") & (csv.status == "invalid")]) == 1
+
+
+def test_a_full_pull_costs_one_search_request_per_page(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
+    searches = fake.count("/search/jql")
+    assert searches == math.ceil(len(fake.issues) / 50) >= 3
+    assert fake.count("/search") == searches  # never the old /search, which answers 410 on Cloud
+    changelogs = fake.count("/changelog")
+    assert changelogs >= len(fake.issues)  # paged: some issues need two pages
+
+
+def test_a_second_pull_reads_only_what_changed_plus_the_overlap(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base, overlap_minutes=0)
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
+    newest = max(i["_updated_ms"] for i in fake.issues)
+    changed = fake.issues[:2]
+    for offset, issue in enumerate(changed, start=1):
+        issue["_updated_ms"] = newest + offset * 60_000
+        issue["fields"]["updated"] = pd.Timestamp(issue["_updated_ms"], unit="ms", tz="UTC").isoformat()
+        issue["fields"]["customfield_10103"] = None if issue["fields"]["customfield_10103"] else "Found"
+    fake.requests.clear()
+    second = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert second.exit_code == 0, second.output
+    searched = [q for _, path, q in fake.requests if path.endswith("/search/jql")]
+    assert len(searched) == 1 and f"updated >= {newest}" in searched[0]["jql"]
+    # the two changed issues + the one at the old watermark (>=); each changelog is 1-2 pages
+    assert 3 <= fake.count("/changelog") <= 3 * 2
+    assert "incremental pull" in second.output and "created 0, updated 2" in second.output
+
+
+def test_a_429_burst_and_a_503_are_survived_with_nothing_lost(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    fake.fail_next("/rest/api/3/search/jql", (429, {"Retry-After": "1"}), (429, {"Retry-After": "1"}),
+                   (503, {}))
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert result.exit_code == 0, result.output
+    api, _ = check_with_store(load_config(config_path))
+    assert api.tables["WP.18"].records + api.tables["WP.11"].records == sum(
+        1 for i in fake.issues if i["fields"]["issuetype"]["name"] in ("Incident", "Change"))
+
+
+def test_a_401_stops_the_source_with_one_line_and_exit_3(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("SDB_JIRA_TOKEN", "wrong")
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["run", "-c", str(config_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 3
+    assert "HTTP 401" in result.output and fake.base in result.output and "check the token" in result.output
+    assert "Traceback" not in result.output and "wrong" not in result.output
+    assert fake.count("/serverInfo") == 1  # not retried
+
+
+def test_the_token_is_never_written_anywhere(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["run", "-c", str(config_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in result.output
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_data_center_pages_with_startat_and_continues_past_the_result_window(tmp_path):
+    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False),
+                      custom_fields=custom_field_list(), dc_window=60)
+    base = server.start()
+    try:
+        config_path = write_config(tmp_path, base, cloud=False, result_window=60)
+        result = runner.invoke(app, ["pull", "-c", str(config_path)])
+        assert result.exit_code == 0, result.output
+        searches = [q["jql"] for _, path, q in server.requests if path == "/rest/api/2/search"]
+        assert any('key > "' in jql for jql in searches)
+        api, _ = check_with_store(load_config(config_path))
+        csv = check(load_config(DEMO.parent / "demo.yaml"))
+        jira_ids = set(csv.tables["WP.18"].frame.query("_source == 'jira'")[RECORD_ID])
+        assert set(api.tables["WP.18"].frame[RECORD_ID]) == jira_ids
+        assert server.count("/changelog") == 0  # DC: changelog comes with expand=changelog
+    finally:
+        server.stop()
+
+
+def test_an_ambiguous_custom_field_name_lists_the_candidates(fake, tmp_path):
+    fake.custom_fields.append({"id": "customfield_20000", "name": "Root cause", "custom": True,
+                               "schema": {"custom": "select"}})
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert result.exit_code == 2
+    assert "ambiguous" in result.output and "customfield_10103" in result.output and "customfield_20000" in result.output
+
+
+def test_check_makes_no_request_and_says_to_pull_first(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["check", "-c", str(config_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0
+    assert fake.requests == []
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["sources"][0]["status"] == "failed"
+    assert "sdbridge pull" in report["sources"][0]["error"]
