@@ -182,3 +182,24 @@ def test_check_makes_no_request_and_says_to_pull_first(fake, tmp_path):
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["sources"][0]["status"] == "failed"
     assert "sdbridge pull" in report["sources"][0]["error"]
+
+
+def test_jsm_approvals_evidence_the_change_approval(fake, tmp_path):
+    changes = [i for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change"
+               and i["fields"]["customfield_10105"]][:2]
+    approved, unapproved = changes
+    for issue in changes:
+        issue["fields"]["customfield_10106"] = None
+    approved["_approvals"] = [{"id": "1", "name": "CAB", "finalDecision": "approved",
+                               "completedDate": {"iso8601": "2026-05-01T10:00:00+0200"}}]
+    unapproved["_approvals"] = [{"id": "2", "name": "CAB", "finalDecision": "pending"}]
+    config_path = write_config(tmp_path, fake.base)
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
+    result, _ = check_with_store(load_config(config_path))
+    findings = result.assessment.findings
+    f_items = findings[findings.item == "WP.11.f"]
+    assert approved["key"] not in set(f_items.record_id)
+    row = f_items[f_items.record_id == unapproved["key"]]
+    assert len(row) == 1 and "(approval)" in row.message.iat[0]
+    assert fake.count("/servicedeskapi/request/") == sum(
+        1 for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change")
