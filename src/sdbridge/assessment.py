@@ -58,7 +58,8 @@ class SourceSummary(BaseModel):
     name: str
     type: str
     location: str
-    status: Literal["ok", "failed"] = "ok"
+    status: Literal["ok", "partial", "failed"] = "ok"
+    """partial: part of the source (a project) could not be read; the rest was checked."""
     error: str | None = None
     data_from: datetime | None = None
     """When the data checked was last pulled successfully (from the store), if known."""

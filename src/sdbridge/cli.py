@@ -220,8 +220,8 @@ def schedule(
 
 def _print_pulls(pulls: list[Any]) -> None:
     for p in pulls:
-        if p.status == "failed":
-            err.print(f"[red]failed[/] {p.source}: {p.error}", highlight=False, soft_wrap=True)
+        if p.status in ("failed", "partial"):
+            err.print(f"[red]{p.status}[/] {p.source}: {p.error}", highlight=False, soft_wrap=True)
         elif p.status == "unchanged":
             out.print(f"{p.source}: unchanged since the last pull, skipped", highlight=False)
         else:

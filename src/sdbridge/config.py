@@ -228,7 +228,40 @@ class JiraSourceConfig(SourceBase):
         return "project in (" + ", ".join(f'"{p}"' for p in self.projects) + ")"
 
 
-SourceConfig = Annotated[TableSourceConfig | JiraSourceConfig, Field(discriminator="type")]
+GITLAB_RESOURCES = ("issues", "merge_requests", "deployments", "environments", "releases", "pipelines")
+
+
+class GitLabSourceConfig(SourceBase):
+    """GitLab.com or self-managed, through python-gitlab."""
+
+    type: Literal["gitlab"]
+    url: str = Field(default="https://gitlab.com", pattern=r"^https?://")
+    token: SecretStr
+    """A token with `read_api` for pulls (`api` only for push-back). Use ${GITLAB_TOKEN}."""
+    projects: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    """A group's projects, subgroups included."""
+    include_archived: bool = False
+    resources: tuple[Literal["issues", "merge_requests", "deployments", "environments", "releases", "pipelines"], ...] = GITLAB_RESOURCES
+    pipeline_ref: str | None = None
+    """Pipelines of this ref only; default: each project's default branch."""
+    notes: bool = True
+    per_page: int = Field(default=100, ge=1, le=100)
+    overlap_minutes: int = Field(default=15, ge=0)
+    full_every_days: int | None = Field(default=7, ge=1)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _scope(self) -> GitLabSourceConfig:
+        if not self.projects and not self.groups:
+            raise ValueError("give `projects` and/or `groups` to say what to pull")
+        if not self.token.get_secret_value():
+            raise ValueError("token is empty (set it from the environment, e.g. token: ${GITLAB_TOKEN})")
+        return self
+
+
+SourceConfig = Annotated[TableSourceConfig | JiraSourceConfig | GitLabSourceConfig, Field(discriminator="type")]
 
 
 class ReportsConfig(_Model):
@@ -462,7 +495,7 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
             message = f"unknown source type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
             path += ".type"
         elif error["type"] == "union_tag_not_found":
-            message = "every source needs a `type:` (csv, xlsx or jira)"
+            message = "every source needs a `type:` (csv, xlsx, jira or gitlab)"
         problems.append(f"{_with_line(path, lines, file)}: {message}")
     return problems
 

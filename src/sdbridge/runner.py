@@ -38,7 +38,7 @@ FILE_TYPES = ("csv", "xlsx")
 @dataclass
 class PullOutcome:
     source: str
-    status: str  # pulled | unchanged | failed
+    status: str  # pulled | unchanged | partial (part of the source could not be read) | failed
     items: int = 0
     error: str | None = None
     snapshot_id: int | None = None
@@ -81,6 +81,9 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
         f"{kind} pull: {len(batch.items)} item(s) in {batch.requests} request(s); created {counts['created']}, "
         f"updated {counts['updated']}, unchanged {counts['unchanged']}, left the source {counts['deleted']}"
     )
+    if batch.problems:
+        return PullOutcome(name, "partial", items=len(batch.items), notes=notes, requests=batch.requests,
+                           error="; ".join(batch.problems))
     return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
 
 
@@ -145,6 +148,7 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
 
 def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutcome], now: datetime) -> None:
     failed = {p.source: p.error for p in pulls if p.status == "failed"}
+    partial = {p.source: p.error for p in pulls if p.status == "partial"}
     for summary in assessment.sources:
         last_ok = store.cursor(summary.name).get("last_ok_at")
         if last_ok:
@@ -155,6 +159,9 @@ def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutc
             summary.error = failed[summary.name]
             age = f"{summary.data_age_hours:.0f} h old" if summary.data_age_hours is not None else "none stored"
             summary.notes.append(f"this pull failed; checked the last good data ({age})")
+        elif summary.name in partial:
+            summary.status = "partial"
+            summary.error = partial[summary.name]
 
 
 def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
@@ -180,7 +187,7 @@ def pull_once(config: Config, *, only: str | None = None, full: bool = False) ->
         except BaseException as exc:
             store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
             raise
-        status = "partial" if any(p.status == "failed" for p in pulls) else "ok"
+        status = "partial" if any(p.status in ("failed", "partial") for p in pulls) else "ok"
         store.end_run(run_id, status)
     return run_id, pulls, status
 
@@ -207,7 +214,7 @@ def run_once(
             for outcome in assessment.sources:  # a source that failed in mapping counts as failed too
                 if outcome.status == "failed" and not any(p.source == outcome.name for p in pulls if p.status == "failed"):
                     pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))
-            status = "partial" if any(p.status == "failed" for p in pulls) else "ok"
+            status = "partial" if any(p.status in ("failed", "partial") for p in pulls) else "ok"
             written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
             report = report_dict(assessment)
             report.pop("findings")

@@ -57,6 +57,8 @@ class ItemBatch:
     full: bool
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Parts that could not be read (a forbidden project): the pull is partial."""
 
 
 class Connector(Protocol):
@@ -69,6 +71,7 @@ BUILTIN: dict[str, str] = {
     "csv": "sdbridge.connectors.tables:TableFileConnector",
     "xlsx": "sdbridge.connectors.tables:TableFileConnector",
     "jira": "sdbridge.connectors.jira:JiraConnector",
+    "gitlab": "sdbridge.connectors.gitlab:GitLabConnector",
 }
 
 

@@ -141,7 +141,7 @@ class JiraConnector:
             ref
             for mapping in self.source.mappings.values()
             for ref in [*(c.from_ for c in (*mapping.where, *mapping.where_any)),
-                        *(r for spec in mapping.fields.values() for r in spec.from_)]
+                        *(r for spec in mapping.fields.values() for r in spec.references())]
         )
         fields = set(re.findall(r"fields\.([A-Za-z0-9_]+)", refs)) | set(STANDARD_FIELDS)
         if self.source.comments:

@@ -128,8 +128,11 @@ class _Resolver:
             return self._cache[reference]
         frame = self.raw.frame
         if self.raw.kind == "json":
-            expression = jmespath.compile(reference)
-            values = [expression.search(item) for item in frame["_item"]]
+            try:
+                expression = jmespath.compile(reference)
+            except jmespath.exceptions.JMESPathError as exc:
+                raise MappingError(f"source {self.raw.source!r}: {reference!r} is not a valid JMESPath: {exc}") from None
+            values = [_search(expression, item) for item in frame["_item"]]
             series = pd.Series(values, index=frame.index, dtype=object)
             if not any(isinstance(v, list) for v in values):
                 series = series.map(lambda v: None if v is None else str(v) if not isinstance(v, str) else v)
@@ -149,12 +152,20 @@ class _Resolver:
         return series
 
 
+def _search(expression: Any, item: Any) -> Any:
+    """A JMESPath value; an item of another shape (a function given null) has none."""
+    try:
+        return expression.search(item)
+    except jmespath.exceptions.JMESPathError:
+        return None
+
+
 def _references(mapping: WorkProductMapping) -> set[str]:
     """References that must exist: `where` columns and the fields the user wrote."""
     refs = {c.from_ for c in (*mapping.where, *mapping.where_any)}
     for spec in mapping.fields.values():
         if spec.required:
-            refs.update(spec.from_)
+            refs.update(spec.references())
     return refs
 
 
@@ -165,9 +176,10 @@ def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping]) ->
     notes = []
     for wp_id, mapping in mappings.items():
         for name, spec in mapping.fields.items():
-            if spec.from_ and not spec.required and not any(r in raw.columns for r in spec.from_):
+            refs = spec.references()
+            if refs and not spec.required and not any(r in raw.columns for r in refs):
                 notes.append(
-                    f"{wp_id}.{name}: none of the columns {', '.join(map(repr, spec.from_))} is in the export; "
+                    f"{wp_id}.{name}: none of the columns {', '.join(map(repr, refs))} is in the export; "
                     f"the field is empty on every record (map it under `map.{wp_id}.fields.{name}`)"
                 )
     return notes
@@ -282,6 +294,9 @@ def _apply_transform(
                 lambda v: [x for x in (extract(str(e)) for e in v) if x] if isinstance(v, list) else v
             ), invalid
         return _each(series, extract), invalid
+    if name == "replace":
+        pattern = re.compile(arg["pattern"])
+        return _each(series, lambda v: pattern.sub(arg["with"], v)), invalid
     if name == "default":
         blank = blank_mask(series)
         out = series.astype(object).copy()
@@ -443,7 +458,7 @@ class MappingEngine:
         for name, spec in mapping.fields.items():
             if spec.duration is not None:
                 continue
-            if spec.from_ and not any(resolver.has(r) for r in spec.from_):
+            if spec.from_ and not any(resolver.has(r) for r in spec.references()):
                 continue  # an optional preset column the export lacks: the field stays unmapped
             series, bad = self._field(spec, resolver, positions, index, source)
             flag(name, bad)
@@ -505,8 +520,16 @@ class MappingEngine:
             if not isinstance(spec.value, bool):
                 series = series.astype("str")
         else:
-            refs = [r for r in spec.from_ if resolver.has(r)]
-            picked = [resolver.column(r) if positions is None else resolver.column(r).iloc[positions] for r in refs]
+            picked = []
+            for entry in spec.from_:
+                if isinstance(entry, FieldSpec):
+                    if any(resolver.has(r) for r in entry.references()):
+                        value, entry_bad = self._field(entry, resolver, positions, index, source)
+                        picked.append(value)
+                        bad |= entry_bad
+                elif resolver.has(entry):
+                    column = resolver.column(entry)
+                    picked.append(column if positions is None else column.iloc[positions])
             series = _first_non_empty(picked, self.placeholders)
         for transform in spec.transforms:
             series, bad = _apply_transform(series, transform, bad, source)

@@ -27,6 +27,7 @@ TRANSFORMS: dict[str, type | tuple[type, ...] | None] = {
     "in": list,  # -> bool: value (case-insensitive) is one of these
     "matches": str,  # -> bool: regex search (case-insensitive)
     "extract": str,  # regex with one group -> that group
+    "replace": dict,  # {pattern: regex, with: replacement} (re.sub, \\1 for groups)
     "date": dict,  # {formats: [...], tz: Europe/Oslo, dayfirst: false}
     "default": (str, int, float, bool),  # value when empty
 }
@@ -62,6 +63,13 @@ def _parse_transform(raw: object) -> Transform:
             raise ValueError(f"transform {name!r}: bad regular expression: {exc}") from None
         if name == "extract" and pattern.groups != 1:
             raise ValueError("transform 'extract' needs a regular expression with exactly one group")
+    if name == "replace":
+        if set(arg) != {"pattern", "with"}:
+            raise ValueError("transform 'replace' needs {pattern: <regex>, with: <text>}")
+        try:
+            re.compile(arg["pattern"])
+        except re.error as exc:
+            raise ValueError(f"transform 'replace': bad regular expression: {exc}") from None
     if name == "date":
         unknown = set(arg) - {"formats", "format", "tz", "dayfirst"}
         if unknown:
@@ -75,7 +83,9 @@ class FieldSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
-    from_: tuple[str, ...] = Field(default=(), alias="from")
+    from_: tuple[str | FieldSpec, ...] = Field(default=(), alias="from")
+    """References, first non-empty wins; an entry may itself be a spec with its own
+    transforms: `from: [{from: description, transforms: [{extract: ...}]}, sdbridge.notes]`."""
     value: str | int | float | bool | None = None  # a constant
     duration: tuple[str, str] | None = None  # [start_field, end_field]
     transforms: tuple[Transform, ...] = ()
@@ -90,9 +100,16 @@ class FieldSpec(BaseModel):
             return {"from": [raw]}
         if isinstance(raw, list):
             return {"from": raw}
-        if isinstance(raw, dict) and isinstance(raw.get("from"), str):
+        if isinstance(raw, dict) and isinstance(raw.get("from"), (str, dict)):
             return {**raw, "from": [raw["from"]]}
         return raw
+
+    def references(self) -> list[str]:
+        """Every column or path this spec reads, nested entries included."""
+        found: list[str] = []
+        for entry in self.from_:
+            found.extend(entry.references() if isinstance(entry, FieldSpec) else [entry])
+        return found
 
     @field_validator("transforms", mode="before")
     @classmethod

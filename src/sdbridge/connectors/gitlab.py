@@ -1,0 +1,265 @@
+"""GitLab (gitlab.com or self-managed), through python-gitlab.
+
+Per project it pulls, as items with `_kind`:
+- `issue` (incidents are issues of type incident or labelled `incident`), with their notes
+  (text only, no system notes, no authors) and links — WP.18;
+- `merge_request`, with who approved it — WP.11;
+- `environment`, with the deployments made to it — WP.12 (the change schedule);
+- `deployment` — what was deployed where, when, by whom, from which ref/sha;
+- `release` — WP.13 (version, master copies as release assets);
+- `pipeline` of the project's default branch, with its test report summary — WP.20.
+
+Every list is iterated to its last page (`iterator=True`, `per_page=100`; keyset pagination
+for a group's projects). Increments use `updated_after` per project and resource, with an
+overlap window; items are de-duplicated by id in the store; a periodic full pull retires
+what was deleted. The client's own retries are off: each request (each page) runs under
+sdbridge's policy. A missing, moved or forbidden project is named and skipped; the others
+are still pulled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError
+
+from sdbridge.connectors.base import ItemBatch
+from sdbridge.errors import FatalSourceError
+from sdbridge.http import HttpFailure, call, with_deadline
+
+NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
+UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
+RECENT_DEPLOYMENTS = 100
+"""How many of an environment's latest deployments form its change schedule (WP.12)."""
+
+
+class GitLabConnector:
+    type: ClassVar[str] = "gitlab"
+
+    def __init__(self, source: Any, *, resolve: Any = None) -> None:
+        self.source = source
+        self.policy = source.retry.policy()
+        self.requests = 0
+        self._deadline: float | None = None
+        self._last_headers: dict[str, str] = {}
+        self._gl: gitlab.Gitlab | None = None
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    @property
+    def gl(self) -> gitlab.Gitlab:
+        if self._gl is None:
+            self._gl = gitlab.Gitlab(
+                self.source.url,
+                private_token=self.source.token.get_secret_value(),
+                per_page=self.source.per_page,
+                timeout=self.source.timeout_seconds,
+                retry_transient_errors=False,  # sdbridge's policy retries, not the library's
+                keep_base_url=True,
+            )
+            self._gl.session.hooks["response"].append(self._remember)
+        return self._gl
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+        self._last_headers = dict(response.headers)
+
+    def _inspect(self, exc: BaseException) -> HttpFailure | None:
+        if isinstance(exc, GitlabError) and exc.response_code is not None:
+            return HttpFailure(exc.response_code, self.source.url, self._last_headers, str(exc))
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return HttpFailure(None, self.source.url, {}, type(exc).__name__)
+        return None
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        return call(fn, source=self.source.name, what=what, inspect=self._inspect, policy=self.policy,
+                    deadline=self._deadline)
+
+    def _each(self, what: str, start: Callable[[], Any]) -> Iterator[Any]:
+        """Every item of a paged list; each page request runs under the retry policy (a page
+        that failed is asked again, the pages before it are kept)."""
+        pages = self._call(what, start)
+        while True:
+            try:
+                item = self._call(what, lambda: next(pages))
+            except StopIteration:
+                return
+            yield item
+
+    # --- projects --------------------------------------------------------------------------
+
+    def projects(self) -> tuple[list[Any], list[str]]:
+        found, problems, seen = [], [], set()
+        for ref in self.source.projects:
+            try:
+                project = self._call(f"reading project {ref}", lambda ref=ref: self.gl.projects.get(ref, **NO_LIBRARY_RETRY))
+            except FatalSourceError as exc:
+                problems.append(f"project {ref}: {exc.message}")
+                continue
+            if project.id not in seen:
+                seen.add(project.id)
+                found.append(project)
+        for ref in self.source.groups:
+            try:
+                group = self.gl.groups.get(ref, lazy=True)
+                listed = list(self._each(f"listing projects of group {ref}", lambda group=group: iter(group.projects.list(
+                    iterator=True, include_subgroups=True, pagination="keyset", order_by="id", sort="asc",
+                    archived=None if self.source.include_archived else False, **NO_LIBRARY_RETRY))))
+            except FatalSourceError as exc:
+                problems.append(f"group {ref}: {exc.message}")
+                continue
+            for light in listed:
+                if light.id not in seen:
+                    seen.add(light.id)
+                    found.append(_Project(light.attributes))
+        return found, problems
+
+    # --- resources -------------------------------------------------------------------------
+
+    def pull_project(self, project: Any, since: dict[str, str | None]) -> list[tuple[str, dict, str | None]]:
+        pid = project.attributes["id"]
+        manager = self.gl.projects.get(pid, lazy=True)
+        path = project.attributes.get("path_with_namespace", str(pid))
+        base = {"project_id": pid, "project": path}
+        items: list[tuple[str, dict, str | None]] = []
+        resources = self.source.resources
+
+        def listing(name: str, manager_attr: Any, **query: Any) -> Iterator[Any]:
+            after = since.get(name)
+            if after:
+                query["updated_after"] = after
+            return self._each(f"listing {name} of {path}", lambda: iter(manager_attr.list(
+                iterator=True, per_page=self.source.per_page, **query, **NO_LIBRARY_RETRY)))
+
+        if "issues" in resources:
+            for issue in listing("issues", manager.issues, scope="all", **UPDATED_ORDER):
+                data = {**issue.attributes, **base, "_kind": "issue"}
+                extra: dict[str, Any] = {}
+                if self.source.notes:
+                    notes = self._each(f"reading notes of {path}#{issue.iid}", lambda issue=issue: iter(
+                        manager.issues.get(issue.iid, lazy=True).notes.list(iterator=True, **NO_LIBRARY_RETRY)))
+                    extra["notes"] = [n.attributes.get("body") for n in notes if not n.attributes.get("system")]
+                    links = self._call(f"reading links of {path}#{issue.iid}", lambda issue=issue: manager.issues.get(
+                        issue.iid, lazy=True).links.list(get_all=True, **NO_LIBRARY_RETRY))
+                    extra["links"] = [link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
+                                      for link in links]
+                data["sdbridge"] = extra
+                items.append((f"{pid}:issue:{issue.id}", _strip_people(data), data.get("updated_at")))
+        if "merge_requests" in resources:
+            for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
+                data = {**mr.attributes, **base, "_kind": "merge_request"}
+                approvals = self._call(f"reading approvals of {path}!{mr.iid}", lambda mr=mr: manager.mergerequests.get(
+                    mr.iid, lazy=True).approvals.get(**NO_LIBRARY_RETRY))
+                approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
+                data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
+                items.append((f"{pid}:mr:{mr.id}", _strip_people(data), data.get("updated_at")))
+        if "deployments" in resources:
+            for deployment in listing("deployments", manager.deployments, **UPDATED_ORDER):
+                data = {**deployment.attributes, **base, "_kind": "deployment"}
+                items.append((f"{pid}:deployment:{deployment.id}", _strip_people(data), data.get("updated_at")))
+        if "environments" in resources:
+            for environment in self._each(f"listing environments of {path}", lambda: iter(
+                    manager.environments.list(iterator=True, **NO_LIBRARY_RETRY))):
+                data = {**environment.attributes, **base, "_kind": "environment"}
+                # The schedule of an environment: its latest deployments (one page, newest first).
+                recent = self._call(f"reading deployments to {data.get('name')} of {path}", lambda data=data: (
+                    manager.deployments.list(environment=data.get("name"), order_by="updated_at", sort="desc",
+                                             per_page=RECENT_DEPLOYMENTS, get_all=False, **NO_LIBRARY_RETRY)))
+                data["sdbridge"] = {"deployments": [
+                    {"ref": d.attributes.get("ref"), "sha": d.attributes.get("sha"),
+                     "at": d.attributes.get("created_at"), "status": d.attributes.get("status")}
+                    for d in recent]}
+                items.append((f"{pid}:environment:{environment.id}", data, data.get("updated_at")))
+        if "releases" in resources:
+            for release in self._each(f"listing releases of {path}", lambda: iter(
+                    manager.releases.list(iterator=True, **NO_LIBRARY_RETRY))):
+                data = {**release.attributes, **base, "_kind": "release"}
+                items.append((f"{pid}:release:{data.get('tag_name')}", _strip_people(data), data.get("released_at")))
+        if "pipelines" in resources:
+            ref = self.source.pipeline_ref or project.attributes.get("default_branch")
+            for pipeline in listing("pipelines", manager.pipelines, ref=ref, **UPDATED_ORDER):
+                data = {**pipeline.attributes, **base, "_kind": "pipeline"}
+                summary = self._call(f"reading test report of {path} pipeline {pipeline.id}", lambda pipeline=pipeline:
+                                     manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get(
+                                         **NO_LIBRARY_RETRY))
+                data["sdbridge"] = {"tests": summarise_test_report(summary.attributes)}
+                items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
+        return items
+
+    def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
+        self._deadline = with_deadline(self.policy)
+        watermarks: dict[str, str] = dict(cursor.get("watermarks", {}))
+        last_full = cursor.get("last_full")
+        due = (
+            self.source.full_every_days is not None and last_full is not None
+            and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
+        )
+        full = full or not watermarks or due
+        started = datetime.now(UTC)
+        projects, problems = self.projects()
+        items: list[tuple[str, dict, str | None]] = []
+        for project in projects:
+            pid = project.attributes["id"]
+            since = {}
+            if not full:
+                for name in ("issues", "merge_requests", "deployments", "pipelines"):
+                    mark = watermarks.get(f"{pid}:{name}")
+                    if mark:
+                        since[name] = (datetime.fromisoformat(mark) - timedelta(minutes=self.source.overlap_minutes)).isoformat()
+            try:
+                items.extend(self.pull_project(project, since))
+            except FatalSourceError as exc:
+                problems.append(f"project {project.attributes.get('path_with_namespace', pid)}: {exc.message}")
+                continue
+            for name in ("issues", "merge_requests", "deployments", "pipelines"):
+                watermarks[f"{pid}:{name}"] = started.isoformat()
+        unique = {item_id: (item_id, data, updated) for item_id, data, updated in items}
+        return ItemBatch(
+            items=list(unique.values()),
+            cursor={"watermarks": watermarks, "last_full": started.isoformat() if full else last_full},
+            full=full and not problems,  # never retire items of a project that could not be read
+            requests=self.requests,
+            notes=problems,
+            problems=problems,
+        )
+
+
+class _Project:
+    """A project as a group listing returns it (enough to pull it without another request)."""
+
+    def __init__(self, attributes: dict) -> None:
+        self.attributes = attributes
+        self.id = attributes["id"]
+
+
+def summarise_test_report(report: dict) -> dict:
+    """GitLab's test report summary, with a sentence a report can show."""
+    total = report.get("total") or {}
+    suites = report.get("test_suites") or []
+    count = int(total.get("count") or 0)
+    failed = int(total.get("failed") or 0) + int(total.get("error") or 0)
+    text = (f"{total.get('success', 0)} passed, {failed} failed, {total.get('skipped', 0)} skipped of {count}"
+            if count else None)
+    return {
+        "count": count, "failed": failed, "has_tests": count > 0, "summary": text,
+        "suites": [s.get("name") for s in suites if s.get("name")],
+        "errors_resolution": "no failed tests" if count and not failed else None,
+    }
+
+
+_PERSONAL = ("email", "public_email", "avatar_url")
+
+
+def _strip_people(data: dict) -> dict:
+    """Keep names (who reported, who resolved) and drop contact details nobody needs stored."""
+    for key in ("author", "assignee", "user", "closed_by", "merged_by", "merge_user"):
+        person = data.get(key)
+        if isinstance(person, dict):
+            data[key] = {k: v for k, v in person.items() if k not in _PERSONAL}
+    if isinstance(data.get("assignees"), list):
+        data["assignees"] = [{k: v for k, v in p.items() if k not in _PERSONAL} for p in data["assignees"]]
+    return data

@@ -1,0 +1,190 @@
+"""A loopback fake of GitLab's REST API v4, following GitLab's documented shapes, for tests that
+drive the real `python-gitlab` client over real HTTP.
+
+Offset pagination with `X-Page`/`X-Next-Page`/`X-Total` (omitted above `total_limit`, as
+GitLab omits it above 10,000) and a `Link: rel="next"` header; keyset pagination (`Link`
+with `id_after`) for a group's projects; `RateLimit-*` headers on every answer;
+`PRIVATE-TOKEN` auth; forbidden projects; faults injected per path prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class FakeProject:
+    id: int
+    path: str
+    default_branch: str = "main"
+    archived: bool = False
+    forbidden: bool = False
+    issues: list[dict] = field(default_factory=list)
+    notes: dict[int, list[dict]] = field(default_factory=dict)
+    links: dict[int, list[dict]] = field(default_factory=dict)
+    merge_requests: list[dict] = field(default_factory=list)
+    approvals: dict[int, dict] = field(default_factory=dict)
+    deployments: list[dict] = field(default_factory=list)
+    environments: list[dict] = field(default_factory=list)
+    releases: list[dict] = field(default_factory=list)
+    pipelines: list[dict] = field(default_factory=list)
+    test_reports: dict[int, dict] = field(default_factory=dict)
+
+    def json(self) -> dict:
+        return {"id": self.id, "path_with_namespace": self.path, "name": self.path.split("/")[-1],
+                "default_branch": self.default_branch, "archived": self.archived,
+                "web_url": f"https://gitlab.example.invalid/{self.path}"}
+
+
+@dataclass
+class FakeGitLab:
+    token: str = "glpat-secret"
+    projects: list[FakeProject] = field(default_factory=list)
+    groups: dict[str, list[int]] = field(default_factory=dict)
+    total_limit: int = 10_000
+    requests: list[tuple[str, dict]] = field(default_factory=list)
+    faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, prefix: str, *responses: tuple[int, dict[str, str]]) -> None:
+        self.faults.setdefault(prefix, []).extend(responses)
+
+    def count(self, pattern: str) -> int:
+        return sum(1 for path, _ in self.requests if re.search(pattern, path))
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self.base
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("RateLimit-Limit", "600")
+        handler.send_header("RateLimit-Remaining", "599")
+        for k, v in (headers or {}).items():
+            handler.send_header(k, v)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        path = parts.path
+        with self.lock:
+            self.requests.append((path, query))
+            for prefix, queue in self.faults.items():
+                if path.startswith(prefix) and queue:
+                    status, headers = queue.pop(0)
+                    return self._send(handler, status, {"message": "injected"}, headers)
+        if handler.headers.get("PRIVATE-TOKEN") != self.token:
+            return self._send(handler, 401, {"message": "401 Unauthorized"})
+        status, body, headers = self._route(path, query)
+        self._send(handler, status, body, headers)
+
+    def _project(self, ref: str) -> FakeProject | None:
+        ref = unquote(ref)
+        for project in self.projects:
+            if str(project.id) == ref or project.path == ref:
+                return project
+        return None
+
+    def _page(self, path: str, items: list, query: dict) -> tuple[int, Any, dict]:
+        per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
+        page = int(query.get("page", 1))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {"X-Page": str(page), "X-Per-Page": str(per_page)}
+        more = page * per_page < len(items)
+        headers["X-Next-Page"] = str(page + 1) if more else ""
+        if len(items) <= self.total_limit:
+            headers["X-Total"] = str(len(items))
+            headers["X-Total-Pages"] = str(max(1, -(-len(items) // per_page)))
+        if more:
+            nxt = {**query, "page": str(page + 1), "per_page": str(per_page)}
+            headers["Link"] = f'<{self.base}{quote(path)}?{urlencode(nxt)}>; rel="next"'
+        return 200, chunk, headers
+
+    def _updated(self, items: list[dict], query: dict, key: str = "updated_at") -> list[dict]:
+        since = query.get("updated_after")
+        chosen = [i for i in items if not since or i[key] >= since]
+        return sorted(chosen, key=lambda i: (i[key], i["id"]))
+
+    def _route(self, path: str, query: dict) -> tuple[int, Any, dict]:
+        match = re.fullmatch(r"/api/v4/groups/([^/]+)/projects", path)
+        if match:
+            ids = self.groups.get(unquote(match.group(1)))
+            if ids is None:
+                return 404, {"message": "404 Group Not Found"}, {}
+            projects = [p for p in self.projects if p.id in ids and (str(query.get("archived")).lower() != "false" or not p.archived)]
+            projects.sort(key=lambda p: p.id)
+            after = int(query.get("id_after", 0))
+            per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
+            chunk = [p for p in projects if p.id > after][:per_page]
+            headers = {}
+            if query.get("pagination") == "keyset" and chunk and chunk[-1].id < projects[-1].id:
+                nxt = {**query, "id_after": str(chunk[-1].id)}
+                headers["Link"] = f'<{self.base}{quote(path)}?{urlencode(nxt)}>; rel="next"'
+            return 200, [p.json() for p in chunk], headers
+        match = re.fullmatch(r"/api/v4/projects/([^/]+)(/.*)?", path)
+        if not match:
+            return 404, {"message": "404 Not Found"}, {}
+        project = self._project(match.group(1))
+        if project is None:
+            return 404, {"message": "404 Project Not Found"}, {}
+        if project.forbidden:
+            return 403, {"message": "403 Forbidden"}, {}
+        rest = match.group(2) or ""
+        if rest == "":
+            return 200, project.json(), {}
+        if rest == "/issues":
+            return self._page(path, self._updated(project.issues, query), query)
+        if m := re.fullmatch(r"/issues/(\d+)/notes", rest):
+            return self._page(path, project.notes.get(int(m.group(1)), []), query)
+        if m := re.fullmatch(r"/issues/(\d+)/links", rest):
+            return 200, project.links.get(int(m.group(1)), []), {}
+        if rest == "/merge_requests":
+            return self._page(path, self._updated(project.merge_requests, query), query)
+        if m := re.fullmatch(r"/merge_requests/(\d+)/approvals", rest):
+            return 200, project.approvals.get(int(m.group(1)), {"approved": False, "approved_by": []}), {}
+        if rest == "/deployments":
+            chosen = [d for d in self._updated(project.deployments, query)
+                      if not query.get("environment") or d["environment"]["name"] == query["environment"]]
+            if query.get("sort") == "desc":
+                chosen.reverse()
+            return self._page(path, chosen, query)
+        if rest == "/environments":
+            return self._page(path, project.environments, query)
+        if rest == "/releases":
+            return self._page(path, sorted(project.releases, key=lambda r: r["released_at"], reverse=True), query)
+        if rest == "/pipelines":
+            chosen = [p for p in self._updated(project.pipelines, query) if not query.get("ref") or p["ref"] == query["ref"]]
+            return self._page(path, chosen, query)
+        if m := re.fullmatch(r"/pipelines/(\d+)/test_report_summary", rest):
+            empty = {"total": {"time": 0, "count": 0, "success": 0, "failed": 0, "skipped": 0, "error": 0},
+                     "test_suites": []}
+            return 200, project.test_reports.get(int(m.group(1)), empty), {}
+        return 404, {"message": "404 Not Found"}, {}

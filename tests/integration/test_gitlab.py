@@ -1,0 +1,145 @@
+"""The GitLab connector: the real python-gitlab client over real HTTP against the loopback fake."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from sdbridge.cli import app
+from sdbridge.config import load_config
+from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.pipeline import check
+from sdbridge.runner import check_with_store
+from tests.fakes.gitlab_data import DEMO, build_portal
+from tests.fakes.gitlab_server import FakeGitLab, FakeProject
+from tests.integration.test_jira import canonical
+
+runner = CliRunner()
+TOKEN = "glpat-must-never-show"
+
+
+@pytest.fixture(autouse=True)
+def token_env(monkeypatch):
+    monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def fake():
+    server = FakeGitLab(token=TOKEN, projects=[build_portal()])
+    server.start()
+    yield server
+    server.stop()
+
+
+def write_config(folder: Path, base: str, **extra) -> Path:
+    source = {
+        "name": "gitlab", "type": "gitlab", "url": base, "token": "${SDB_GITLAB_TOKEN}",
+        "projects": ["nordlys/portal"], "preset": "gitlab", "per_page": 5,
+        "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+        **extra,
+    }
+    path = folder / "gitlab.yaml"
+    path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+    return path
+
+
+def pull(config_path: Path) -> str:
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_pull_then_check_feeds_five_work_products(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    pull(config_path)
+    result, _ = check_with_store(load_config(config_path))
+    portal = fake.projects[0]
+    tables = result.tables
+    incidents = [i for i in portal.issues if i["issue_type"] == "incident" or "incident" in i["labels"]]
+    assert tables["WP.18"].records == len(incidents)
+    assert tables["WP.11"].records == len(portal.merge_requests)
+    assert set(tables["WP.12"].frame[RECORD_ID]) == {"nordlys/portal/production", "nordlys/portal/staging"}
+    assert tables["WP.13"].records == len(portal.releases)
+    assert tables["WP.20"].records == len(portal.test_reports)  # pipelines without tests are no test report
+    findings = result.assessment.findings
+    unapproved = {f"nordlys/portal!{iid}" for iid, a in portal.approvals.items() if not a["approved_by"]}
+    assert set(findings[(findings.item == "WP.11.f")].record_id) >= unapproved
+    failing = findings[(findings.item == "WP.20.e")]
+    assert set(failing.record_id) == {f"nordlys/portal#{p}" for p, r in portal.test_reports.items() if r["total"]["failed"]}
+    production = tables["WP.12"].frame.set_index(RECORD_ID).loc["nordlys/portal/production"]
+    assert len(production["change_schedule"]) == len(portal.deployments)
+
+
+def test_csv_export_and_api_give_the_same_incident_records(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    pull(config_path)
+    api, _ = check_with_store(load_config(config_path))
+    csv = check(load_config(DEMO.parent / "demo.yaml"))
+    from_csv = canonical(csv.tables["WP.18"].frame.query("_source == 'gitlab'"))
+    from_api = canonical(api.tables["WP.18"].frame)
+    assert from_api == from_csv
+
+
+def test_every_page_is_read(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    pull(config_path)
+    portal = fake.projects[0]
+    assert fake.count(r"/projects/42/issues$") == math.ceil(len(portal.issues) / 5) > 1
+    assert fake.count(r"/projects/42/merge_requests$") == math.ceil(len(portal.merge_requests) / 5)
+
+
+def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base, overlap_minutes=0)
+    pull(config_path)
+    fake.requests.clear()
+    issue = fake.projects[0].issues[0]
+    issue["updated_at"] = "2099-01-01T00:00:00.000Z"
+    issue["description"] += "\n## Root cause\nA full disk."
+    output = pull(config_path)
+    issue_queries = [q for path, q in fake.requests if path.endswith("/projects/42/issues")]
+    assert len(issue_queries) == 1 and issue_queries[0].get("updated_after")
+    assert fake.count(r"/issues/\d+/notes") == 1  # only the changed issue's notes
+    assert "incremental pull" in output and "updated 1" in output
+
+
+def test_429_and_502_are_survived_with_nothing_lost(fake, tmp_path):
+    config_path = write_config(tmp_path, fake.base)
+    fake.fail_next("/api/v4/projects/42/issues", (429, {"Retry-After": "1"}), (502, {}))
+    fake.fail_next("/api/v4/projects/42/merge_requests", (429, {"RateLimit-Reset": "0"}))
+    pull(config_path)
+    result, _ = check_with_store(load_config(config_path))
+    portal = fake.projects[0]
+    assert result.tables["WP.11"].records == len(portal.merge_requests)
+    assert result.tables["WP.18"].records == len(
+        [i for i in portal.issues if i["issue_type"] == "incident" or "incident" in i["labels"]])
+
+
+def test_a_forbidden_project_is_named_and_the_others_are_checked(fake, tmp_path):
+    fake.projects.append(FakeProject(id=43, path="nordlys/secret", forbidden=True))
+    config_path = write_config(tmp_path, fake.base, projects=["nordlys/portal", "nordlys/secret", "nordlys/gone"])
+    result = runner.invoke(app, ["run", "-c", str(config_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    source = report["sources"][0]
+    assert source["status"] == "partial"
+    assert "nordlys/secret" in source["error"] and "403" in source["error"]
+    assert "nordlys/gone" in source["error"] and "404" in source["error"]
+    assert report["summary"]["by_work_product"]["WP.18"]["records"] > 0
+    assert TOKEN not in result.output
+
+
+def test_a_group_is_listed_with_keyset_pagination_and_archived_projects_skipped(fake, tmp_path):
+    fake.projects.append(FakeProject(id=44, path="nordlys/docs"))
+    fake.projects.append(FakeProject(id=45, path="nordlys/old", archived=True))
+    fake.groups["nordlys"] = [42, 44, 45]
+    config_path = write_config(tmp_path, fake.base, projects=[], groups=["nordlys"], per_page=1)
+    pull(config_path)
+    listings = [q for path, q in fake.requests if path.endswith("/groups/nordlys/projects")]
+    assert len(listings) == 2 and listings[0]["pagination"] == "keyset" and "id_after" in listings[1]
+    assert fake.count(r"/projects/44/issues") == 1
+    assert fake.count(r"/projects/45/") == 0
