@@ -168,15 +168,17 @@ def run(
     format: FormatOption = None,
     full: Annotated[bool, typer.Option("--full", help="Pull everything, not only what changed.")] = False,
     fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan the push-back, write nothing to tickets.")] = False,
 ) -> None:
-    """Pull, check, write the reports and keep the result in the store's history."""
+    """Pull, check, write the reports, keep the result in the history, push the gaps back."""
     from sdbridge.runner import run_once
 
     cfg = load_config(config)
-    outcome = run_once(cfg, trigger="manual", full=full, out=out_dir, formats=_formats(format, cfg))
+    outcome = run_once(cfg, trigger="manual", full=full, out=out_dir, formats=_formats(format, cfg), dry_run=dry_run)
     _print_pulls(outcome.pulls)
     if outcome.assessment is not None:
         print_summary(outcome.assessment, outcome.written)
+    _print_pushes(outcome.pushes)
     out.print(f"run {outcome.run_id}: {outcome.status}", highlight=False)
     if outcome.status == "partial":
         raise typer.Exit(EXIT_PARTIAL)
@@ -216,6 +218,34 @@ def schedule(
     cfg = load_config(config)
     configure_logging()
     serve(cfg, run_now=run_now)
+
+
+@app.command()
+@user_errors
+def push(
+    config: ConfigOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; send no write request.")] = False,
+    run: Annotated[str | None, typer.Option("--run", help="Push this stored run (default: the latest).")] = None,
+) -> None:
+    """Push the gaps of a stored run back to the tickets: one comment each, a label, a summary."""
+    from sdbridge.runner import push_once
+
+    results = push_once(load_config(config), run_id=run, dry_run=dry_run)
+    if not results:
+        out.print("no source has `push: {enabled: true}`", highlight=False)
+    _print_pushes(results)
+    if any(r.notes for r in results):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _print_pushes(results: list[Any]) -> None:
+    for result in results:
+        if result.dry_run:
+            for action in result.plan:
+                out.print(f"  plan {action.kind:9} {result.source} {action.ticket}", highlight=False)
+        out.print(f"push {result.line()}", highlight=False)
+        for note in result.notes:
+            err.print(f"[yellow]push[/] {result.source}: {note}", highlight=False, soft_wrap=True)
 
 
 def _print_pulls(pulls: list[Any]) -> None:

@@ -168,6 +168,30 @@ class RetryConfig(_Model):
         return RetryPolicy(self.tries, self.backoff_seconds, self.max_wait_seconds, self.budget_seconds)
 
 
+class PushSummaryConfig(_Model):
+    enabled: bool = False
+    issue: str | None = None
+    """Jira: the key of the issue whose description holds the summary (required for Jira).
+    GitLab: the iid of an issue to use; by default sdbridge opens one per project."""
+    title: str = "ISO/IEC 29110 gap summary (sdbridge)"
+
+
+class PushConfig(_Model):
+    """Push-back: one comment sdbridge owns per gapped ticket, a label, an optional summary."""
+
+    enabled: bool = False
+    label: str = Field(default="iso29110-gap", pattern=r"^[^\s,]+$")
+    on_resolved: Literal["note", "delete"] = "note"
+    """When a ticket's gaps are closed: replace the comment with a short note, or delete it."""
+    max_writes: int = Field(default=200, ge=0)
+    """Stop pushing after this many write requests in one run (a mapping mistake must not
+    comment on thousands of tickets)."""
+    work_products: tuple[str, ...] = ("WP.18", "WP.11")
+    jira_body: Literal["auto", "wiki", "adf"] = "auto"
+    """Jira comment format: wiki text (REST v2) or ADF (REST v3); auto follows the deployment."""
+    summary: PushSummaryConfig = Field(default_factory=PushSummaryConfig)
+
+
 class JiraAssetsConfig(_Model):
     """JSM Assets (Cloud): objects found by AQL become WP.02 records."""
 
@@ -201,6 +225,7 @@ class JiraSourceConfig(SourceBase):
     approvals: bool = False
     approval_issue_types: tuple[str, ...] = ("Change", "Change Request", "Normal Change", "Emergency Change")
     assets: JiraAssetsConfig | None = None
+    push: PushConfig = Field(default_factory=PushConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
@@ -246,6 +271,7 @@ class GitLabSourceConfig(SourceBase):
     pipeline_ref: str | None = None
     """Pipelines of this ref only; default: each project's default branch."""
     notes: bool = True
+    push: PushConfig = Field(default_factory=PushConfig)
     per_page: int = Field(default=100, ge=1, le=100)
     overlap_minutes: int = Field(default=15, ge=0)
     full_every_days: int | None = Field(default=7, ge=1)

@@ -54,6 +54,7 @@ class RunOutcome:
     assessment: Assessment | None
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    pushes: list = field(default_factory=list)
 
 
 def store_path(config: Config) -> Path:
@@ -199,6 +200,7 @@ def run_once(
     full: bool = False,
     out: Path | None = None,
     formats: list[str] | None = None,
+    dry_run: bool = False,
 ) -> RunOutcome:
     started = time.monotonic()
     now = datetime.now(UTC)
@@ -219,13 +221,36 @@ def run_once(
             report = report_dict(assessment)
             report.pop("findings")
             store.save_assessment(run_id, report, assessment.findings)
+            pushes = push_sources(config, store, run_id, dry_run=dry_run)
+            if any(p.notes for p in pushes):
+                status = "partial"
             store.end_run(run_id, status)
         except BaseException as exc:
             store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
             raise
-    outcome = RunOutcome(run_id, status, pulls, assessment, written, round(time.monotonic() - started, 2))
+    outcome = RunOutcome(run_id, status, pulls, assessment, written, round(time.monotonic() - started, 2), pushes)
     log.info(json.dumps(run_log_line(outcome)))
     return outcome
+
+
+def push_sources(config: Config, store: Store, run_id: str, *, dry_run: bool) -> list:
+    """Push-back for every source with `push.enabled`; a source whose push fails is named
+    in its result's notes and does not stop the others."""
+    from sdbridge.pushback import PushResult, push_source_safely
+
+    if not any(getattr(getattr(s, "push", None), "enabled", False) for s in config.sources):
+        return []
+    return [push_source_safely(config, store, run_id, source, dry_run=dry_run) or PushResult(source.name)
+            for source in config.sources if getattr(getattr(source, "push", None), "enabled", False)]
+
+
+def push_once(config: Config, *, run_id: str | None = None, dry_run: bool = False) -> list:
+    """`sdbridge push`: push the findings of a stored run (the latest by default)."""
+    with Store(store_path(config)) as store, RunLock(store.path):
+        run_id = run_id or store.latest_assessed_run()
+        if run_id is None:
+            raise SdbridgeError("nothing to push yet", hint="run `sdbridge run` first")
+        return push_sources(config, store, run_id, dry_run=dry_run)
 
 
 def run_log_line(outcome: RunOutcome) -> dict:
@@ -240,4 +265,6 @@ def run_log_line(outcome: RunOutcome) -> dict:
         "failed": {p.source: p.error for p in outcome.pulls if p.status == "failed"},
         "records": summary.records if summary else None,
         "gaps": summary.gaps if summary else None,
+        "push": {p.source: {"created": p.created, "updated": p.updated, "unchanged": p.unchanged,
+                            "retracted": p.retracted} for p in outcome.pushes},
     }

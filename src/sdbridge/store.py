@@ -368,6 +368,26 @@ class Store:
                 ((run_id, *row) for row in rows),
             )
 
+    def push_state(self, source: str) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT ticket, comment_id, fingerprint, labelled FROM push_state WHERE source = ?", (source,)
+        ).fetchall()
+        return {t: {"comment_id": c, "fingerprint": f, "labelled": bool(lab)} for t, c, f, lab in rows}
+
+    def save_push_state(self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool) -> None:
+        self.db.execute(
+            "INSERT INTO push_state (source, ticket, comment_id, fingerprint, labelled, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?) ON CONFLICT(source, ticket) DO UPDATE SET comment_id = excluded.comment_id, "
+            "fingerprint = excluded.fingerprint, labelled = excluded.labelled, updated_at = excluded.updated_at",
+            (source, ticket, comment_id, fingerprint, int(labelled), _now()),
+        )
+
+    def latest_assessed_run(self) -> str | None:
+        row = self.db.execute(
+            "SELECT r.id FROM runs r JOIN assessments a ON a.run_id = r.id ORDER BY r.started_at DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
+
     def assessment(self, run_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT report FROM assessments WHERE run_id = ?", (run_id,)).fetchone()
         return json.loads(row[0]) if row else None

@@ -13,11 +13,13 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 MAX_PER_PAGE = 100
+BOT = {"id": 1, "username": "sdbridge-bot", "name": "sdbridge bot"}
 
 
 @dataclass
@@ -29,6 +31,7 @@ class FakeProject:
     forbidden: bool = False
     issues: list[dict] = field(default_factory=list)
     notes: dict[int, list[dict]] = field(default_factory=dict)
+    mr_notes: dict[int, list[dict]] = field(default_factory=dict)
     links: dict[int, list[dict]] = field(default_factory=dict)
     merge_requests: list[dict] = field(default_factory=list)
     approvals: dict[int, dict] = field(default_factory=dict)
@@ -51,6 +54,7 @@ class FakeGitLab:
     groups: dict[str, list[int]] = field(default_factory=dict)
     total_limit: int = 10_000
     requests: list[tuple[str, dict]] = field(default_factory=list)
+    methods: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +72,15 @@ class FakeGitLab:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                fake._handle(self)
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake._handle(self)
+
+            def do_PUT(self) -> None:  # noqa: N802
+                fake._handle(self)
+
+            def do_DELETE(self) -> None:  # noqa: N802
                 fake._handle(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -91,20 +104,113 @@ class FakeGitLab:
         handler.end_headers()
         handler.wfile.write(data)
 
+    @property
+    def writes(self) -> int:
+        return sum(1 for method, _ in self.methods if method != "GET")
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
+        method = handler.command
+        body: dict = {}
+        if method in ("POST", "PUT"):
+            raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
         with self.lock:
             self.requests.append((path, query))
+            self.methods.append((method, path))
             for prefix, queue in self.faults.items():
                 if path.startswith(prefix) and queue:
                     status, headers = queue.pop(0)
                     return self._send(handler, status, {"message": "injected"}, headers)
         if handler.headers.get("PRIVATE-TOKEN") != self.token:
             return self._send(handler, 401, {"message": "401 Unauthorized"})
+        if method != "GET":
+            status, payload = self._write(method, path, body)
+            if status == 204:
+                handler.send_response(204)
+                handler.end_headers()
+                return
+            return self._send(handler, status, payload)
+        if path == "/api/v4/user":
+            return self._send(handler, 200, BOT)
+        written = self._read_note(path)
+        if written is not None:
+            return self._send(handler, *written)
         status, body, headers = self._route(path, query)
         self._send(handler, status, body, headers)
+
+    def _notes(self, path: str) -> tuple[FakeProject, dict, list[dict], str | None] | None:
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/(issues|merge_requests)/(\d+)/notes(?:/(\d+))?", path)
+        if not m:
+            return None
+        project = self._project(m.group(1))
+        iid = int(m.group(3))
+        items = project.issues if m.group(2) == "issues" else project.merge_requests
+        item = next(i for i in items if i["iid"] == iid)
+        store = project.notes if m.group(2) == "issues" else project.mr_notes
+        return project, item, store.setdefault(iid, []), m.group(4)
+
+    def _touch(self, item: dict) -> None:
+        """A change moves `updated_at` to now (the newest time in the fake), as GitLab does."""
+        newest = max(i["updated_at"] for p in self.projects for i in (*p.issues, *p.merge_requests))
+        moment = datetime.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S") + timedelta(seconds=1)
+        item["updated_at"] = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def _read_note(self, path: str) -> tuple[int, Any] | None:
+        found = self._notes(path)
+        if not found or found[3] is None:
+            return None
+        note = next((n for n in found[2] if str(n["id"]) == found[3]), None)
+        return (200, note) if note else (404, {"message": "404 Not found"})
+
+    def _write(self, method: str, path: str, body: dict) -> tuple[int, Any]:
+        found = self._notes(path)
+        if found:
+            project, item, notes, note_id = found
+            if method == "POST":
+                note = {"id": 800_000 + len(self.requests), "body": body["body"], "author": BOT, "system": False}
+                notes.append(note)
+                self._touch(item)
+                return 201, note
+            note = next((n for n in notes if str(n["id"]) == note_id), None)
+            if note is None:
+                return 404, {"message": "404 Not found"}
+            if method == "PUT":
+                note["body"] = body["body"]
+                self._touch(item)
+                return 200, note
+            notes.remove(note)
+            self._touch(item)
+            return 204, None
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/(issues|merge_requests)(?:/(\d+))?", path)
+        if m:
+            project = self._project(m.group(1))
+            items = project.issues if m.group(2) == "issues" else project.merge_requests
+            if method == "POST" and m.group(3) is None:
+                iid = max((i["iid"] for i in items), default=0) + 1
+                issue = {"id": 90_000 + iid, "iid": iid, "title": body.get("title"), "description": body.get("description"),
+                         "labels": [], "state": "opened", "issue_type": "issue", "updated_at": "2026-01-01T00:00:00.000Z",
+                         "references": {"full": f"{project.path}#{iid}"}}
+                items.append(issue)
+                return 201, issue
+            item = next(i for i in items if i["iid"] == int(m.group(3)))
+            for label in str(body.get("add_labels", "")).split(","):
+                if label and label not in item["labels"]:
+                    item["labels"].append(label)
+            for label in str(body.get("remove_labels", "")).split(","):
+                if label in item["labels"]:
+                    item["labels"].remove(label)
+            for key in ("title", "description"):
+                if key in body:
+                    item[key] = body[key]
+            self._touch(item)
+            return 200, item
+        return 404, {"message": "404 Not Found"}
 
     def _project(self, ref: str) -> FakeProject | None:
         ref = unquote(ref)

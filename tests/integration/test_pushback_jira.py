@@ -1,0 +1,158 @@
+"""Push-back to Jira against the loopback fake: exact, idempotent, capped, safe."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sdbridge.cli import app
+from sdbridge.config import load_config
+from sdbridge.pushback import MARKER
+from sdbridge.runner import run_once
+from tests.fakes.jira_data import assets_from_cmdb, custom_field_list, issues_from_csv
+from tests.fakes.jira_server import FakeJira
+from tests.integration.test_jira import TOKEN, write_config
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def token_env(monkeypatch):
+    monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def fake():
+    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(),
+                      assets=assets_from_cmdb())
+    server.base = server.start()
+    yield server
+    server.stop()
+
+
+def ours(fake: FakeJira, key: str) -> list[dict]:
+    return [c for c in fake.comments_of(key)
+            if any(p["key"] == "sdbridge" and p["value"].get("marker") == MARKER for p in c.get("properties", []))
+            and c["author"].get("accountId") == "bot-account"]
+
+
+def config(tmp_path, fake, **push):
+    return load_config(write_config(tmp_path, fake.base, push={"enabled": True, **push}))
+
+
+def gapped(outcome) -> set[str]:
+    findings = outcome.assessment.findings
+    rows = findings[findings.work_product.isin(["WP.18", "WP.11"]) & (findings.source == "jira")]
+    return set(rows.record_id)
+
+
+def test_five_runs_leave_exactly_one_comment_per_gapped_ticket(fake, tmp_path):
+    cfg = config(tmp_path, fake)
+    outcomes = [run_once(cfg, out=tmp_path / "r") for _ in range(5)]
+    tickets = gapped(outcomes[-1])
+    assert tickets
+    first, *rest = [o.pushes[0] for o in outcomes]
+    assert (first.created, first.updated, first.retracted) == (len(tickets), 0, 0)
+    for later in rest:
+        assert (later.created, later.updated, later.unchanged, later.retracted) == (0, 0, len(tickets), 0)
+        assert later.writes == 0
+    for key in tickets:
+        assert len(ours(fake, key)) == 1, key
+        assert "iso29110-gap" in fake._issue(key)["fields"]["labels"]
+    untouched = {i["key"] for i in fake.issues} - tickets
+    assert all(not ours(fake, key) for key in untouched)
+
+
+def test_the_comment_names_items_and_carries_no_values_or_contacts(fake, tmp_path):
+    outcome = run_once(config(tmp_path, fake), out=tmp_path / "r")
+    key = sorted(gapped(outcome))[0]
+    issue = fake._issue(key)
+    text = str(ours(fake, key)[0]["body"])
+    assert "ISO/IEC 29110 gap check" in text and "(WP.1" in text
+    for value in (issue["fields"]["summary"], (issue["fields"]["reporter"] or {}).get("displayName", "@@")):
+        assert value not in text
+    assert not re.search(r"[\w.]+@[\w.]+", text)
+    internal = [p for p in ours(fake, key)[0]["properties"] if p["key"] == "sd.public.comment"]
+    assert internal == [{"key": "sd.public.comment", "value": {"internal": True}}]
+
+
+def test_fixing_the_ticket_retracts_the_comment_and_the_label(fake, tmp_path):
+    cfg = config(tmp_path, fake)
+    outcome = run_once(cfg, out=tmp_path / "r")
+    findings = outcome.assessment.findings
+    per_ticket = findings[findings.source == "jira"].groupby("record_id")["item"].apply(set)
+    key = next(k for k, items in per_ticket.items() if items == {"WP.18.e"})
+    issue = fake._issue(key)
+    issue["fields"]["customfield_10101"] = "CI-003 db01"
+    fake._touch(issue)
+    second = run_once(cfg, out=tmp_path / "r").pushes[0]
+    assert second.retracted == 1
+    assert "iso29110-gap" not in issue["fields"]["labels"]
+    (comment,) = ours(fake, key)
+    assert "now present" in str(comment["body"])
+    third = run_once(cfg, out=tmp_path / "r").pushes[0]
+    assert third.retracted == 0 and third.writes == 0
+
+
+def test_resolved_comments_can_be_deleted_instead(fake, tmp_path):
+    cfg = config(tmp_path, fake, on_resolved="delete")
+    outcome = run_once(cfg, out=tmp_path / "r")
+    findings = outcome.assessment.findings
+    per_ticket = findings[findings.source == "jira"].groupby("record_id")["item"].apply(set)
+    key = next(k for k, items in per_ticket.items() if items == {"WP.18.e"})
+    fake._issue(key)["fields"]["customfield_10101"] = "CI-003 db01"
+    fake._touch(fake._issue(key))
+    run_once(cfg, out=tmp_path / "r")
+    assert ours(fake, key) == []
+
+
+def test_the_write_cap_holds(fake, tmp_path):
+    outcome = run_once(config(tmp_path, fake, max_writes=7), out=tmp_path / "r")
+    push = outcome.pushes[0]
+    assert push.created == 3 and push.capped == len(gapped(outcome)) - 3
+    assert fake.writes <= 7
+    assert "write cap reached" in push.line()
+
+
+def test_a_dry_run_sends_no_write_request(fake, tmp_path):
+    path = write_config(tmp_path, fake.base, push={"enabled": True})
+    result = runner.invoke(app, ["run", "-c", str(path), "--dry-run", "--out", str(tmp_path / "r")],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert fake.writes == 0
+    assert "plan create" in result.output and "(dry run: nothing was written)" in result.output
+    assert "created" in result.output
+
+
+def test_a_human_comment_with_the_marker_is_left_alone(fake, tmp_path):
+    cfg = config(tmp_path, fake)
+    outcome = run_once(cfg, out=tmp_path / "r")
+    key = sorted(gapped(outcome))[0]
+    human = {"id": "555", "body": f"Copying what the bot said {MARKER}", "author": {"accountId": "a-human"},
+             "properties": [{"key": "sdbridge", "value": {"marker": MARKER}}]}
+    comments = fake.comments_of(key)
+    comments.remove(ours(fake, key)[0])  # someone deleted sdbridge's comment ...
+    comments.append(human)  # ... and a human quoted its marker
+    fake._touch(fake._issue(key))
+    push = run_once(cfg, out=tmp_path / "r").pushes[0]
+    assert push.created == 1
+    assert human in fake.comments_of(key) and human["body"].startswith("Copying")
+    assert len(ours(fake, key)) == 1
+
+
+def test_sdbridge_comments_never_count_as_restoration_steps(fake, tmp_path):
+    cfg = config(tmp_path, fake)
+    first = run_once(cfg, out=tmp_path / "r")
+    second = run_once(cfg, out=tmp_path / "r")
+    items = lambda o: set(o.assessment.findings.query("item == 'WP.18.g'").record_id)  # noqa: E731
+    assert items(first) == items(second)
+
+
+def test_push_command_reports_per_source(fake, tmp_path):
+    path = write_config(tmp_path, fake.base, push={"enabled": True})
+    assert runner.invoke(app, ["run", "-c", str(path), "--out", str(tmp_path / "r")]).exit_code == 0
+    result = runner.invoke(app, ["push", "-c", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(r"push jira: created 0, updated 0, unchanged \d+, retracted 0", result.output)
