@@ -121,6 +121,27 @@ class RequirementResult(BaseModel):
     work_products: list[str]
     guide_tasks: list[str]
     in_variation: bool = True
+    checks: list[str] = Field(default_factory=list)
+    """Ids of the process checks that bear on this requirement."""
+
+
+class ProcessCheck(BaseModel):
+    """A check across records (P10.approved-before-deploy ...), with the records behind it."""
+
+    id: str
+    requirement: str
+    title: str
+    status: Literal["met", "gap", "not_evidenced"]
+    reason: str
+    records: list[str] = Field(default_factory=list)
+
+
+class FreshnessResult(BaseModel):
+    work_product: str
+    last_evidenced: str | None
+    limit_days: int
+    status: Literal["ok", "warning", "expired", "unknown"]
+    detail: str
 
 
 class ProcessResult(BaseModel):
@@ -152,6 +173,8 @@ class Assessment(BaseModel):
     conformance: Conformance
     work_products: dict[str, WorkProductResult]
     requirements: list[RequirementResult]
+    process_checks: list[ProcessCheck] = Field(default_factory=list)
+    freshness: list[FreshnessResult] = Field(default_factory=list)
     findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
 
     model_config = {"arbitrary_types_allowed": True}

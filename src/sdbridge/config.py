@@ -153,6 +153,16 @@ class TableSourceConfig(SourceBase):
     """Remove the ' that GitLab puts before cells starting with = + - @."""
 
 
+class DocumentsSourceConfig(SourceBase):
+    """A folder of Markdown documents with YAML front matter (policies, procedures, reports)."""
+
+    type: Literal["documents"]
+    path: Path
+    headings: dict[str, list[str]] = Field(default_factory=dict)
+    """field -> headings that evidence it, e.g. prioritization_matrix: [Prioritization matrix,
+    Priority matrix]; compared without case, accents or numbering."""
+
+
 class RetryConfig(_Model):
     """sdbridge's retry policy for a network source (see sdbridge.http)."""
 
@@ -287,7 +297,9 @@ class GitLabSourceConfig(SourceBase):
         return self
 
 
-SourceConfig = Annotated[TableSourceConfig | JiraSourceConfig | GitLabSourceConfig, Field(discriminator="type")]
+SourceConfig = Annotated[
+    TableSourceConfig | JiraSourceConfig | GitLabSourceConfig | DocumentsSourceConfig, Field(discriminator="type")
+]
 
 
 class ReportsConfig(_Model):
@@ -303,6 +315,20 @@ class ReportsConfig(_Model):
         if unknown:
             raise ValueError(f"unknown report formats {unknown}; known: {', '.join(REPORT_FORMATS)}")
         return value
+
+
+class ProcessConfig(_Model):
+    """Settings of the process checks across records (issue P04-P17)."""
+
+    reporting_period: Literal["monthly", "quarterly"] = "quarterly"
+    reporting_periods: int = Field(default=4, ge=1)
+    """How many past, complete periods must each have a service performance report (WP.19)."""
+    max_open_days: int = Field(default=30, ge=1)
+    review_months: int = Field(default=12, ge=1)
+    warn_days: int = Field(default=30, ge=0)
+    """Warn this many days before evidence passes its review date."""
+    freshness: dict[str, int] = Field(default_factory=dict)
+    """WP id -> days its evidence stays valid (document WPs default to 365)."""
 
 
 class StoreConfig(_Model):
@@ -361,6 +387,7 @@ class Config(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    process: ProcessConfig = Field(default_factory=ProcessConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     path: Path | None = Field(default=None, exclude=True)
     """The file this config was read from; relative paths are resolved against its folder."""
@@ -521,7 +548,7 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
             message = f"unknown source type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
             path += ".type"
         elif error["type"] == "union_tag_not_found":
-            message = "every source needs a `type:` (csv, xlsx, jira or gitlab)"
+            message = "every source needs a `type:` (csv, xlsx, documents, jira or gitlab)"
         problems.append(f"{_with_line(path, lines, file)}: {message}")
     return problems
 

@@ -19,6 +19,7 @@ from sdbridge.errors import NotPulledError, SourceError
 from sdbridge.mapping.engine import MappingEngine, SourceOutcome, WorkProductTable, merge_tables
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
+from sdbridge.rules.process import ProcessSettings
 
 
 @dataclass
@@ -86,7 +87,8 @@ def check(
     merged = merge_tables(catalogue, parts)
     assessment = assess(
         catalogue,
-        CheckInput(tables=merged, outcomes=outcomes, fed_by=dict(fed_by), evidence=dict(evidence)),
+        CheckInput(tables=merged, outcomes=outcomes, fed_by=dict(fed_by), evidence=dict(evidence),
+                   process=ProcessSettings(**config.process.model_dump())),
         variation=config.profile.variation,
         placeholders=config.rules.placeholders,
         run_id=run_id or new_run_id(now),

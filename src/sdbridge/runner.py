@@ -32,7 +32,7 @@ from sdbridge.store import Store, file_hash
 
 log = logging.getLogger("sdbridge.run")
 
-FILE_TYPES = ("csv", "xlsx")
+FILE_TYPES = ("csv", "xlsx", "documents")
 
 
 @dataclass
@@ -66,7 +66,7 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
     if source.type in FILE_TYPES:  # type: ignore[attr-defined]
         path = config.resolve(source.path)  # type: ignore[attr-defined]
         connector = connector_for(source, resolve=config.resolve)
-        digest = file_hash(path) if path.exists() else None
+        digest = _content_hash(connector, path)
         if digest and not full and store.cursor(name).get("content_hash") == digest:
             store.touch(name)
             return PullOutcome(name, "unchanged", snapshot_id=store.cursor(name).get("snapshot_id"))
@@ -86,6 +86,13 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
         return PullOutcome(name, "partial", items=len(batch.items), notes=notes, requests=batch.requests,
                            error="; ".join(batch.problems))
     return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
+
+
+def _content_hash(connector: object, path: Path) -> str | None:
+    """A file's hash, or a documents folder's (names and contents of its files)."""
+    if hasattr(connector, "content_hash"):
+        return connector.content_hash() if path.is_dir() else None
+    return file_hash(path) if path.exists() else None
 
 
 def pull_all(
@@ -131,7 +138,8 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
                 continue
             raw[source.name] = snapshot.raw
             path = config.resolve(source.path)
-            if not run_id and path.exists() and file_hash(path) != snapshot.content_hash:
+            current = _content_hash(connector_for(source, resolve=config.resolve), path) if not run_id else None
+            if current is not None and current != snapshot.content_hash:
                 notes.append(
                     f"{source.name}: checked the copy pulled at {snapshot.pulled_at:%Y-%m-%d %H:%M} UTC; "
                     f"{path.name} has changed since — run `sdbridge pull` to use it"

@@ -244,7 +244,10 @@ class Store:
 
     def save_table(self, raw: RawTable, content_hash: str, cursor: dict[str, Any]) -> int:
         """Store a new table version and advance the cursor, atomically."""
-        data = _frame_to_ipc(raw.frame)
+        frame = raw.frame
+        if raw.kind == "json":  # items of any shape: stored as JSON text
+            frame = frame.assign(_item=frame["_item"].map(lambda item: json.dumps(item, default=str)))
+        data = _frame_to_ipc(frame)
         with self.transaction() as db:
             snapshot_id = db.execute(
                 "INSERT INTO table_snapshots (source, content_hash, location, fetched_at, pulled_at, columns, notes, "
@@ -274,6 +277,8 @@ class Store:
             return None
         sid, name, digest, location, fetched, pulled, columns, notes, kind, data = row
         frame = _ipc_to_frame(data)
+        if kind == "json":
+            frame["_item"] = frame["_item"].map(json.loads).astype(object)
         raw = RawTable(
             source=name, frame=frame, columns=json.loads(columns), location=location,
             fetched_at=datetime.fromisoformat(fetched), kind=kind, notes=json.loads(notes),

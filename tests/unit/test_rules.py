@@ -99,15 +99,19 @@ def test_requirements_not_evidenced_met_and_gap():
         "description": "d", "impact": "i", "ci": "c", "priority": "p", "restoration_steps": "s",
         "started_at": "2026-03-01T10:00:00Z", "ended_at": "2026-03-01T11:00:00Z",
     }])
+    roles = table_of("WP.08", [{"id": "R-1", "role": "Service Manager", "person": "Ops", "service_manager": True,
+                                "training": "ITIL 4", "competence": "29110 course"}])
     gappy = table_of("WP.18", [{"id": "IN-2", "done": True}])
-    met = {r.id: r for r in _assess({"WP.18": complete}, {"WP.18": ["jira"]}).requirements}
+    only_incidents = {r.id: r for r in _assess({"WP.18": complete}, {"WP.18": ["jira"]}).requirements}
+    assert only_incidents["P15"].status == "not_evidenced"  # WP.08 only
+    assert "no source feeds WP.08" in only_incidents["P15"].reason
+    assert only_incidents["P17"].status == "gap"  # WP.18 complete, but WP.11 has no evidence at all
+    assert "no evidence for WP.11" in only_incidents["P17"].reason
+    both = {r.id: r for r in _assess({"WP.18": complete, "WP.08": roles},
+                                     {"WP.18": ["jira"], "WP.08": ["roles"]}).requirements}
+    assert both["P15"].status == "met" and "P15.resolvers-trained met" in both["P15"].reason
     gap = {r.id: r for r in _assess({"WP.18": gappy}, {"WP.18": ["jira"]}).requirements}
-    assert met["P15"].status == "not_evidenced"  # WP.08 only
-    assert "no source feeds WP.08" in met["P15"].reason
-    assert met["P17"].status == "met"  # WP.18 complete, WP.11 not fed
-    assert "not fed: WP.11" in met["P17"].reason
-    assert gap["P17"].status == "gap"
-    assert "WP.18 has" in gap["P17"].reason
+    assert gap["P16"].status == "gap" and "WP.18 has" in gap["P16"].reason
     empty = {r.id: r for r in _assess({}, {"WP.18": ["jira"]}).requirements}
     assert empty["P17"].status == "gap" and "no records" in empty["P17"].reason
 

@@ -72,6 +72,7 @@ BUILTIN: dict[str, str] = {
     "xlsx": "sdbridge.connectors.tables:TableFileConnector",
     "jira": "sdbridge.connectors.jira:JiraConnector",
     "gitlab": "sdbridge.connectors.gitlab:GitLabConnector",
+    "documents": "sdbridge.connectors.documents:DocumentsConnector",
 }
 
 

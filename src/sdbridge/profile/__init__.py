@@ -39,6 +39,17 @@ class CanonicalField(_Frozen):
     derive: dict[str, list[str]] | None = None
 
 
+COMMON_FIELDS = {
+    "version": "text",
+    "owner": "text",
+    "approved_by": "text",
+    "approved_on": "datetime",
+    "next_review": "datetime",
+    "evidenced_on": "datetime",
+}
+"""Context fields every work product has: document control and freshness (not items)."""
+
+
 class Item(_Frozen):
     """One content item of Clause 7, e.g. WP.18.h."""
 
@@ -81,10 +92,13 @@ class WorkProduct(_Frozen):
     @classmethod
     def _fields_from_mapping(cls, value: object) -> object:
         if isinstance(value, dict):
-            return [
+            value = [
                 {"name": name, "type": spec} if isinstance(spec, str) else {"name": name, **spec}
                 for name, spec in value.items()
             ]
+        if isinstance(value, list):
+            names = {f["name"] if isinstance(f, dict) else f.name for f in value}
+            value = [*value, *({"name": n, "type": t} for n, t in COMMON_FIELDS.items() if n not in names)]
         return value
 
     @model_validator(mode="after")

@@ -14,8 +14,10 @@ from sdbridge.assessment import (
     FINDING_COLUMNS,
     Assessment,
     Conformance,
+    FreshnessResult,
     GapCount,
     ItemCoverage,
+    ProcessCheck,
     ProcessResult,
     RejectionEntry,
     RequirementResult,
@@ -26,6 +28,7 @@ from sdbridge.assessment import (
 from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, WorkProduct
 from sdbridge.values import as_text, is_list_column
+from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
@@ -50,6 +53,7 @@ class CheckInput:
     """WP id -> names of the sources whose mapping feeds it (even if they gave no records)."""
     evidence: dict[str, list[str]] = field(default_factory=dict)
     """Item id -> declarations for work-product-level items."""
+    process: ProcessSettings = field(default_factory=ProcessSettings)
 
 
 def finding_message(item: Item, status: str, wp: WorkProduct | None = None, parts: str | None = None) -> str:
@@ -157,28 +161,33 @@ def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
 
 
 def _requirement(
-    catalogue: Catalogue, requirement: object, results: dict[str, WorkProductResult], in_variation: bool
+    requirement: object, results: dict[str, WorkProductResult], checks: list[ProcessCheck], in_variation: bool
 ) -> RequirementResult:
+    """Met when every work product it relies on is fed and complete and its process checks
+    hold; not evidenced when nothing it relies on is fed; a gap otherwise, with why."""
     wps = list(requirement.work_products)  # type: ignore[attr-defined]
     fed = [w for w in wps if results[w].fed]
     not_fed = [w for w in wps if not results[w].fed]
-    with_gaps = [w for w in fed if results[w].gaps or results[w].records == 0]
-    if not fed:
-        status = "not_evidenced"
-        reason = f"no source feeds {', '.join(wps)}"
-    elif with_gaps:
+    own = [c for c in checks if c.requirement == requirement.id]  # type: ignore[attr-defined]
+    evaluated = [c for c in own if c.status != "not_evidenced"]
+    reasons = []
+    for w in fed:
+        if results[w].records == 0 and not results[w].gaps:
+            reasons.append(f"{w} has no records")
+        elif results[w].gaps:
+            reasons.append(f"{w} has {results[w].gaps} gap(s) in {results[w].records_with_gaps} of "
+                           f"{results[w].records} record(s)")
+    reasons += [f"{c.id}: {c.reason}" for c in own if c.status == "gap"]
+    if not fed and not evaluated:
+        status, reason = "not_evidenced", f"no source feeds {', '.join(wps)}"
+    elif reasons or not_fed:
         status = "gap"
-        parts = [
-            f"{w} has no records" if results[w].records == 0 and not results[w].gaps
-            else f"{w} has {results[w].gaps} gap(s) in {results[w].records_with_gaps} of {results[w].records} record(s)"
-            for w in with_gaps
-        ]
-        reason = "; ".join(parts)
+        if not_fed:
+            reasons.append(f"no evidence for {', '.join(not_fed)} (no source feeds it)")
+        reason = "; ".join(reasons)
     else:
         status = "met"
-        reason = f"{', '.join(fed)} complete"
-    if not_fed and status != "not_evidenced":
-        reason += f" (not fed: {', '.join(not_fed)})"
+        reason = f"{', '.join(fed)} complete" + (f"; {', '.join(c.id for c in evaluated)} met" if evaluated else "")
     return RequirementResult(
         id=requirement.id,  # type: ignore[attr-defined]
         process=requirement.process,  # type: ignore[attr-defined]
@@ -188,6 +197,7 @@ def _requirement(
         work_products=wps,
         guide_tasks=list(requirement.guide_tasks),  # type: ignore[attr-defined]
         in_variation=in_variation,
+        checks=[c.id for c in own],
     )
 
 
@@ -294,8 +304,10 @@ def assess(
         if finding_parts
         else pd.DataFrame(columns=FINDING_COLUMNS)
     )
+    checks = [ProcessCheck(**vars(c)) for c in run_process_checks(data.tables, data.process, generated_at)]
+    fresh = freshness(data.tables, data.process, generated_at, {wp.id: wp.kind for wp in catalogue.work_products})
     in_variation = {r.id for r in catalogue.requirements_in(variation)}
-    requirements = [_requirement(catalogue, r, results, r.id in in_variation) for r in catalogue.requirements]
+    requirements = [_requirement(r, results, checks, r.id in in_variation) for r in catalogue.requirements]
     by_process = []
     for process_id in catalogue.variation(variation).processes:
         process = catalogue.process(process_id)
@@ -334,6 +346,8 @@ def assess(
         conformance=conformance,
         work_products=results,
         requirements=requirements,
+        process_checks=checks,
+        freshness=[FreshnessResult(**vars(f)) for f in fresh],
         findings=findings,
     )
 

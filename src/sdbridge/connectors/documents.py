@@ -1,0 +1,156 @@
+"""A folder of controlled documents: Markdown files with YAML front matter.
+
+Front matter says which work product a document is and how it is controlled:
+
+    ---
+    work_product: WP.14
+    id: POL-001
+    version: "3.1"
+    status: approved
+    owner: Ingrid Bakke
+    approved_by: Managing director
+    approved_on: 2026-02-01
+    next_review: 2027-02-01
+    ---
+
+A content item is evidenced by a front-matter key named like its field, or by a heading
+whose section has text: the heading synonyms (`headings:` of the source, defaults in the
+`documents` preset) are compared case- and accent-insensitively, numbering ignored, so
+"2. Priority Matrix" evidences WP.14.b. An empty section does not evidence anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import yaml
+
+from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.errors import InputError
+from sdbridge.profile import normalise_wp_id
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
+SUFFIXES = (".md", ".markdown")
+
+
+def normalise_heading(text: str) -> str:
+    """ "2.1 Prioritisation Matrix:" -> "prioritisation matrix"."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    plain = re.sub(r"^[\d.\s)]+", "", plain)
+    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+
+
+def sections(body: str) -> tuple[str | None, dict[str, str]]:
+    """The first heading (a title) and each heading's text, up to the next heading."""
+    found: dict[str, str] = {}
+    title = None
+    current, lines = None, []
+    for line in body.splitlines():
+        match = _HEADING.match(line)
+        if match:
+            if current is not None:
+                found.setdefault(current, "\n".join(lines).strip())
+            title = title or match.group(2).strip()
+            current, lines = normalise_heading(match.group(2)), []
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        found.setdefault(current, "\n".join(lines).strip())
+    return title, found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict[str, Any]:
+    front: dict[str, Any] = {}
+    body = text
+    match = _FRONT.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
+                             line=(mark.line + 2) if mark else None) from None
+        if not isinstance(loaded, dict):
+            raise InputError("front matter must be a mapping of keys", path=path, line=2)
+        front = {str(k): _plain(v) for k, v in loaded.items()}
+        body = text[match.end():]
+    title, found = sections(body)
+    evidence: dict[str, Any] = {}
+    for field, synonyms in headings.items():
+        for synonym in synonyms:
+            key = normalise_heading(synonym)
+            if key in found:
+                evidence[field] = found[key] or None
+                if found[key]:
+                    break
+    evidence.update({k: v for k, v in front.items() if k not in ("work_product",)})
+    wp = None
+    if front.get("work_product"):
+        try:
+            wp = normalise_wp_id(str(front["work_product"]))
+        except ValueError:
+            wp = None
+    return {
+        "_kind": "document",
+        "path": path,
+        "wp": wp,
+        "title": front.get("title") or title,
+        "front": front,
+        "evidence": evidence,
+        "headings": sorted(found),
+    }
+
+
+class DocumentsConnector:
+    type: ClassVar[str] = "documents"
+
+    def __init__(self, source: Any, *, resolve: Any) -> None:
+        self.source = source
+        self.folder: Path = resolve(source.path)
+
+    def files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            raise InputError("folder does not exist", path=str(self.folder), source=self.source.name,
+                             hint=f"check `path` of source {self.source.name!r}")
+        return sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.files():
+            digest.update(str(path.relative_to(self.folder)).encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def pull(self) -> RawTable:
+        items = []
+        notes = []
+        for path in self.files():
+            rel = str(path.relative_to(self.folder))
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path), source=self.source.name) from None
+            item = parse_document(text, self.source.headings, str(path))
+            item["path"] = rel
+            item["modified"] = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+            if item["wp"] is None:
+                notes.append(f"{rel}: no `work_product:` in its front matter; it evidences nothing")
+            items.append(item)
+        frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
+        return RawTable(source=self.source.name, frame=frame, columns={}, location=str(self.folder),
+                        fetched_at=datetime.now(UTC), kind="json", notes=notes)
