@@ -62,12 +62,14 @@ def write_jira(path: Path) -> None:
          "Component/s", "Component/s", "Labels", "Labels", "Labels", "Description",
          "Custom field (Impact)", "Custom field (Affected CI)", "Custom field (Restoration steps)",
          "Custom field (Root cause)", "Custom field (Solution)", "Custom field (Business impact)",
-         "Custom field (Approvers)", "Comment", "Comment", "Comment", "Watchers", "Watchers"]
+         "Custom field (Approvers)", "Comment", "Comment", "Comment", "Watchers", "Watchers",
+         "Custom field (Approved on)", "Custom field (Implemented on)", "Custom field (Test result)"]
     )
     rows = []
     start = datetime(2026, 1, 5, 8, 0)
     key = 100
     asap_written = False
+    late_written = False
     for n in range(150):
         key += 1
         created = start + timedelta(hours=rng.randint(0, 24 * 320), minutes=rng.randint(0, 59))
@@ -129,6 +131,13 @@ def write_jira(path: Path) -> None:
             approvers = ", ".join(rng.sample(PEOPLE[:3], rng.choice([1, 2]))) if rng.random() > 0.2 else ""
             business = rng.choice(["Short maintenance window, customers notified", "No customer impact expected", ""])
             row.update({15: due, 21: desc, 23: f"{ci_id} {ci_name}", 27: business, 28: approvers})
+            if not open_:
+                approved_at = created + timedelta(hours=20)
+                implemented = created + timedelta(days=2, hours=3)
+                if not late_written and approvers:
+                    approved_at, late_written = implemented + timedelta(hours=5), True  # approved after the fact
+                row.update({34: jira_date(approved_at) if approvers else "", 35: jira_date(implemented),
+                            36: "Passed" if n % 7 else ""})
         else:
             summary = rng.choice(["New mailbox for Bergen Bakeri", "Quote for extra storage", "Update invoice address"])
             row.update({21: "Routine request."})
@@ -143,7 +152,7 @@ def write_jira(path: Path) -> None:
             16: comp[0] if comp else "", 17: comp[1] if len(comp) > 1 else "",
             18: labels[0] if labels else "", 19: labels[1] if len(labels) > 1 else "",
             20: labels[2] if len(labels) > 2 else "",
-            32: rng.choice(PEOPLE), 33: rng.choice(PEOPLE),
+            32: rng.choice(PEOPLE), 33: rng.choice(PEOPLE), 34: row[34], 35: row[35], 36: row[36],
         })
         rows.append([row[i] for i in range(len(header))])
     rows.insert(60, list(rows[59]))  # Jira exports sometimes repeat a row when an issue moved during export
@@ -237,12 +246,327 @@ def write_feedback(path: Path) -> None:
     book.save(path)
 
 
+DOCUMENTS = {
+    "business-goals.md": """---
+work_product: WP.01
+id: DOC-001
+version: "2.0"
+owner: Ingrid Bakke
+approved_by: Board of Nordlys Hosting AS
+approved_on: 2026-01-15
+next_review: 2027-01-15
+---
+# Business goals and objectives 2026
+
+## Business goals and objectives
+Grow managed hosting revenue by 15 %, keep 99.9 % availability for every customer, and keep the
+net promoter score above 40. Set by the board in January 2026.
+""",
+    "customer-experience.md": """---
+work_product: WP.04
+id: DOC-004
+version: "1.2"
+owner: Kari Hansen
+approved_by: Ingrid Bakke
+approved_on: 2026-03-01
+next_review: 2027-03-01
+---
+# Customer experience approach
+
+## Feedback log
+Every compliment, complaint and comment is logged in the feedback log (CI-021) within one
+working day, investigated, answered and signed off by the service manager.
+""",
+    "document-management.md": """---
+work_product: WP.05
+id: DOC-005
+version: "1.0"
+owner: Jonas Lie
+approved_by: Ingrid Bakke
+approved_on: 2025-12-10
+next_review: 2026-12-10
+---
+# Data and document management procedure
+
+## Unique identifier
+Documents are numbered DOC-nnn; records carry the id of the tool that holds them.
+
+## Version
+Every document carries a version in its front matter; Git keeps the history.
+
+## Change controls
+Changes go through merge requests reviewed by a second person; main is protected.
+
+## Storage location
+Documents live in the `service-docs` repository; records stay in Jira, GitLab and the CMDB.
+""",
+    "improvement-report-2026.md": """---
+work_product: WP.07
+id: IMP-2026
+version: "1.0"
+owner: Ingrid Bakke
+approved_by: Managing director
+approved_on: 2026-06-20
+next_review: 2027-06-20
+---
+# Improvement report 2026
+
+## Customer perspective
+Customers value quick answers; two of five asked for clearer maintenance notices.
+
+## Results of service goals
+Availability 99.93 % against 99.9 %; NPS 44.
+
+## Customer issues
+Maintenance notices came late twice.
+
+## Provider perspective
+The change procedure is followed; the incident template is used for most incidents.
+
+## Current vs agreed performance
+Response times met the SLA in 97 % of tickets against 95 % agreed.
+
+## Provider issues
+
+## Improvement actions
+Send maintenance notices five days ahead; add root-cause fields to the incident form.
+
+## Review schedule
+Reviewed every June by management.
+""",
+    "secure-components.md": """---
+work_product: WP.09
+id: DOC-009
+version: "1.1"
+owner: Jonas Lie
+approved_by: Ingrid Bakke
+approved_on: 2026-02-01
+next_review: 2027-02-01
+---
+# Secure component procedure
+
+## Only tested components
+Only images built by CI from a tagged release and passing the test suite enter the registry.
+
+## Component changes
+Add, move, modify or remove components through a change request and an Ansible merge request.
+
+## Authorisation
+The control manager (Ingrid Bakke) authorises changes to the production registry.
+""",
+    "change-schedule.md": """---
+work_product: WP.12
+id: DOC-012
+version: "2026.11"
+owner: Ingrid Bakke
+approved_on: 2026-11-02
+next_review: 2026-12-01
+---
+# Service change schedule
+
+## Change schedule
+Changes are deployed on Tuesdays and Thursdays; the Jira change calendar lists each one.
+
+## Maintenance schedule
+Maintenance window: Tuesdays 06:00-07:00 CET.
+
+## Key business events
+Freeze from 20 December to 3 January (customers' year-end trade).
+""",
+    "service-delivery-policy.md": """---
+work_product: WP.14
+id: POL-001
+version: "3.1"
+owner: Ingrid Bakke
+approved_by: Managing director
+approved_on: 2026-02-01
+next_review: 2027-02-01
+---
+# Service delivery policy, objectives and plan
+
+## Service catalogue
+We keep one service catalogue, reviewed every year and published on the customer portal.
+
+## Prioritisation matrix
+Priority follows impact (many / some / one customer) and urgency (down / degraded / question).
+
+## Change definitions
+Pre-approved (standard), normal (CAB) and emergency changes, as in the change procedure.
+
+## Communication practices
+Customers hear from us by e-mail and on the status page.
+
+## Standard communications
+Templates for incident start, update and resolution, change notices and monthly status.
+
+## Information security
+Security follows our ISMS; access is least-privilege and reviewed quarterly.
+
+## Confidentiality, integrity and availability
+Encryption at rest and in transit, backups tested monthly, two data centres.
+
+## Review schedule
+Reviewed every February.
+""",
+    "scope.md": """---
+work_product: WP.15
+id: DOC-015
+version: "1.0"
+owner: Ingrid Bakke
+approved_by: Board of Nordlys Hosting AS
+approved_on: 2026-01-15
+next_review: 2027-01-15
+---
+# Service delivery scope
+
+## Services offered
+Web hosting, managed databases, e-mail, DNS and backup for small businesses in Norway.
+
+## Boundaries
+Customers in Norway; data centres in Oslo and Bergen; no application development.
+
+## Technology used
+Linux servers, PostgreSQL, nginx, Postfix, Ansible, GitLab CI, Jira Service Management.
+""",
+    "design-managed-db.md": """---
+work_product: WP.16
+id: DES-007
+version: "0.9"
+status: approved
+owner: Ola Nordmann
+approved_on: 2026-04-04
+next_review: 2027-04-04
+---
+# Service design: managed PostgreSQL
+
+## Approval authority
+Ingrid Bakke, control manager.
+
+## Tools and methods
+Terraform and Ansible; failover tested with chaos drills.
+
+## Resources
+Two engineers, db01/db02, backup01.
+
+## Responsibilities
+Senior responsible owner: Ingrid Bakke; service owner: Ola Nordmann.
+
+## Risks
+Single region for backups; mitigated by weekly off-site copies.
+
+## Quality measures
+RPO 15 minutes, RTO 1 hour, tested quarterly.
+""",
+    "procedures.md": """---
+work_product: WP.17
+id: DOC-017
+version: "2.3"
+owner: Jonas Lie
+approved_by: Ingrid Bakke
+approved_on: 2026-05-05
+next_review: 2027-05-05
+---
+# Service design, build, test and deployment procedures
+
+## Creating a change request
+Open a Change in Jira with purpose, impact, date needed and the affected CIs.
+
+## Updating the change schedule
+The control manager puts approved changes on the change calendar.
+
+## Emergency changes
+Call the control manager; approve by phone; document within one working day.
+
+## Decommissioning
+Remove the service from the catalogue, archive its data, retire its CIs.
+""",
+}
+for quarter, (start, end, approved) in {
+    "2025-q4": ("2025-10-01", "2025-12-31", "2026-01-10"),
+    "2026-q1": ("2026-01-01", "2026-03-31", "2026-04-08"),
+    "2026-q2": ("2026-04-01", "2026-06-30", "2026-07-09"),
+}.items():
+    DOCUMENTS[f"performance-{quarter}.md"] = f"""---
+work_product: WP.19
+id: PERF-{quarter.upper()}
+period_start: {start}
+period_end: {end}
+owner: Ingrid Bakke
+approved_on: {approved}
+---
+# Service performance report {quarter.upper()}
+
+## Performance of the period
+Availability 99.9 % or better for every service; 2 major incidents.
+
+## Status of previous actions
+Maintenance notices now go out five days ahead (done).
+
+## Proposed actions
+Add a second DNS provider by the end of next quarter.
+"""
+
+ROLES = [
+    ["ID", "Role", "Person", "Training", "Competence"],
+    ["R-01", "Service Manager", "Ingrid Bakke", "ITIL 4 Foundation (2024)", "ISO/IEC 29110 service delivery course (2025)"],
+    ["R-02", "Control Manager", "Ingrid Bakke", "ITIL 4 Foundation (2024)", ""],
+    ["R-03", "Incident Manager", "Ola Nordmann", "Incident handling workshop (2025)", ""],
+    ["R-04", "Engineer", "Kari Hansen", "Linux admin (2023)", ""],
+    ["R-05", "Engineer", "Jonas Lie", "", ""],
+    ["R-06", "Relationship Manager", "Sofie Berg", "Customer service (2024)", ""],
+]
+CATALOGUE = [
+    ["Service ID", "Service", "Description", "Service hours", "Quality measures", "How to use", "Chargeable",
+     "Costs", "Dependencies", "Applicable standards", "Approved on"],
+    ["S-01", "Web hosting", "Managed web hosting", "24/7", "99.9 % availability", "Order in the portal", "yes",
+     "from NOK 300/month", "Network, DNS", "ISO 27001 controls", "2026-03-15"],
+    ["S-02", "Managed databases", "PostgreSQL as a service", "24/7", "99.95 %, RPO 15 min", "Order in the portal",
+     "yes", "from NOK 900/month", "Backup, Network", "ISO 27001 controls", "2026-03-15"],
+    ["S-03", "E-mail", "Business e-mail", "24/7", "99.9 %", "Ask the service desk", "yes", "", "DNS",
+     "GDPR", "2026-03-15"],
+    ["S-04", "DNS", "Authoritative DNS", "24/7", "100 % of queries answered", "Portal", "no", "", "",
+     "RFC 1035", "2026-03-15"],
+    ["S-05", "Backup", "Nightly backups kept 30 days", "business hours", "Restore tested monthly",
+     "Included with hosting", "no", "", "Object storage", "ISO 27001 controls", "2026-03-15"],
+]
+AGREEMENTS = [
+    ["ID", "Type", "Agreement", "Approval", "Scope", "Start", "Review", "End", "Our owner", "Counterpart owner",
+     "Legal requirements", "Signed on"],
+    ["AG-01", "Customer", "SLA Fjord Fisk AS", "Signed 2025-01-10", "Web hosting, e-mail", "2025-01-10",
+     "2027-01-10", "2028-01-09", "Sofie Berg", "IT lead, Fjord Fisk", "", "2025-01-10"],
+    ["AG-02", "Customer", "SLA Bergen Bakeri", "Signed 2024-05-02", "Web hosting", "2024-05-02", "2026-05-02",
+     "2027-05-01", "Sofie Berg", "Owner, Bergen Bakeri", "", "2024-05-02"],
+    ["AG-03", "Customer", "SLA Oslo Legal DA", "", "Managed databases, backup", "2025-09-01", "2027-09-01",
+     "2028-08-31", "Sofie Berg", "", "", ""],
+    ["AG-04", "Supplier", "Colocation Oslo DC1", "Signed 2023-02-01", "Rack space, power, network",
+     "2023-02-01", "2027-02-01", "2028-01-31", "Ingrid Bakke", "Account manager, DC1", "GDPR processor terms",
+     "2023-02-01"],
+    ["AG-05", "Supplier", "Object storage", "Accepted online 2025-06-01", "Backup storage", "2025-06-01",
+     "2026-12-10", "", "Jonas Lie", "Vendor support", "", "2025-06-01"],
+]
+
+
+def write_documents(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in DOCUMENTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     write_jira(OUT / "jira-export.csv")
     write_gitlab(OUT / "gitlab-issues.csv")
     write_cmdb(OUT / "cmdb.xlsx")
     write_feedback(OUT / "feedback-log.xlsx")
+    write_documents(OUT / "documents")
+    write_rows(OUT / "roles.csv", ROLES)
+    write_rows(OUT / "service-catalogue.csv", CATALOGUE)
+    write_rows(OUT / "agreements.csv", AGREEMENTS)
     print(f"wrote demo data to {OUT}")
 
 

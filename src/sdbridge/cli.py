@@ -312,9 +312,17 @@ def profile(
 @user_errors
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path("sdbridge.yaml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    templates: Annotated[Path | None, typer.Option("--templates", help="Also write starter documents here.")] = None,
 ) -> None:
-    """Write a commented starter configuration."""
+    """Write a commented starter configuration (and, with --templates, starter documents)."""
+    if templates is not None:
+        from sdbridge.templates import write_templates
+
+        written = write_templates(templates, force=force)
+        out.print(f"wrote {len(written)} starter document(s) to {templates}", highlight=False)
+        if path == Path("sdbridge.yaml") and path.exists():
+            return
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; use --force to overwrite it")
     text = resources.files("sdbridge").joinpath("starter.yaml").read_text(encoding="utf-8")

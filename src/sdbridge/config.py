@@ -329,6 +329,13 @@ class ProcessConfig(_Model):
     """Warn this many days before evidence passes its review date."""
     freshness: dict[str, int] = Field(default_factory=dict)
     """WP id -> days its evidence stays valid (document WPs default to 365)."""
+    timezone: str = "UTC"
+    """Dates in the process checks' reasons are shown in this zone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        return _check_timezone(value) or "UTC"
 
 
 class StoreConfig(_Model):

@@ -20,7 +20,11 @@ CUSTOM = {
     "Custom field (Solution)": ("customfield_10104", "Solution"),
     "Custom field (Business impact)": ("customfield_10105", "Business impact"),
     "Custom field (Approvers)": ("customfield_10106", "Approvers"),
+    "Custom field (Approved on)": ("customfield_10107", "Approved on"),
+    "Custom field (Implemented on)": ("customfield_10108", "Implemented on"),
+    "Custom field (Test result)": ("customfield_10109", "Test result"),
 }
+DATETIME_FIELDS = {"Custom field (Approved on)", "Custom field (Implemented on)"}
 STATUS = {"Resolved": ("5", "done"), "In Progress": ("3", "indeterminate")}
 
 
@@ -91,8 +95,11 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
             "comment": {"comments": comments, "total": len(comments), "maxResults": len(comments), "startAt": 0},
         }
         for column, (field_id, _) in CUSTOM.items():
-            fields[field_id] = (text(one[column]) if column.endswith(("steps)", "cause)", "(Solution)")) else
-                                (one[column] or None))
+            if column in DATETIME_FIELDS:
+                fields[field_id] = _iso(_stamp(one[column]))
+            else:
+                fields[field_id] = (text(one[column]) if column.endswith(("steps)", "cause)", "(Solution)")) else
+                                    (one[column] or None))
         changelog = []
         if resolved is not None:
             changelog.append({"id": "1", "created": _iso(created), "items": [

@@ -54,7 +54,8 @@ def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(works
     assert "jira: unchanged since the last pull, skipped" in second.stdout
     assert findings_of(workspace / "r1") == findings_of(workspace / "r2")
     with Store(workspace / ".sdbridge" / "state.db") as store:
-        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == 4
+        sources = len(load_config(workspace / "sdbridge.yaml").sources)
+        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == sources
         assert [r["status"] for r in store.runs()] == ["ok", "ok"]
 
 
@@ -75,8 +76,9 @@ def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(w
     assert recovered.returncode == 0, recovered.stderr
     assert "jira: pulled 151 item(s)" in recovered.stdout
     with Store(workspace / ".sdbridge" / "state.db") as store:
+        names = sorted(s.name for s in load_config(workspace / "sdbridge.yaml").sources)
         assert store.db.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source").fetchall() == [
-            ("cmdb", 1), ("feedback", 1), ("gitlab", 1), ("jira", 1)
+            (name, 1) for name in names
         ]
         statuses = {r["status"] for r in store.runs()}
         assert statuses <= {"running", "ok"}  # the killed run is left as it died, the next one is ok

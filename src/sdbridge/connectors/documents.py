@@ -36,6 +36,7 @@ from sdbridge.errors import InputError
 from sdbridge.profile import normalise_wp_id
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 SUFFIXES = (".md", ".markdown")
 
@@ -89,7 +90,7 @@ def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict
             raise InputError("front matter must be a mapping of keys", path=path, line=2)
         front = {str(k): _plain(v) for k, v in loaded.items()}
         body = text[match.end():]
-    title, found = sections(body)
+    title, found = sections(_COMMENT.sub("", body))  # guidance in HTML comments is not content
     evidence: dict[str, Any] = {}
     for field, synonyms in headings.items():
         for synonym in synonyms:

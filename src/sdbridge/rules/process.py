@@ -41,10 +41,20 @@ class ProcessSettings:
     review_months: int = 12
     warn_days: int = 30
     freshness: dict[str, int] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+
+DISPLAY_ZONE = ["UTC"]
 
 
 def _fmt(value: object) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if pd.notna(value) else "—"
+    """A timestamp as people read it: in the configured zone."""
+    if pd.isna(value):
+        return "—"
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(DISPLAY_ZONE[0])
+    return stamp.strftime("%Y-%m-%d %H:%M")
 
 
 def _listed(frame: pd.DataFrame, mask: np.ndarray, describe: Callable[[pd.Series], str] | None = None) -> list[str]:
@@ -257,6 +267,7 @@ class Freshness:
 
 def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime,
               kinds: dict[str, str]) -> list[Freshness]:
+    DISPLAY_ZONE[0] = settings.timezone
     results = []
     for wp, table in sorted(tables.items()):
         frame = table.frame
@@ -282,6 +293,7 @@ def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, no
 
 
 def run_process_checks(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime) -> list[CheckResult]:
+    DISPLAY_ZONE[0] = settings.timezone
     return [
         *change_checks(tables),
         report_periods(tables, settings, now),
