@@ -175,7 +175,12 @@ class Assessment(BaseModel):
     requirements: list[RequirementResult]
     process_checks: list[ProcessCheck] = Field(default_factory=list)
     freshness: list[FreshnessResult] = Field(default_factory=list)
+    trend: list[dict] = Field(default_factory=list)
+    """Gaps per WP over past runs, oldest first: {run_id, started_at, by_work_product: {WP: gaps}}."""
     findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
+    item_status: dict[str, pd.DataFrame] = Field(default_factory=dict, exclude=True)
+    """Per WP: one row per record (record id, source, title, url) and one column per item
+    holding its status (present, missing, ...). For workbooks and the audit package."""
 
     model_config = {"arbitrary_types_allowed": True}
 

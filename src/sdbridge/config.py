@@ -33,7 +33,8 @@ from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
 from sdbridge.profile import load_catalogue
 
 DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown")
-REPORT_FORMATS = ("json", "md", "csv")
+REPORT_FORMATS = ("json", "md", "csv", "html", "xlsx", "junit")
+DEFAULT_FORMATS = ("json", "md", "csv", "html")
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -304,7 +305,7 @@ SourceConfig = Annotated[
 
 class ReportsConfig(_Model):
     out: Path = Path("reports")
-    formats: tuple[str, ...] = REPORT_FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
 
     @field_validator("formats", mode="before")
     @classmethod

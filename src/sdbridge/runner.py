@@ -183,7 +183,14 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
     with Store(path) as store:
         raw, notes = stored_raw(config, store, run_id=run_id)
         result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
+        if not run_id:
+            result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
     return result, notes
+
+
+def _trend_point(assessment: Assessment) -> dict:
+    return {"run_id": assessment.run_id, "started_at": assessment.generated_at.isoformat(),
+            "by_work_product": {wp: c.gaps for wp, c in assessment.summary.by_work_product.items()}}
 
 
 def pull_once(config: Config, *, only: str | None = None, full: bool = False) -> tuple[str, list[PullOutcome], str]:
@@ -221,6 +228,7 @@ def run_once(
             result = check(config, raw=raw, keep_going=True, run_id=run_id, now=now)
             assessment = result.assessment
             _annotate_sources(assessment, store, pulls, now)
+            assessment.trend = [*store.trend(), _trend_point(assessment)]
             for outcome in assessment.sources:  # a source that failed in mapping counts as failed too
                 if outcome.status == "failed" and not any(p.source == outcome.name for p in pulls if p.status == "failed"):
                     pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))

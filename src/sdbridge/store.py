@@ -397,6 +397,19 @@ class Store:
         row = self.db.execute("SELECT report FROM assessments WHERE run_id = ?", (run_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def trend(self, limit: int = 30) -> list[dict[str, Any]]:
+        """Gaps per WP over the last assessed runs, oldest first."""
+        rows = self.db.execute(
+            "SELECT r.id, r.started_at, a.report FROM runs r JOIN assessments a ON a.run_id = r.id "
+            "ORDER BY r.started_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+        trend = []
+        for run_id, started, report in reversed(rows):
+            by_wp = json.loads(report)["summary"]["by_work_product"]
+            trend.append({"run_id": run_id, "started_at": started,
+                          "by_work_product": {wp: counts["gaps"] for wp, counts in by_wp.items()}})
+        return trend
+
     def finding_ids(self, run_id: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM findings WHERE run_id = ?", (run_id,))}
 

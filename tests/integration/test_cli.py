@@ -117,7 +117,8 @@ def test_demo_command_prints_the_summary_and_writes_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Work products" in result.output and "Most frequent gaps" in result.output
     assert "WP.18" in result.output
-    assert {p.name for p in tmp_path.iterdir()} == {"report.json", "report.md", "findings.csv"}
+    assert {p.name for p in tmp_path.iterdir()} == {"report.json", "report.md", "findings.csv", "report.html",
+                                                    "report.xlsx", "junit.xml"}
 
 
 def test_demo_command_and_demo_config_agree(tmp_path, demo_report):

@@ -30,6 +30,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(handle)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; reports are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -110,7 +113,21 @@ def write_md(assessment: Assessment, out: Path) -> Path:
     return atomic_write(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-BUILTIN_SINKS: dict[str, Sink] = {"json": write_json, "md": write_md, "csv": write_csv}
+def _lazy(module: str, name: str) -> Sink:
+    def sink(assessment: Assessment, out: Path) -> Path:
+        return getattr(__import__(f"sdbridge.reports.{module}", fromlist=[name]), name)(assessment, out)
+
+    return sink
+
+
+BUILTIN_SINKS: dict[str, Sink] = {
+    "json": write_json,
+    "md": write_md,
+    "csv": write_csv,
+    "html": _lazy("html", "write_html"),
+    "xlsx": _lazy("xlsx", "write_xlsx"),
+    "junit": _lazy("junit", "write_junit"),
+}
 
 
 def sink(name: str) -> Sink:

@@ -32,6 +32,7 @@ from sdbridge.rules.process import ProcessSettings, freshness, run_process_check
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
+    STATUS_OF_CODE,
     ItemCheck,
     ItemStatus,
     check_items,
@@ -151,6 +152,21 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
     return parts
 
 
+def _status_frame(check: ItemCheck) -> pd.DataFrame:
+    frame = check.table.frame
+    names = np.array([STATUS_OF_CODE[c].value for c in range(len(STATUS_OF_CODE))], dtype=object)
+    out = pd.DataFrame({
+        "record_id": frame[RECORD_ID].to_numpy(),
+        "source": frame[SOURCE].to_numpy(),
+        "title": frame["title"].astype("str").to_numpy() if "title" in frame and not is_list_column(frame["title"])
+        else None,
+        "url": frame[URL].to_numpy(),
+    })
+    for column, item in enumerate(check.items):
+        out[item.id] = pd.Categorical.from_codes(check.codes[:, column], list(names))
+    return out
+
+
 def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
     due = counts["present"] + counts["missing"] + counts["invalid"]
     return ItemCoverage(
@@ -241,6 +257,7 @@ def assess(
 ) -> Assessment:
     results: dict[str, WorkProductResult] = {}
     finding_parts: list[pd.DataFrame] = []
+    item_status: dict[str, pd.DataFrame] = {}
     for wp in catalogue.work_products:
         table = data.tables.get(wp.id)
         sources = data.fed_by.get(wp.id, [])
@@ -259,6 +276,7 @@ def assess(
                     coverage.note = f"condition field `{item.when}` is not mapped; treated as not applicable"
                 result.items[item.id] = coverage
             finding_parts.extend(_record_findings(check))
+            item_status[wp.id] = _status_frame(check)
         else:
             for item in wp.record_items:
                 result.items[item.id] = ItemCoverage(label=item.label)
@@ -349,5 +367,6 @@ def assess(
         process_checks=checks,
         freshness=[FreshnessResult(**vars(f)) for f in fresh],
         findings=findings,
+        item_status=item_status,
     )
 

@@ -1,0 +1,124 @@
+"""Report formats: the HTML page in a real headless Chromium, the workbook, JUnit XML."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from sdbridge.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CONFIG = REPO / "config" / "demo.yaml"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--out", str(out),
+                                 "--format", "json,html,xlsx,junit"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, path: Path):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(path.as_uri())
+    return page, errors
+
+
+def test_the_html_report_loads_without_errors_and_the_filter_narrows_the_table(browser, reports):
+    page, errors = open_page(browser, reports / "report.html")
+    rows = page.locator("#findings tbody tr")
+    total = rows.count()
+    assert total > 0
+    page.select_option("#f-status", "invalid")
+    visible = page.locator("#findings tbody tr:not([hidden])")
+    invalid = visible.count()
+    assert 0 < invalid < total
+    assert all(status == "invalid" for status in visible.evaluate_all("rows => rows.map(r => r.dataset.status)"))
+    page.select_option("#f-status", "")
+    page.select_option("#f-wp", "WP.02")
+    assert page.locator("#findings tbody tr:not([hidden])").count() < total
+    assert page.locator("#f-count").inner_text().endswith(f"of {total} shown")
+    assert errors == []
+    assert "Requirements P01" in page.content()
+    page.close()
+
+
+def test_a_title_with_a_script_tag_shows_as_text(browser, tmp_path):
+    (tmp_path / "t.csv").write_text('Key,Summary,Priority\nSD-1,"<script>window.pwned=1</script>",\n',
+                                    encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "sources:\n  - {name: t, type: csv, path: t.csv, map: {WP.18: {fields: {id: Key, title: Summary,"
+        " priority: Priority}}}}\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"),
+                                 "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page, errors = open_page(browser, tmp_path / "r" / "report.html")
+    assert page.evaluate("window.pwned === undefined")
+    assert "<script>window.pwned=1</script>" in page.locator("#findings tbody").inner_text()
+    assert errors == []
+    page.close()
+
+
+def test_the_html_report_is_self_contained(reports):
+    html = (reports / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in html.split("<table id=\"findings\"")[0]
+    assert "<script src" not in html and "<link rel=\"stylesheet\"" not in html
+
+
+def test_the_workbook_has_a_sheet_per_fed_work_product(reports):
+    book = load_workbook(reports / "report.xlsx")
+    import json
+
+    report = json.loads((reports / "report.json").read_text())
+    fed = [wp for wp, w in report["work_products"].items() if w["fed"] and w["records"]]
+    assert book.sheetnames == ["Summary", *fed, "Findings"]
+    wp18 = book["WP.18"]
+    header = [c.value for c in wp18[1]]
+    assert header[:3] == ["Record", "Source", "Title"] and "WP.18.h" in header
+    statuses = {c.value for row in wp18.iter_rows(min_row=2, min_col=4) for c in row}
+    assert {"present", "missing", "pending", "not_applicable"} <= statuses
+    findings = book["Findings"]
+    titles = [row[8].value for row in findings.iter_rows(min_row=2)]
+    assert any(str(t).startswith("'=HYPERLINK") for t in titles)
+    assert not any(str(t).startswith("=") for t in titles if t)
+    book.close()
+
+
+def test_junit_lists_the_records_missing_each_item(reports):
+    import json
+
+    tree = ET.parse(reports / "junit.xml")
+    report = json.loads((reports / "report.json").read_text())
+    case = tree.find(".//testcase[@classname='sdbridge.WP.18']/failure/..[@name]")
+    assert case is not None
+    h = next(c for c in tree.iter("testcase") if c.get("name", "").startswith("WP.18.h "))
+    failure = h.find("failure")
+    expected = sorted(f["record_id"] for f in report["findings"] if f["item"] == "WP.18.h")
+    assert sorted(failure.text.splitlines()) == expected
+    root = tree.getroot()
+    assert int(root.get("failures")) == sum(1 for c in root.iter("testcase") if c.find("failure") is not None)
+    assert any(c.get("name", "").startswith("P10.approved-before-deploy") for c in root.iter("testcase"))
