@@ -34,8 +34,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file (YAML).")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")]
@@ -236,6 +236,45 @@ def push(
     _print_pushes(results)
     if any(r.notes for r in results):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command("export")
+@user_errors
+def export_package(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (YAML).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="The zip to write.")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Only records dated FROM..TO (YYYY-MM-DD).")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Export the data of a past run.")] = None,
+    verify_file: Annotated[Path | None, typer.Option("--verify", help="Check a package against its manifest.")] = None,
+) -> None:
+    """Write the audit package (zip indexed by WP, Annex B and C, manifest), or verify one."""
+    from sdbridge.export import ExportError, Period, build_package, in_period, verify, write_package
+
+    if verify_file is not None:
+        problems = verify(verify_file)
+        if problems:
+            for problem in problems:
+                err.print(f"[red]altered[/] {problem}", highlight=False)
+            err.print(f"{verify_file}: {len(problems)} problem(s); the package cannot be trusted", highlight=False)
+            raise typer.Exit(EXIT_GAPS)
+        out.print(f"{verify_file}: every file matches its SHA-256 in the manifest", highlight=False)
+        return
+    if config is None:
+        raise ExportError("give --config (to export) or --verify FILE (to check a package)")
+    from datetime import date
+
+    from sdbridge.runner import check_with_store
+
+    cfg = load_config(config)
+    chosen = Period.parse(period) if period else None
+    result, _ = check_with_store(cfg, run_id=run)
+    if chosen is not None:
+        result = result.restricted({wp: in_period(t, chosen) for wp, t in result.tables.items()})
+    target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
+    files = build_package(result.assessment, result.tables, period=chosen)
+    write_package(files, target)
+    out.print(f"wrote {target}: {len(files)} files, run {result.assessment.run_id}"
+              + (f", period {chosen}" if chosen else ""), highlight=False)
 
 
 def _print_pushes(results: list[Any]) -> None:

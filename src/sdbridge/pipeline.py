@@ -26,6 +26,23 @@ from sdbridge.rules.process import ProcessSettings
 class CheckResult:
     assessment: Assessment
     tables: dict[str, WorkProductTable]
+    input: CheckInput | None = None
+
+    def restricted(self, tables: dict[str, WorkProductTable]) -> CheckResult:
+        """The same check on a subset of the records (e.g. one audit period)."""
+        from dataclasses import replace
+
+        data = replace(self.input, tables=tables)  # type: ignore[type-var]
+        a = self.assessment
+        assessment = assess(load_catalogue(), data, variation=a.variation, placeholders=tables_placeholders(tables),
+                            run_id=a.run_id, generated_at=a.generated_at, config_path=a.config)
+        assessment.sources = a.sources
+        assessment.trend = a.trend
+        return CheckResult(assessment, tables, data)
+
+
+def tables_placeholders(tables: dict[str, WorkProductTable]) -> tuple[str, ...]:
+    return next((t.placeholders for t in tables.values() if t.placeholders), ())
 
 
 def new_run_id(now: datetime) -> str:
@@ -85,14 +102,15 @@ def check(
             parts[wp_id].append(wp_table)
     now = now or datetime.now(UTC)
     merged = merge_tables(catalogue, parts)
+    data = CheckInput(tables=merged, outcomes=outcomes, fed_by=dict(fed_by), evidence=dict(evidence),
+                      process=ProcessSettings(**config.process.model_dump()))
     assessment = assess(
         catalogue,
-        CheckInput(tables=merged, outcomes=outcomes, fed_by=dict(fed_by), evidence=dict(evidence),
-                   process=ProcessSettings(**config.process.model_dump())),
+        data,
         variation=config.profile.variation,
         placeholders=config.rules.placeholders,
         run_id=run_id or new_run_id(now),
         generated_at=now,
         config_path=str(config.path) if config.path else None,
     )
-    return CheckResult(assessment=assessment, tables=merged)
+    return CheckResult(assessment=assessment, tables=merged, input=data)

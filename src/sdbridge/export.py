@@ -1,0 +1,202 @@
+"""The audit package: one zip an auditor can open, indexed by the standard's ids.
+
+    audit-2026-11-27.zip
+      index.html                 the HTML report of the run
+      report.json                the machine-readable result
+      findings.csv
+      annex-c-checklist.csv      Annex C audit evidence per WP, with its evidence status
+      annex-b-traceability.csv   requirement <-> guide task <-> WP, with evidence counts
+      WP.18/records.csv|json     the records of each fed WP (values as pulled, item statuses)
+      WP.18/findings.csv
+      manifest.json              SHA-256 of every file, run id, when collected, period covered
+
+`verify` recomputes every hash and names each altered, missing or unexpected file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sdbridge import __version__
+from sdbridge.assessment import Assessment
+from sdbridge.errors import SdbridgeError
+from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, WorkProductTable
+from sdbridge.profile import load_catalogue
+from sdbridge.reports import neutralise_formulas, report_dict
+from sdbridge.values import as_text
+
+DATE_FIELDS = ("started_at", "received_at", "performed_at", "period_end", "deployed_at", "needed_by")
+"""Which date places a record in a period: the first of these it has. Documents, registers and
+configuration items have none of them and are evidence whatever the period."""
+
+
+class ExportError(SdbridgeError):
+    pass
+
+
+@dataclass
+class Period:
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        try:
+            first, _, last = text.partition("..")
+            period = cls(date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            raise ExportError(f"period {text!r} is not FROM..TO", hint="e.g. --period 2026-01-01..2026-06-30") from None
+        if period.end < period.start:
+            raise ExportError(f"period {text!r} ends before it starts")
+        return period
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end}"
+
+
+def in_period(table: WorkProductTable, period: Period) -> WorkProductTable:
+    """The records of a WP dated within the period; records with no date at all are kept
+    (configuration items and documents are evidence whatever the period)."""
+    frame = table.frame
+    column = next((c for c in DATE_FIELDS if c in frame and pd.api.types.is_datetime64_any_dtype(frame[c])), None)
+    if column is None or table.work_product.kind == "document":
+        return table
+    start = pd.Timestamp(period.start, tz="UTC")
+    end = pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)
+    keep = frame[column].isna() | ((frame[column] >= start) & (frame[column] < end))
+    return WorkProductTable(table.work_product, frame[keep.to_numpy()].reset_index(drop=True), table.placeholders)
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _records(table: WorkProductTable, status: pd.DataFrame | None) -> pd.DataFrame:
+    frame = table.frame
+    columns = [c for c in frame.columns if not c.startswith(INVALID_PREFIX) and c not in ("_row",)]
+    out = pd.DataFrame({c.lstrip("_"): as_text(frame[c]) for c in columns})
+    if status is not None and len(status) == len(out):
+        for item in [c for c in status.columns if c.startswith("WP.")]:
+            out[f"status {item}"] = status[item].astype(str).to_numpy()
+    return out
+
+
+def annex_c(assessment: Assessment) -> bytes:
+    catalogue = load_catalogue()
+    rows: list[list[object]] = [["work_product", "name", "audit_evidence", "fed_by", "records", "gaps", "evidence_status"]]
+    for wp in catalogue.work_products:
+        result = assessment.work_products[wp.id]
+        status = ("not evidenced" if not result.fed else "no records" if result.records == 0
+                  else "complete" if result.gaps == 0 else "partial")
+        for line in wp.audit_evidence:
+            rows.append([wp.id, wp.name, line, ", ".join(result.sources), result.records, result.gaps, status])
+    return _csv(rows)
+
+
+def annex_b(assessment: Assessment) -> bytes:
+    catalogue = load_catalogue()
+    status = {r.id: r.status for r in assessment.requirements}
+    rows: list[list[object]] = [["requirement", "requirement_status", "guide_task", "guide_task_name", "work_product",
+                                 "records", "gaps"]]
+    for req in catalogue.requirements:
+        for task in req.guide_tasks:
+            wps = [w for w in catalogue.task_work_products.get(task, ()) if w in req.work_products] or list(
+                catalogue.task_work_products.get(task, ()))
+            for wp in wps:
+                result = assessment.work_products[wp]
+                rows.append([req.id, status[req.id], task, catalogue.guide_tasks[task], wp, result.records, result.gaps])
+    return _csv(rows)
+
+
+def build_package(assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None) -> dict[str, bytes]:
+    from sdbridge.reports.html import render_html
+
+    files: dict[str, bytes] = {
+        "index.html": render_html(assessment).encode("utf-8"),
+        "report.json": json.dumps(report_dict(assessment), indent=2, ensure_ascii=False).encode("utf-8"),
+        "findings.csv": neutralise_formulas(assessment.findings).to_csv(index=False).encode("utf-8"),
+        "annex-c-checklist.csv": annex_c(assessment),
+        "annex-b-traceability.csv": annex_b(assessment),
+    }
+    findings = assessment.findings
+    for wp_id, table in sorted(tables.items()):
+        if not len(table.frame):
+            continue
+        records = _records(table, assessment.item_status.get(wp_id))
+        files[f"{wp_id}/records.csv"] = neutralise_formulas(records).to_csv(index=False).encode("utf-8")
+        files[f"{wp_id}/records.json"] = records.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
+        own = findings[findings["work_product"] == wp_id] if len(findings) else findings
+        files[f"{wp_id}/findings.csv"] = neutralise_formulas(own).to_csv(index=False).encode("utf-8")
+    manifest = {
+        "sdbridge": __version__,
+        "profile": assessment.profile,
+        "variation": assessment.variation,
+        "run_id": assessment.run_id,
+        "evidence_collected_at": assessment.generated_at.isoformat(),
+        "package_created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "period": str(period) if period else None,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
+    return files
+
+
+def write_package(files: dict[str, bytes], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def verify(path: Path) -> list[str]:
+    """Problems found, one per file ([] = the package is intact)."""
+    if not path.exists():
+        raise ExportError(f"{path} does not exist")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return [f"{path.name}: not a zip file (damaged or not an audit package)"]
+    with archive:
+        names = set(archive.namelist())
+        if "manifest.json" not in names:
+            return ["manifest.json: missing — this is not an sdbridge audit package"]
+        try:
+            manifest = json.loads(archive.read("manifest.json"))
+            expected: dict[str, str] = manifest["files"]
+        except (ValueError, KeyError):
+            return ["manifest.json: unreadable"]
+        problems = []
+        for name, digest in sorted(expected.items()):
+            if name not in names:
+                problems.append(f"{name}: missing")
+                continue
+            try:
+                actual = hashlib.sha256(archive.read(name)).hexdigest()
+            except zipfile.BadZipFile:
+                problems.append(f"{name}: damaged in the archive")
+                continue
+            if actual != digest:
+                problems.append(f"{name}: altered (SHA-256 differs from the manifest)")
+        problems += [f"{name}: not listed in the manifest" for name in sorted(names - set(expected) - {"manifest.json"})]
+    return problems
