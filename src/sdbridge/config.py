@@ -154,16 +154,6 @@ class TableSourceConfig(SourceBase):
     """Remove the ' that GitLab puts before cells starting with = + - @."""
 
 
-class DocumentsSourceConfig(SourceBase):
-    """A folder of Markdown documents with YAML front matter (policies, procedures, reports)."""
-
-    type: Literal["documents"]
-    path: Path
-    headings: dict[str, list[str]] = Field(default_factory=dict)
-    """field -> headings that evidence it, e.g. prioritization_matrix: [Prioritization matrix,
-    Priority matrix]; compared without case, accents or numbering."""
-
-
 class RetryConfig(_Model):
     """sdbridge's retry policy for a network source (see sdbridge.http)."""
 
@@ -201,6 +191,36 @@ class PushConfig(_Model):
     jira_body: Literal["auto", "wiki", "adf"] = "auto"
     """Jira comment format: wiki text (REST v2) or ADF (REST v3); auto follows the deployment."""
     summary: PushSummaryConfig = Field(default_factory=PushSummaryConfig)
+
+
+class DocumentsGitLab(_Model):
+    """The documents folder inside a GitLab repository, read with the repository files API."""
+
+    url: str = Field(default="https://gitlab.com", pattern=r"^https?://")
+    token: SecretStr
+    project: str
+    ref: str = "main"
+    path: str = ""
+    """The folder in the repository ("" = the whole repository)."""
+
+
+class DocumentsSourceConfig(SourceBase):
+    """A folder of Markdown documents with YAML front matter (policies, procedures, reports),
+    on disk (`path`) or in a GitLab repository (`gitlab`)."""
+
+    type: Literal["documents"]
+    path: Path | None = None
+    gitlab: DocumentsGitLab | None = None
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    headings: dict[str, list[str]] = Field(default_factory=dict)
+    """field -> headings that evidence it, e.g. prioritization_matrix: [Prioritization matrix,
+    Priority matrix]; compared without case, accents or numbering."""
+
+    @model_validator(mode="after")
+    def _one_place(self) -> DocumentsSourceConfig:
+        if (self.path is None) == (self.gitlab is None):
+            raise ValueError("give the documents folder either as `path` (on disk) or as `gitlab` (a repository)")
+        return self
 
 
 class JiraAssetsConfig(_Model):

@@ -31,7 +31,7 @@ import pandas as pd
 from sdbridge import __version__
 from sdbridge.assessment import Assessment
 from sdbridge.errors import SdbridgeError
-from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, WorkProductTable
+from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
 from sdbridge.reports import neutralise_formulas, report_dict
 from sdbridge.values import as_text

@@ -53,7 +53,7 @@ def pull_source(config: Config, source: object) -> RawTable:
     """Read a local file source now. Network sources are never contacted by a check: their
     data comes from the store, filled by `sdbridge pull`."""
     connector = connector_for(source, resolve=config.resolve)
-    if not hasattr(connector, "pull"):
+    if not hasattr(connector, "pull") or getattr(connector, "remote", False):
         raise NotPulledError(
             f"source {source.name!r} has no data in the store yet",  # type: ignore[attr-defined]
             source=source.name,  # type: ignore[attr-defined]
@@ -92,7 +92,8 @@ def check(
             outcomes.append(
                 SourceOutcome(
                     name=source.name, type=source.type,
-                    location=str(getattr(source, "path", None) or getattr(source, "url", "")),
+                    location=str(getattr(source, "path", None) or getattr(source, "url", None)
+                                 or getattr(getattr(source, "gitlab", None), "project", "")),
                     status="failed", error=str(exc),
                 )
             )

@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
-import pandas as pd
-
 from sdbridge.connectors.base import ROW, RawTable, connector_for
 from sdbridge.errors import SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
@@ -64,14 +65,13 @@ def store_path(config: Config) -> Path:
 def pull_source_into(config: Config, store: Store, source: object, *, run_id: str | None, full: bool) -> PullOutcome:
     name = source.name  # type: ignore[attr-defined]
     if source.type in FILE_TYPES:  # type: ignore[attr-defined]
-        path = config.resolve(source.path)  # type: ignore[attr-defined]
         connector = connector_for(source, resolve=config.resolve)
-        digest = _content_hash(connector, path)
+        digest = _content_hash(connector)
         if digest and not full and store.cursor(name).get("content_hash") == digest:
             store.touch(name)
             return PullOutcome(name, "unchanged", snapshot_id=store.cursor(name).get("snapshot_id"))
         raw = connector.pull()  # raises InputError for a missing or broken file
-        snapshot_id = store.save_table(raw, digest or "", {"path": str(path)})
+        snapshot_id = store.save_table(raw, digest or "", {"location": raw.location})
         return PullOutcome(name, "pulled", items=raw.items, snapshot_id=snapshot_id)
     connector = connector_for(source, resolve=config.resolve)
     batch = connector.pull_items(store.cursor(name), full=full)  # type: ignore[attr-defined]
@@ -88,11 +88,16 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
     return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
 
 
-def _content_hash(connector: object, path: Path) -> str | None:
-    """A file's hash, or a documents folder's (names and contents of its files)."""
-    if hasattr(connector, "content_hash"):
-        return connector.content_hash() if path.is_dir() else None
-    return file_hash(path) if path.exists() else None
+def _content_hash(connector: Any) -> str | None:
+    """A file's hash, or a documents folder's (names and contents of its files); None when
+    it cannot be read (the pull then says why)."""
+    try:
+        if hasattr(connector, "content_hash"):
+            return connector.content_hash()
+        path = connector.path
+        return file_hash(path) if path.exists() else None
+    except SourceError:
+        return None
 
 
 def pull_all(
@@ -137,12 +142,14 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
             if snapshot is None:
                 continue
             raw[source.name] = snapshot.raw
-            path = config.resolve(source.path)
-            current = _content_hash(connector_for(source, resolve=config.resolve), path) if not run_id else None
+            local = source.type != "documents" or source.path is not None
+            connector = connector_for(source, resolve=config.resolve)
+            current = _content_hash(connector) if not run_id and local else None  # no request from `check`
             if current is not None and current != snapshot.content_hash:
+                where = Path(snapshot.raw.location).name
                 notes.append(
                     f"{source.name}: checked the copy pulled at {snapshot.pulled_at:%Y-%m-%d %H:%M} UTC; "
-                    f"{path.name} has changed since — run `sdbridge pull` to use it"
+                    f"{where} has changed since — run `sdbridge pull` to use it"
                 )
         else:
             as_of = store.run(run_id)["ended_at"] if run_id else None

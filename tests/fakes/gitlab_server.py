@@ -9,6 +9,7 @@ with `id_after`) for a group's projects; `RateLimit-*` headers on every answer;
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -19,6 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 MAX_PER_PAGE = 100
+
+
+class RawText(str):
+    """A body sent as plain text (a raw repository file), not JSON."""
+
 BOT = {"id": 1, "username": "sdbridge-bot", "name": "sdbridge bot"}
 
 
@@ -40,6 +46,8 @@ class FakeProject:
     releases: list[dict] = field(default_factory=list)
     pipelines: list[dict] = field(default_factory=list)
     test_reports: dict[int, dict] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    """Repository files of the default branch: path -> text."""
 
     def json(self) -> dict:
         return {"id": self.id, "path_with_namespace": self.path, "name": self.path.split("/")[-1],
@@ -93,9 +101,10 @@ class FakeGitLab:
         self.server.server_close()
 
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode()
+        raw = isinstance(body, RawText)
+        data = body.encode() if raw else json.dumps(body).encode()
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Type", "text/plain; charset=utf-8" if raw else "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.send_header("RateLimit-Limit", "600")
         handler.send_header("RateLimit-Remaining", "599")
@@ -289,6 +298,19 @@ class FakeGitLab:
         if rest == "/pipelines":
             chosen = [p for p in self._updated(project.pipelines, query) if not query.get("ref") or p["ref"] == query["ref"]]
             return self._page(path, chosen, query)
+        if rest == "/repository/tree":
+            prefix = query.get("path", "").strip("/")
+            if query.get("ref", "main") != project.default_branch:
+                return 404, {"message": "404 Tree Not Found"}, {}
+            entries = [{"id": hashlib.sha1(text.encode()).hexdigest(), "name": p.split("/")[-1], "type": "blob",
+                        "path": p, "mode": "100644"}
+                       for p, text in sorted(project.files.items()) if not prefix or p.startswith(prefix + "/")]
+            return self._page(path, entries, query)
+        if m := re.fullmatch(r"/repository/files/(.+)/raw", rest):
+            name = unquote(m.group(1))
+            if name not in project.files:
+                return 404, {"message": "404 File Not Found"}, {}
+            return 200, RawText(project.files[name]), {}
         if m := re.fullmatch(r"/pipelines/(\d+)/test_report_summary", rest):
             empty = {"total": {"time": 0, "count": 0, "success": 0, "failed": 0, "skipped": 0, "error": 0},
                      "test_suites": []}

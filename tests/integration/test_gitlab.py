@@ -144,3 +144,30 @@ def test_a_group_is_listed_with_keyset_pagination_and_archived_projects_skipped(
     assert len(listings) == 2 and listings[0]["pagination"] == "keyset" and "id_after" in listings[1]
     assert fake.count(r"/projects/44/issues") == 1
     assert fake.count(r"/projects/45/") == 0
+
+
+def test_documents_can_live_in_a_gitlab_repository(fake, tmp_path):
+    from tests.fakes.gitlab_data import DEMO as DATA
+
+    portal = fake.projects[0]
+    for doc in (DATA / "documents").glob("*.md"):
+        portal.files[f"docs/governance/{doc.name}"] = doc.read_text(encoding="utf-8")
+    portal.files["README.md"] = "# not a governance document\n"
+    config = tmp_path / "docs.yaml"
+    config.write_text(
+        "sources:\n  - name: docs\n    type: documents\n    preset: documents\n    gitlab:\n"
+        f"      url: {fake.base}\n      token: ${{SDB_GITLAB_TOKEN}}\n      project: nordlys/portal\n"
+        "      ref: main\n      path: docs/governance\n", encoding="utf-8")
+    check_first = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "before")])
+    assert check_first.exit_code == 0 and fake.requests == []  # check never reads the network
+    first = runner.invoke(app, ["pull", "-c", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "docs: pulled 13 item(s)" in first.output
+    raw_reads = fake.count(r"/repository/files/.+/raw")
+    assert raw_reads == 13  # README.md outside the folder is not read
+    again = runner.invoke(app, ["pull", "-c", str(config)])
+    assert "unchanged since the last pull" in again.output
+    assert fake.count(r"/repository/files/.+/raw") == raw_reads  # skipped by blob ids, nothing downloaded
+    result, _ = check_with_store(load_config(config))
+    assert result.tables["WP.14"].records == 1
+    assert result.assessment.work_products["WP.14"].gaps == 0

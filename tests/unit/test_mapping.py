@@ -6,13 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
-import yaml
 import pytest
+import yaml
 
 from sdbridge.config import load_config
 from sdbridge.errors import InputError
-from sdbridge.pipeline import check, pull_source
 from sdbridge.mapping.engine import MappingEngine
+from sdbridge.pipeline import check, pull_source
 from sdbridge.profile import load_catalogue
 
 JIRA = """

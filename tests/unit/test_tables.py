@@ -62,7 +62,7 @@ def test_cp1252_windows_export_is_read_in_auto_mode(write):
 
 
 def test_damaged_utf8_names_the_line(write):
-    path = write("bad.csv", "Key,Summary\nSD-1,Tromsø\nSD-2,caf\xe9\n".encode("utf-8").replace(b"caf\xc3\xa9", b"caf\xe9"))
+    path = write("bad.csv", "Key,Summary\nSD-1,Tromsø\nSD-2,caf\xe9\n".encode().replace(b"caf\xc3\xa9", b"caf\xe9"))
     with pytest.raises(InputError) as caught:
         read(path)
     assert f"{path}:3" in str(caught.value)

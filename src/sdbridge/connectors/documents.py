@@ -122,36 +122,112 @@ class DocumentsConnector:
 
     def __init__(self, source: Any, *, resolve: Any) -> None:
         self.source = source
-        self.folder: Path = resolve(source.path)
+        self.folder: Path | None = resolve(source.path) if source.path is not None else None
+        self.repository = _Repository(source) if source.gitlab is not None else None
+
+    @property
+    def remote(self) -> bool:
+        """Read over the network: only `pull` may do that, never `check`."""
+        return self.repository is not None
+
+    @property
+    def location(self) -> str:
+        if self.repository is not None:
+            g = self.source.gitlab
+            return f"{g.url.rstrip('/')}/{g.project} ({g.ref}:{g.path or '/'})"
+        return str(self.folder)
 
     def files(self) -> list[Path]:
+        assert self.folder is not None
         if not self.folder.is_dir():
             raise InputError("folder does not exist", path=str(self.folder), source=self.source.name,
                              hint=f"check `path` of source {self.source.name!r}")
         return sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
 
     def content_hash(self) -> str:
+        """Changes when any document is added, removed or edited (the repository's blob ids
+        say so without downloading anything)."""
         digest = hashlib.sha256()
+        if self.repository is not None:
+            for rel, blob in self.repository.tree():
+                digest.update(f"{rel}\0{blob}\n".encode())
+            return digest.hexdigest()
         for path in self.files():
             digest.update(str(path.relative_to(self.folder)).encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()
 
-    def pull(self) -> RawTable:
-        items = []
-        notes = []
+    def _texts(self) -> list[tuple[str, str, str | None]]:
+        """(relative path, text, modified) of every Markdown document."""
+        if self.repository is not None:
+            return [(rel, self.repository.read(rel), None) for rel, _ in self.repository.tree()]
+        found = []
         for path in self.files():
-            rel = str(path.relative_to(self.folder))
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path), source=self.source.name) from None
-            item = parse_document(text, self.source.headings, str(path))
+            found.append((str(path.relative_to(self.folder)), text,
+                          datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()))
+        return found
+
+    def pull(self) -> RawTable:
+        items = []
+        notes = []
+        for rel, text, modified in self._texts():
+            shown = str(self.folder / rel) if self.folder is not None else f"{self.location}/{rel}"
+            item = parse_document(text, self.source.headings, shown)
             item["path"] = rel
-            item["modified"] = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+            item["modified"] = modified
             if item["wp"] is None:
                 notes.append(f"{rel}: no `work_product:` in its front matter; it evidences nothing")
             items.append(item)
         frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
-        return RawTable(source=self.source.name, frame=frame, columns={}, location=str(self.folder),
+        return RawTable(source=self.source.name, frame=frame, columns={}, location=self.location,
                         fetched_at=datetime.now(UTC), kind="json", notes=notes)
+
+
+class _Repository:
+    """The documents folder of a GitLab repository, through python-gitlab, under sdbridge's
+    retry policy (the same client set-up as the GitLab connector)."""
+
+    def __init__(self, source: Any) -> None:
+        from sdbridge.config import GitLabSourceConfig
+        from sdbridge.connectors.gitlab import GitLabConnector
+
+        g = source.gitlab
+        self.config = g
+        self.reader = GitLabConnector(GitLabSourceConfig(
+            name=source.name, type="gitlab", url=g.url, token=g.token, projects=(g.project,), retry=source.retry))
+        self._tree: list[tuple[str, str]] | None = None
+
+    def _project(self) -> Any:
+        return self.reader.gl.projects.get(self.config.project, lazy=True)
+
+    def tree(self) -> list[tuple[str, str]]:
+        if self._tree is None:
+            from sdbridge.connectors.gitlab import NO_LIBRARY_RETRY
+
+            project = self._project()
+            prefix = self.config.path.strip("/")
+            entries = self.reader._each(f"listing {self.config.project}:{prefix or '/'}", lambda: iter(
+                project.repository_tree(path=prefix, ref=self.config.ref, recursive=True, iterator=True,
+                                        **NO_LIBRARY_RETRY)))
+            found = []
+            for entry in entries:
+                if entry.get("type") == "blob" and entry["path"].lower().endswith(SUFFIXES):
+                    rel = entry["path"][len(prefix):].lstrip("/") if prefix else entry["path"]
+                    found.append((rel, entry.get("id", "")))
+            self._tree = sorted(found)
+        return self._tree
+
+    def read(self, rel: str) -> str:
+        from sdbridge.connectors.gitlab import NO_LIBRARY_RETRY
+
+        full = f"{self.config.path.strip('/')}/{rel}".lstrip("/")
+        data = self.reader._call(f"reading {full}", lambda: self._project().files.raw(
+            file_path=full, ref=self.config.ref, **NO_LIBRARY_RETRY))
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})", path=full) from None

@@ -219,7 +219,7 @@ class GitLabConnector:
                 continue
             # Watermarks in the server's own time: the newest `updated_at` seen per resource.
             newest: dict[str, str] = {}
-            for item_id, data, updated in items:
+            for _item_id, data, updated in items:
                 kind = {"issue": "issues", "merge_request": "merge_requests", "deployment": "deployments",
                         "pipeline": "pipelines"}.get(data.get("_kind", ""))
                 if kind and data.get("project_id") == pid and updated and updated > newest.get(kind, ""):

@@ -27,8 +27,6 @@ from sdbridge.assessment import (
 )
 from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, WorkProduct
-from sdbridge.values import as_text, is_list_column
-from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
@@ -38,6 +36,8 @@ from sdbridge.rules.items import (
     check_items,
     check_work_product_items,
 )
+from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
+from sdbridge.values import as_text, is_list_column
 
 __all__ = ["ItemStatus", "check_items", "assess", "CheckInput", "finding_message"]
 
