@@ -9,7 +9,7 @@ columns of `FINDING_COLUMNS` and are written out column-wise; `Finding` document
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -178,9 +178,17 @@ class Assessment(BaseModel):
     trend: list[dict] = Field(default_factory=list)
     """Gaps per WP over past runs, oldest first: {run_id, started_at, by_work_product: {WP: gaps}}."""
     findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
-    item_status: dict[str, pd.DataFrame] = Field(default_factory=dict, exclude=True)
-    """Per WP: one row per record (record id, source, title, url) and one column per item
-    holding its status (present, missing, ...). For workbooks and the audit package."""
+    item_checks: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    """Per WP, the item check behind the coverage (codes per record and item)."""
+
+    @property
+    def item_status(self) -> dict[str, pd.DataFrame]:
+        """Per WP: one row per record (record id, source, title, url) and one column per item
+        holding its status (present, missing, ...). Built on demand, for workbooks and the
+        audit package."""
+        from sdbridge.rules import status_frame
+
+        return {wp: status_frame(check) for wp, check in self.item_checks.items()}
 
     model_config = {"arbitrary_types_allowed": True}
 

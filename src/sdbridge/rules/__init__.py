@@ -152,7 +152,7 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
     return parts
 
 
-def _status_frame(check: ItemCheck) -> pd.DataFrame:
+def status_frame(check: ItemCheck) -> pd.DataFrame:
     frame = check.table.frame
     names = np.array([STATUS_OF_CODE[c].value for c in range(len(STATUS_OF_CODE))], dtype=object)
     out = pd.DataFrame({
@@ -257,7 +257,7 @@ def assess(
 ) -> Assessment:
     results: dict[str, WorkProductResult] = {}
     finding_parts: list[pd.DataFrame] = []
-    item_status: dict[str, pd.DataFrame] = {}
+    item_checks: dict[str, ItemCheck] = {}
     for wp in catalogue.work_products:
         table = data.tables.get(wp.id)
         sources = data.fed_by.get(wp.id, [])
@@ -276,7 +276,7 @@ def assess(
                     coverage.note = f"condition field `{item.when}` is not mapped; treated as not applicable"
                 result.items[item.id] = coverage
             finding_parts.extend(_record_findings(check))
-            item_status[wp.id] = _status_frame(check)
+            item_checks[wp.id] = check
         else:
             for item in wp.record_items:
                 result.items[item.id] = ItemCoverage(label=item.label)
@@ -367,6 +367,6 @@ def assess(
         process_checks=checks,
         freshness=[FreshnessResult(**vars(f)) for f in fresh],
         findings=findings,
-        item_status=item_status,
+        item_checks=item_checks,
     )
 

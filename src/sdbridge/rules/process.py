@@ -45,6 +45,8 @@ class ProcessSettings:
 
 
 DISPLAY_ZONE = ["UTC"]
+_OWNERS: dict[int, WorkProductTable] = {}
+"""The table of each frame a check reads (by id), to reuse its cached blank masks."""
 
 
 def _fmt(value: object) -> str:
@@ -66,7 +68,10 @@ def _listed(frame: pd.DataFrame, mask: np.ndarray, describe: Callable[[pd.Series
 
 def _table(tables: dict[str, WorkProductTable], wp: str) -> pd.DataFrame | None:
     table = tables.get(wp)
-    return table.frame if table is not None and len(table.frame) else None
+    if table is None or not len(table.frame):
+        return None
+    _OWNERS[id(table.frame)] = table
+    return table.frame
 
 
 def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -77,6 +82,9 @@ def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 def _present(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.zeros(len(frame), dtype=bool)
+    table = _OWNERS.get(id(frame))
+    if table is not None and table.frame is frame:
+        return ~table.blank(name)  # computed once per field, shared with the item checks
     return ~blank_mask(frame[name])
 
 
@@ -294,13 +302,16 @@ def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, no
 
 def run_process_checks(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime) -> list[CheckResult]:
     DISPLAY_ZONE[0] = settings.timezone
-    return [
-        *change_checks(tables),
-        report_periods(tables, settings, now),
-        *incident_checks(tables, settings, now),
-        resolvers_trained(tables),
-        *review_checks(tables, settings, now),
-    ]
+    try:
+        return [
+            *change_checks(tables),
+            report_periods(tables, settings, now),
+            *incident_checks(tables, settings, now),
+            resolvers_trained(tables),
+            *review_checks(tables, settings, now),
+        ]
+    finally:
+        _OWNERS.clear()
 
 
 __all__ = ["CheckResult", "ProcessSettings", "Freshness", "run_process_checks", "freshness", "timedelta"]
