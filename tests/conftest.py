@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -23,3 +24,13 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def demo_workspace(tmp_path: Path) -> Path:
+    """The demo's exports and config copied into a folder of their own (the store goes beside
+    them); returns the config file."""
+    demo = REPO / "src" / "sdbridge" / "demo"
+    shutil.copytree(demo / "data", tmp_path / "data")
+    shutil.copy(demo / "demo.yaml", tmp_path / "sdbridge.yaml")
+    return tmp_path / "sdbridge.yaml"

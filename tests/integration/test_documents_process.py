@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    shutil.copytree(DEMO / "data", tmp_path / "data")
-    shutil.copy(DEMO / "demo.yaml", tmp_path / "sdbridge.yaml")
-    return tmp_path / "sdbridge.yaml"
+def demo(demo_workspace: Path) -> Path:
+    return demo_workspace
 
 
 def statuses(config_path: Path) -> dict[str, object]:

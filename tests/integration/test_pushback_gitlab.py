@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sdbridge.config import load_config
 from sdbridge.pushback import MARKER
 from sdbridge.runner import run_once
-from tests.fakes.gitlab_data import build_portal
 from tests.fakes.gitlab_server import BOT, FakeGitLab
-from tests.integration.test_gitlab import TOKEN, write_config
-
-
-@pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
-
-
-@pytest.fixture
-def fake():
-    server = FakeGitLab(token=TOKEN, projects=[build_portal()])
-    server.start()
-    yield server
-    server.stop()
+from tests.integration.test_gitlab import fake, token_env, write_config  # noqa: F401 (fixtures)
 
 
 def ours(fake: FakeGitLab, ticket: str) -> list[dict]:

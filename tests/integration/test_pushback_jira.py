@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from typer.testing import CliRunner
 
 from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.pushback import MARKER
 from sdbridge.runner import run_once
-from tests.fakes.jira_data import assets_from_cmdb, custom_field_list, issues_from_csv
 from tests.fakes.jira_server import FakeJira
-from tests.integration.test_jira import TOKEN, write_config
+from tests.integration.test_jira import fake, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
-
-
-@pytest.fixture
-def fake():
-    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(),
-                      assets=assets_from_cmdb())
-    server.base = server.start()
-    yield server
-    server.stop()
 
 
 def ours(fake: FakeJira, key: str) -> list[dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -26,11 +25,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """The demo exports and config in a folder of their own (the store goes beside them)."""
-    shutil.copytree(DEMO / "data", tmp_path / "data")
-    shutil.copy(DEMO / "demo.yaml", tmp_path / "sdbridge.yaml")
-    return tmp_path
+def workspace(demo_workspace: Path) -> Path:
+    return demo_workspace.parent
 
 
 def sdbridge(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
