@@ -102,6 +102,14 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         for item_id, count in top:
             gaps.add_row(item_id, catalogue.item(item_id).label, str(count))
         out.print(gaps)
+    if assessment.process_checks:
+        gaps = [p.id for p in assessment.process_checks if p.status == "gap"]
+        met = sum(p.status == "met" for p in assessment.process_checks)
+        line = f"Process checks: {met} met, {len(gaps)} gap"
+        out.print(line + (f" ({', '.join(gaps)})" if gaps else ""), highlight=False)
+    expiring = [f"{f.work_product} {f.status}" for f in assessment.freshness if f.status in ("warning", "expired")]
+    if expiring:
+        out.print(f"Evidence to review soon: {', '.join(expiring)}", highlight=False)
     c = assessment.conformance
     out.print(
         f"Variation [bold]{c.variation}[/]: {c.requirements} requirements — "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,14 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.connectors.documents import normalise_heading, parse_document
 from sdbridge.errors import InputError
-from sdbridge.pipeline import check
+from sdbridge.pipeline import check as run_check
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # the demo data was made for this day
+
+
+def check(config):
+    """Checks pinned to one day, so that review dates and reporting periods do not age."""
+    return run_check(config, now=NOW)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"
