@@ -160,23 +160,36 @@ def apply(
         kind = action.kind
         if kind in ("update", "unchanged") and comment is None:
             kind = "create"  # someone deleted our comment: write it again
+        if kind == "unchanged" and not previous.get("labelled"):
+            kind = "relabel"  # the label did not make it last time (the comment did)
         if kind == "unchanged":
             result.unchanged += 1
             continue
         if kind == "retract" and comment is None:
             kind = "retract-label"
-        writes = {"create": 2, "update": 1, "retract": 2, "retract-label": 1}[kind]
+        writes = {"create": 2, "update": 1, "retract": 2, "retract-label": 1, "relabel": 1}[kind]
         if not budget.allows(writes):
             result.capped += 1
             continue
         try:
             if kind == "create":
                 comment_id = writer.create(action.ticket, action.lines)
+                budget.spend(1)
+                # Remember the comment before anything else can fail: a retry must edit it,
+                # never write a second one.
+                save(action.ticket, comment_id, action.fingerprint, False)
                 writer.label(action.ticket, label, add=True)
                 save(action.ticket, comment_id, action.fingerprint, True)
                 result.created += 1
+                writes -= 1
+            elif kind == "relabel":
+                writer.label(action.ticket, label, add=True)
+                save(action.ticket, comment.id, action.fingerprint, True)  # type: ignore[union-attr]
+                result.unchanged += 1
             elif kind == "update":
                 writer.update(action.ticket, comment.id, action.lines)  # type: ignore[union-attr]
+                if not previous.get("labelled"):
+                    writer.label(action.ticket, label, add=True)
                 save(action.ticket, comment.id, action.fingerprint, True)  # type: ignore[union-attr]
                 result.updated += 1
             else:

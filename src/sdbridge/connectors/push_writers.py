@@ -8,11 +8,9 @@ import json
 import re
 from typing import Any
 
-from jira import JIRAError
-
 from sdbridge.connectors.gitlab import NO_LIBRARY_RETRY, GitLabConnector
 from sdbridge.connectors.jira import JiraConnector
-from sdbridge.errors import PushError
+from sdbridge.errors import FatalSourceError, PushError
 from sdbridge.pushback import HEADING, MARKER, RESOLVED_TEXT, OwnComment
 
 INTRO = "An audit of this service will look for the following on this ticket, and it is not there yet:"
@@ -58,11 +56,9 @@ class JiraWriter:
             return None
         try:
             comment = self._request("reading a comment", "GET", f"issue/{ticket}/comment/{comment_id}?expand=properties")
-        except PushError:
-            return None
-        except Exception as exc:  # a 404 is "deleted"
+        except FatalSourceError as exc:
             if "HTTP 404" in str(exc):
-                return None
+                return None  # deleted by someone: it will be written again
             raise
         author = comment.get("author") or {}
         marked = any(p.get("key") == "sdbridge" and (p.get("value") or {}).get("marker") == MARKER
@@ -140,7 +136,7 @@ class GitLabWriter:
         _, item = self._ticket(ticket)
         try:
             note = self._call("reading a note", lambda: item.notes.get(int(comment_id), **NO_LIBRARY_RETRY))
-        except Exception as exc:
+        except FatalSourceError as exc:
             if "HTTP 404" in str(exc):
                 return None
             raise
@@ -182,4 +178,4 @@ class GitLabWriter:
         return str(issue.iid)
 
 
-__all__ = ["JiraWriter", "GitLabWriter", "JIRAError"]
+__all__ = ["JiraWriter", "GitLabWriter"]
