@@ -19,6 +19,8 @@ from typing import Any
 import jmespath
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.errors import InputError, MappingError
@@ -260,7 +262,11 @@ class MappingEngine:
             if value_columns
             else np.ones(len(frame), dtype=bool)
         )
-        first = ~frame[RECORD_ID].duplicated(keep="first").to_numpy()
+        ids = frame[RECORD_ID]
+        if pc.count_distinct(pa.array(ids.astype("str").array)).as_py() == len(ids):
+            first = np.ones(len(frame), dtype=bool)  # the common case, found without hashing into Python
+        else:
+            first = ~ids.duplicated(keep="first").to_numpy()
         duplicated = ~id_blank & ~first
         drop = empty | duplicated
         reasons: list[tuple[int, str]] = []

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from sdbridge.assessment import (
     FINDING_COLUMNS,
@@ -167,6 +168,19 @@ def status_frame(check: ItemCheck) -> pd.DataFrame:
     return out
 
 
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate finding parts column by column, keeping categorical columns categorical
+    (a plain concat would turn differing categories into Python objects)."""
+    columns = {}
+    for name in FINDING_COLUMNS:
+        pieces = [part[name] for part in parts]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            columns[name] = pd.Series(union_categoricals([p.array for p in pieces]))
+        else:
+            columns[name] = pd.concat([p.reset_index(drop=True) for p in pieces], ignore_index=True)
+    return pd.DataFrame(columns)
+
+
 def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
     due = counts["present"] + counts["missing"] + counts["invalid"]
     return ItemCoverage(
@@ -317,11 +331,7 @@ def assess(
         result.gaps = gaps
         results[wp.id] = result
 
-    findings = (
-        pd.concat(finding_parts, ignore_index=True)[FINDING_COLUMNS]
-        if finding_parts
-        else pd.DataFrame(columns=FINDING_COLUMNS)
-    )
+    findings = _concat(finding_parts) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
     checks = [ProcessCheck(**vars(c)) for c in run_process_checks(data.tables, data.process, generated_at)]
     fresh = freshness(data.tables, data.process, generated_at, {wp.id: wp.kind for wp in catalogue.work_products})
     in_variation = {r.id for r in catalogue.requirements_in(variation)}
