@@ -68,17 +68,18 @@ def test_the_html_report_loads_without_errors_and_the_filter_narrows_the_table(b
 
 
 def test_a_title_with_a_script_tag_shows_as_text(browser, tmp_path):
-    (tmp_path / "t.csv").write_text('Key,Summary,Priority\nSD-1,"<script>window.pwned=1</script>",\n',
-                                    encoding="utf-8")
+    (tmp_path / "t.csv").write_text('Key,Summary,Priority,Link\nSD-1,"<script>window.pwned=1</script>",,'
+                                    '"javascript:window.pwned=2"\n', encoding="utf-8")
     (tmp_path / "c.yaml").write_text(
         "sources:\n  - {name: t, type: csv, path: t.csv, map: {WP.18: {fields: {id: Key, title: Summary,"
-        " priority: Priority}}}}\n", encoding="utf-8")
+        " priority: Priority, url: Link}}}}\n", encoding="utf-8")
     result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"),
                                  "--format", "html"])
     assert result.exit_code == 0, result.output
     page, errors = open_page(browser, tmp_path / "r" / "report.html")
     assert page.evaluate("window.pwned === undefined")
     assert "<script>window.pwned=1</script>" in page.locator("#findings tbody").inner_text()
+    assert page.locator("#findings a[href^='javascript']").count() == 0  # a script URL is never a link
     assert errors == []
     page.close()
 

@@ -40,6 +40,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def web_link(url: object) -> str | None:
+    """Only http(s) links become links: a `javascript:` URL in an export must never run."""
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else None
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix cells that a spreadsheet would run as a formula with a quote, so a ticket
     title like `=HYPERLINK(...)` stays text when an auditor opens the CSV."""
@@ -86,6 +92,7 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
     env.filters["md"] = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+    env.filters["link"] = web_link
     return env
 
 

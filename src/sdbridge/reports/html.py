@@ -45,6 +45,9 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
 def render_html(assessment: Assessment) -> str:
     env = Environment(loader=PackageLoader("sdbridge", "reports/templates"),
                       autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True))
+    from sdbridge.reports import web_link
+
+    env.filters["link"] = web_link
     findings = assessment.findings
     rows = findings.head(MAX_ROWS).astype(object).where(findings.head(MAX_ROWS).notna(), None)
     return env.get_template("report.html.j2").render(
