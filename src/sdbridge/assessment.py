@@ -72,10 +72,6 @@ class SourceSummary(BaseModel):
     rejections: list[RejectionEntry] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
-    @property
-    def reconciles(self) -> bool:
-        return self.items_pulled == self.mapped + self.excluded + self.rejected
-
 
 class GapCount(BaseModel):
     records: int = 0

@@ -42,9 +42,6 @@ class RawTable:
     def items(self) -> int:
         return len(self.frame)
 
-    def row_label(self, row: int) -> str:
-        return f"{self.location} row {row}"
-
 
 @dataclass
 class ItemBatch:

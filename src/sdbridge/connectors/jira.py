@@ -15,7 +15,6 @@ JSM Assets objects become items with `_kind: asset`. Mappings read items with JM
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -346,8 +345,3 @@ def asset_item(obj: dict) -> dict:
         "updated": obj.get("updated"),
         "attributes": attributes,
     }
-
-
-def page_count(items: int, page_size: int) -> int:
-    """Requests a full search costs: ceil(N / page size), at least one."""
-    return max(1, math.ceil(items / page_size))

@@ -202,7 +202,6 @@ class MappingEngine:
         resolver.check(set().union(*(_references(m) for m in mappings.values())) if mappings else set())
         outcome.notes.extend(_unresolved_notes(raw, mappings))
         n = raw.items
-        selected_any = np.zeros(n, dtype=bool)
         recorded = np.zeros(n, dtype=bool)
         rejected = np.zeros(n, dtype=bool)
         tables: dict[str, WorkProductTable] = {}
@@ -217,7 +216,6 @@ class MappingEngine:
                 for condition in mapping.where_any:
                     any_of |= condition_mask(resolver.column(condition.from_), condition, self.placeholders)
                 where &= any_of
-            selected_any |= where
             table, keep, reasons = self._build(wp, mapping, resolver, where, source, rows)
             recorded |= keep
             for index, reason in reasons:

@@ -9,7 +9,7 @@ JSON-shaped items (Jira, GitLab). A list of references means "the first non-empt
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -187,12 +187,3 @@ class WorkProductMapping(BaseModel):
         if raw is None:
             return ()
         return raw if isinstance(raw, list) else [raw]
-
-
-class SourceMapping(BaseModel):
-    """A source's full mapping: one entry per work product it feeds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    work_products: dict[str, WorkProductMapping]
-    kind: Literal["table", "json"] = "table"
