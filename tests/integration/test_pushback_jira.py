@@ -140,3 +140,21 @@ def test_push_command_reports_per_source(fake, tmp_path):
     result = runner.invoke(app, ["push", "-c", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert re.search(r"push jira: created 0, updated 0, unchanged \d+, retracted 0", result.output)
+
+
+def test_data_center_comments_are_wiki_text(tmp_path):
+    from tests.fakes.jira_data import custom_field_list, issues_from_csv
+    from tests.fakes.jira_server import FakeJira
+    from tests.integration.test_jira import TOKEN
+
+    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
+    base = server.start()
+    try:
+        cfg = load_config(write_config(tmp_path, base, cloud=False, push={"enabled": True}))
+        outcome = run_once(cfg, out=tmp_path / "r")
+        key = sorted(gapped(outcome))[0]
+        (comment,) = [c for c in server.comments_of(key) if c["author"].get("name") == "bot"]
+        assert isinstance(comment["body"], str) and comment["body"].startswith("*ISO/IEC 29110 gap check*")
+        assert "\n* " in comment["body"]
+    finally:
+        server.stop()
