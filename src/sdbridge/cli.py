@@ -136,12 +136,17 @@ def check(
     format: FormatOption = None,
     fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
     run: Annotated[str | None, typer.Option("--run", help="Re-check the data of a past run (see `history`).")] = None,
+    variation: Annotated[str | None, typer.Option("--variation", help="governance, operational or full.")] = None,
 ) -> None:
     """Check the sources against the profile and write the reports. Makes no network request:
     it uses what `pull` stored, or reads local files directly before any pull."""
     from sdbridge.runner import check_with_store
 
     cfg = load_config(config)
+    if variation is not None:
+        if variation not in ("governance", "operational", "full"):
+            raise ConfigError(f"unknown variation {variation!r}; use governance, operational or full")
+        cfg.profile.variation = variation  # type: ignore[assignment]
     formats = _formats(format, cfg)
     result, notes = check_with_store(cfg, run_id=run)
     for note in notes:
@@ -283,6 +288,47 @@ def export_package(
     write_package(files, target)
     out.print(f"wrote {target}: {len(files)} files, run {result.assessment.run_id}"
               + (f", period {chosen}" if chosen else ""), highlight=False)
+
+
+@app.command()
+@user_errors
+def mapping(
+    config: ConfigOption,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP.")] = None,
+) -> None:
+    """Show the effective mapping (preset merged with your overrides): which column or path
+    feeds each canonical field, and which items it evidences."""
+    cfg = load_config(config)
+    catalogue = load_catalogue()
+    wanted = normalise_wp_id(work_product) if work_product else None
+    sources = [cfg.source(source)] if source else cfg.sources
+    for src in sources:
+        for wp_id, spec in src.mappings.items():
+            if wanted and wp_id != wanted:
+                continue
+            wp = catalogue.work_product(wp_id)
+            table = Table(title=f"{src.name} -> {wp_id} {wp.name}", title_justify="left")
+            for column in ("Field", "Evidences", "From (first non-empty)", "Transforms", "Origin"):
+                table.add_column(column)
+            where = "; ".join(c.describe() for c in spec.where)
+            if spec.where_any:
+                where += ("; " if where else "") + "any of: " + " | ".join(c.describe() for c in spec.where_any)
+            for name, field in spec.fields.items():
+                items = ", ".join(i.id for i in wp.items if name in i.fields or name == i.when)
+                origin = "your config" if field.required else f"preset {src.preset}"
+                sources_text = ", ".join(r if isinstance(r, str) else f"({', '.join(r.references())})"
+                                         for r in field.from_) or (f"duration {field.duration}" if field.duration
+                                                                   else repr(field.value))
+                transforms = ", ".join(t.name for t in field.transforms)
+                table.add_row(name, items, sources_text, transforms, origin)
+            unmapped = [i.id for i in wp.record_items if not any(f in spec.fields for f in i.fields)
+                        and not any((wp.field(f).derive or {}) for f in i.fields)]
+            out.print(table)
+            if where:
+                out.print(f"  records: {where}", highlight=False)
+            if unmapped:
+                out.print(f"  [yellow]not mapped[/] (always missing): {', '.join(unmapped)}", highlight=False)
 
 
 def _print_pushes(results: list[Any]) -> None:

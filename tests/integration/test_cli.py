@@ -167,3 +167,23 @@ def test_init_writes_a_starter_that_loads(tmp_path):
     check = _sdbridge("check", "-c", "my.yaml", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
     assert (tmp_path / "reports" / "report.json").exists()
+
+
+def test_mapping_command_shows_where_each_field_comes_from(tmp_path):
+    result = runner.invoke(app, ["mapping", "-c", str(DEMO_CONFIG), "--source", "jira", "--work-product", "WP.18"],
+                           env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    assert "jira -> WP.18 Service incident record" in result.output
+    root = next(line for line in result.output.splitlines() if line.startswith("│ root_cause"))
+    assert "WP.18.h" in root and "Custom field (Root cause)" in root and "preset jira-csv" in root
+    assert "Issue Type in ['Incident']" in result.output
+
+
+def test_variation_can_be_chosen_on_the_command_line(tmp_path):
+    result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--variation", "governance", "--format", "json",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["variation"] == "governance" and report["conformance"]["requirements"] == 5
+    bad = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--variation", "partial"])
+    assert bad.exit_code == 2 and "governance, operational or full" in bad.output
