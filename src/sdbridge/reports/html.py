@@ -36,8 +36,11 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
         parts.append(f'<text x="{right + 8}" y="{top_pad + 14 * (n + 1)}" style="fill:{colour}">'
                      f'{escape(wp)} ({last.get(wp, 0)})</text>')
-    parts.append(f'<text x="{left}" y="{height - 8}">{escape(trend[0]["started_at"][:10])}</text>')
-    parts.append(f'<text x="{right}" y="{height - 8}" text-anchor="end">{escape(trend[-1]["started_at"][:10])}</text>')
+    first, last_run = trend[0]["started_at"], trend[-1]["started_at"]
+    width_of_label = 16 if first[:10] == last_run[:10] else 10  # runs on one day: show the times
+    parts.append(f'<text x="{left}" y="{height - 8}">{escape(first[:width_of_label].replace("T", " "))}</text>')
+    parts.append(f'<text x="{right}" y="{height - 8}" text-anchor="end">'
+                 f'{escape(last_run[:width_of_label].replace("T", " "))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
