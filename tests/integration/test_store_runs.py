@@ -216,3 +216,14 @@ def test_item_snapshots_keep_history_and_full_pull_retires_gone_items(tmp_path):
         assert sorted(p["k"] for p in store.items("jira", as_of=first_seen)) == [1, 2]
         versions = store.db.execute("SELECT item_id, change FROM item_versions ORDER BY rowid").fetchall()
         assert versions == [("1", "created"), ("2", "created"), ("1", "updated"), ("2", "deleted")]
+
+
+def test_the_html_report_draws_the_trend_of_past_runs(workspace):
+    config = load_config(workspace / "sdbridge.yaml")
+    run_once(config, out=workspace / "r", formats=["html"])
+    single = (workspace / "r" / "report.html").read_text(encoding="utf-8")
+    assert "Trend of gaps" not in single  # one run: nothing to draw yet
+    run_once(config, out=workspace / "r", formats=["html"])
+    html = (workspace / "r" / "report.html").read_text(encoding="utf-8")
+    assert "Trend of gaps per work product" in html and "<polyline" in html
+    assert 'aria-label="Gaps per work product over the last 2 runs"' in html
