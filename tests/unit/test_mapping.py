@@ -166,7 +166,7 @@ def test_a_preset_column_the_export_lacks_is_noted_not_fatal(write):
     config = config_for(write, JIRA, "{}", preset="jira-csv")
     result = check(config)
     notes = " ".join(result.assessment.sources[0].notes)
-    assert "WP.18.impact" in notes and "Custom field (Impact)" in notes
+    assert "WP.18: the export has no column for" in notes and "impact (Custom field (Impact)" in notes
 
 
 def test_engine_maps_the_same_raw_table_identically(write):

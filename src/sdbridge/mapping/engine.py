@@ -170,18 +170,22 @@ def _references(mapping: WorkProductMapping) -> set[str]:
 
 
 def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping]) -> list[str]:
-    """Preset fields none of whose columns the export has: say which items will show as missing."""
+    """Preset fields none of whose columns the export has: one note per WP naming them, so a
+    user sees at once which items will show as missing and why."""
     if raw.kind != "table":
         return []
     notes = []
     for wp_id, mapping in mappings.items():
+        absent = []
         for name, spec in mapping.fields.items():
             refs = spec.references()
             if refs and not spec.required and not any(r in raw.columns for r in refs):
-                notes.append(
-                    f"{wp_id}.{name}: none of the columns {', '.join(map(repr, refs))} is in the export; "
-                    f"the field is empty on every record (map it under `map.{wp_id}.fields.{name}`)"
-                )
+                absent.append(f"{name} ({' / '.join(refs)})")
+        if absent:
+            notes.append(
+                f"{wp_id}: the export has no column for {'; '.join(absent)} — these fields are empty on every "
+                f"record; map your columns under `map.{wp_id}.fields` (see `sdbridge mapping`)"
+            )
     return notes
 
 
