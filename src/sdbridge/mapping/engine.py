@@ -169,15 +169,19 @@ def _references(mapping: WorkProductMapping) -> set[str]:
     return refs
 
 
-def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping]) -> list[str]:
-    """Preset fields none of whose columns the export has: one note per WP naming them, so a
-    user sees at once which items will show as missing and why."""
+def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping], catalogue: Catalogue) -> list[str]:
+    """Preset fields that evidence an item but none of whose columns the export has: one
+    note per WP naming them, so a user sees at once which items will show as missing and why."""
     if raw.kind != "table":
         return []
     notes = []
     for wp_id, mapping in mappings.items():
+        wp = catalogue.work_product(wp_id)
+        evidencing = {f for item in wp.items for f in (*item.fields, *([item.when] if item.when else []))}
         absent = []
         for name, spec in mapping.fields.items():
+            if name not in evidencing:
+                continue
             refs = spec.references()
             if refs and not spec.required and not any(r in raw.columns for r in refs):
                 absent.append(f"{name} ({' / '.join(refs)})")
@@ -204,7 +208,7 @@ class MappingEngine:
         outcome.notes.extend(raw.notes)
         resolver = _Resolver(raw)
         resolver.check(set().union(*(_references(m) for m in mappings.values())) if mappings else set())
-        outcome.notes.extend(_unresolved_notes(raw, mappings))
+        outcome.notes.extend(_unresolved_notes(raw, mappings, self.catalogue))
         n = raw.items
         recorded = np.zeros(n, dtype=bool)
         rejected = np.zeros(n, dtype=bool)
