@@ -178,6 +178,8 @@ def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping], ca
     for wp_id, mapping in mappings.items():
         wp = catalogue.work_product(wp_id)
         evidencing = {f for item in wp.items for f in (*item.fields, *([item.when] if item.when else []))}
+        evidencing |= {f.pending_until for f in wp.fields if f.pending_until}
+        evidencing |= {i.pending_until for i in wp.items if i.pending_until}
         absent = []
         for name, spec in mapping.fields.items():
             if name not in evidencing:
