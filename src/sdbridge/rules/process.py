@@ -10,6 +10,7 @@ its limit is a gap, and one that will pass the limit within `warn_days` is a war
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,9 +45,10 @@ class ProcessSettings:
     timezone: str = "UTC"
 
 
-DISPLAY_ZONE = ["UTC"]
-_OWNERS: dict[int, WorkProductTable] = {}
-"""The table of each frame a check reads (by id), to reuse its cached blank masks."""
+_ZONE: ContextVar[str] = ContextVar("sdbridge_display_zone", default="UTC")
+"""The zone dates are shown in, for the checks running now."""
+_OWNERS: ContextVar[dict[int, WorkProductTable]] = ContextVar("sdbridge_frame_owners")
+"""The table of each frame the running checks read (by id), to reuse its cached blank masks."""
 
 
 def _fmt(value: object) -> str:
@@ -55,7 +57,7 @@ def _fmt(value: object) -> str:
         return "—"
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(DISPLAY_ZONE[0])
+        stamp = stamp.tz_convert(_ZONE.get())
     return stamp.strftime("%Y-%m-%d %H:%M")
 
 
@@ -70,7 +72,9 @@ def _table(tables: dict[str, WorkProductTable], wp: str) -> pd.DataFrame | None:
     table = tables.get(wp)
     if table is None or not len(table.frame):
         return None
-    _OWNERS[id(table.frame)] = table
+    owners = _OWNERS.get(None)
+    if owners is not None:
+        owners[id(table.frame)] = table
     return table.frame
 
 
@@ -82,7 +86,7 @@ def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 def _present(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.zeros(len(frame), dtype=bool)
-    table = _OWNERS.get(id(frame))
+    table = (_OWNERS.get(None) or {}).get(id(frame))
     if table is not None and table.frame is frame:
         return ~table.blank(name)  # computed once per field, shared with the item checks
     return ~blank_mask(frame[name])
@@ -275,7 +279,15 @@ class Freshness:
 
 def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime,
               kinds: dict[str, str]) -> list[Freshness]:
-    DISPLAY_ZONE[0] = settings.timezone
+    token = _ZONE.set(settings.timezone)
+    try:
+        return _freshness(tables, settings, now, kinds)
+    finally:
+        _ZONE.reset(token)
+
+
+def _freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime,
+               kinds: dict[str, str]) -> list[Freshness]:
     results = []
     for wp, table in sorted(tables.items()):
         frame = table.frame
@@ -301,7 +313,7 @@ def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, no
 
 
 def run_process_checks(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime) -> list[CheckResult]:
-    DISPLAY_ZONE[0] = settings.timezone
+    zone, owners = _ZONE.set(settings.timezone), _OWNERS.set({})
     try:
         return [
             *change_checks(tables),
@@ -311,7 +323,8 @@ def run_process_checks(tables: dict[str, WorkProductTable], settings: ProcessSet
             *review_checks(tables, settings, now),
         ]
     finally:
-        _OWNERS.clear()
+        _ZONE.reset(zone)
+        _OWNERS.reset(owners)
 
 
 __all__ = ["CheckResult", "ProcessSettings", "Freshness", "run_process_checks", "freshness", "timedelta"]
