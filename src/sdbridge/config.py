@@ -290,7 +290,7 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("csv", "xlsx", "jira", "gitlab", "documents") or str(part).startswith("function-"):
+        elif part in ("csv", "xlsx", "jira", "gitlab", "documents", "plugin") or str(part).startswith("function-"):
             continue  # pydantic's union/validator tags are not part of the user's file
         else:
             out += f".{part}" if out else str(part)
@@ -312,7 +312,10 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
             ctx = error.get("ctx", {})
-            message = f"unknown source type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
+            from sdbridge.sources import BUILTIN_TYPES, plugin_types
+
+            known = ", ".join(sorted({*BUILTIN_TYPES, *plugin_types()}))
+            message = f"unknown source type {ctx.get('tag')!r}; known types: {known}"
             path += ".type"
         elif error["type"] == "union_tag_not_found":
             message = "every source needs a `type:` (csv, xlsx, documents, jira or gitlab)"

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
 from sdbridge.profile import load_catalogue
@@ -285,6 +295,36 @@ class GitLabSourceConfig(SourceBase):
         return self
 
 
+class PluginSourceConfig(SourceBase):
+    """A source handled by a third-party connector (entry-point group `sdbridge.connectors`);
+    its own options are passed through to it as they are."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    type: str
+
+
+BUILTIN_TYPES = {"csv": "csv", "xlsx": "xlsx", "jira": "jira", "gitlab": "gitlab", "documents": "documents"}
+
+
+def plugin_types() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name for ep in entry_points(group="sdbridge.connectors")}
+
+
+def _source_tag(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind in BUILTIN_TYPES or kind is None:
+        return kind
+    return "plugin" if kind in plugin_types() else str(kind)
+
+
 SourceConfig = Annotated[
-    TableSourceConfig | JiraSourceConfig | GitLabSourceConfig | DocumentsSourceConfig, Field(discriminator="type")
+    Annotated[TableSourceConfig, Tag("csv")]
+    | Annotated[TableSourceConfig, Tag("xlsx")]
+    | Annotated[JiraSourceConfig, Tag("jira")]
+    | Annotated[GitLabSourceConfig, Tag("gitlab")]
+    | Annotated[DocumentsSourceConfig, Tag("documents")]
+    | Annotated[PluginSourceConfig, Tag("plugin")],
+    Discriminator(_source_tag),
 ]
