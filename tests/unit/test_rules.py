@@ -121,3 +121,12 @@ def test_variation_limits_the_conformance_summary():
     assert a.conformance.requirements == 5
     assert [p.id for p in a.conformance.by_process] == ["GO"]
     assert a.conformance.not_evidenced == 5
+
+
+def test_process_checks_count_every_record_and_list_the_first_fifty():
+    incidents = table_of("WP.18", [{"id": f"IN-{n}", "done": True} for n in range(60)])
+    checks = {c.id: c for c in _assess({"WP.18": incidents}, {"WP.18": ["jira"]}).process_checks}
+    p16 = checks["P16.restoration-documented"]
+    assert p16.status == "gap"
+    assert p16.reason.startswith("60 closed incident(s)") and "(first 50 listed)" in p16.reason
+    assert len(p16.records) == 50 and p16.records[0] == "IN-0"

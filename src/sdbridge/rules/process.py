@@ -61,11 +61,26 @@ def _fmt(value: object) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M")
 
 
-def _listed(frame: pd.DataFrame, mask: np.ndarray, describe: Callable[[pd.Series], str] | None = None) -> list[str]:
-    rows = frame.loc[mask]
+class Listed(list):
+    """Records behind a check: the first MAX_LISTED described, with the total count."""
+
+    def __init__(self, items: list[str], total: int) -> None:
+        super().__init__(items)
+        self.total = total
+
+    def __add__(self, other: list[str]) -> Listed:  # type: ignore[override]
+        total = self.total + (other.total if isinstance(other, Listed) else len(other))
+        return Listed([*self, *other][:MAX_LISTED], total)
+
+    __iadd__ = __add__  # type: ignore[assignment]
+
+
+def _listed(frame: pd.DataFrame, mask: np.ndarray, describe: Callable[[pd.Series], str] | None = None) -> Listed:
+    positions = np.flatnonzero(mask)
+    rows = frame.iloc[positions[:MAX_LISTED]]  # only the rows shown are copied
     if describe is None:
-        return rows[RECORD_ID].astype(str).head(MAX_LISTED).tolist()
-    return [f"{row[RECORD_ID]}: {describe(row)}" for _, row in rows.head(MAX_LISTED).iterrows()]
+        return Listed(rows[RECORD_ID].astype(str).tolist(), len(positions))
+    return Listed([f"{row[RECORD_ID]}: {describe(row)}" for _, row in rows.iterrows()], len(positions))
 
 
 def _table(tables: dict[str, WorkProductTable], wp: str) -> pd.DataFrame | None:
@@ -99,9 +114,10 @@ def _bool(frame: pd.DataFrame, name: str, default: bool = False) -> np.ndarray:
 
 
 def _result(check_id: str, requirement: str, title: str, bad: list[str], ok_reason: str, gap_reason: str) -> CheckResult:
-    if bad:
-        more = f" (first {MAX_LISTED} listed)" if len(bad) >= MAX_LISTED else ""
-        return CheckResult(check_id, requirement, title, "gap", gap_reason.format(n=len(bad)) + more, bad)
+    total = bad.total if isinstance(bad, Listed) else len(bad)
+    if total:
+        more = f" (first {MAX_LISTED} listed)" if total > len(bad) else ""
+        return CheckResult(check_id, requirement, title, "gap", gap_reason.format(n=total) + more, list(bad))
     return CheckResult(check_id, requirement, title, "met", ok_reason)
 
 
@@ -255,14 +271,14 @@ def review_checks(tables: dict[str, WorkProductTable], settings: ProcessSettings
     if not frames:
         results.append(_missing("P12.agreements-reviewed", "P12", title, "WP.03 or WP.21"))
     else:
-        bad = []
+        bad: list[str] = Listed([], 0)
         for frame in frames:
             if "review_on" in frame:
                 overdue = (frame["review_on"] < pd.Timestamp(now)).fillna(False).to_numpy(dtype=bool)
                 bad += _listed(frame, overdue, lambda r: f"review was due {_fmt(r['review_on'])[:10]}")
                 bad += _listed(frame, frame["review_on"].isna().to_numpy(), lambda r: "no review date")
             else:
-                bad += [f"{rid}: no review date" for rid in frame[RECORD_ID].head(MAX_LISTED)]
+                bad += _listed(frame, np.ones(len(frame), dtype=bool), lambda r: "no review date")
         results.append(_result("P12.agreements-reviewed", "P12", title, bad, "every agreement is within its review date",
                                "{n} agreement(s) are past or lack their review date"))
     return results
