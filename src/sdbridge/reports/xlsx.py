@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -17,7 +18,9 @@ FILLS = {
     "met": "C6EFCE", "gap": "FFC7CE", "not_evidenced": "FFEB9C",
 }
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
-MAX_SHEET_ROWS = 1_048_000
+MAX_SHEET_ROWS = 100_000
+"""Rows per sheet: beyond this a workbook is neither quick to write nor usable; the records
+with gaps come first, and the sheet says where the rest are (CSV, JSON, the audit package)."""
 
 
 def safe(value: object) -> object:
@@ -65,17 +68,24 @@ def write_xlsx(assessment: Assessment, out: Path) -> Path:
         sheet = book.create_sheet(wp_id)
         items = [c for c in frame.columns if c.startswith("WP.")]
         _header(sheet, ["Record", "Source", "Title", *items])
-        for row in frame.head(MAX_SHEET_ROWS).itertuples(index=False):
+        gaps = frame[items].isin(["missing", "invalid"]).any(axis=1) if items else frame.index.isna()
+        ordered = pd.concat([frame[gaps], frame[~gaps]]) if len(frame) > MAX_SHEET_ROWS else frame
+        for row in ordered.head(MAX_SHEET_ROWS).itertuples(index=False):
             values = list(row)
             sheet.append([safe(values[0]), values[1], safe(values[2]), *values[4:]])
             for offset, status in enumerate(values[4:]):
                 _fill(sheet.cell(sheet.max_row, 4 + offset), str(status))
         sheet.column_dimensions["C"].width = 40
+        if len(frame) > MAX_SHEET_ROWS:
+            sheet.append([f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
+                          "or the audit package"])
     findings = book.create_sheet("Findings")
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
     _header(findings, columns)
     for row in assessment.findings[columns].head(MAX_SHEET_ROWS).itertuples(index=False):
         findings.append([safe(v) if v == v else None for v in row])  # NaN -> empty
+    if len(assessment.findings) > MAX_SHEET_ROWS:
+        findings.append([f"... {len(assessment.findings) - MAX_SHEET_ROWS} more findings in findings.csv"])
     for sheet in book.worksheets[1:]:
         for index in range(1, min(sheet.max_column, 40) + 1):
             letter = get_column_letter(index)
