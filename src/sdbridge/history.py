@@ -63,14 +63,9 @@ def runs_table(config: Config, limit: int) -> Table:
 def trend_table(config: Config, limit: int, wp_id: str | None) -> Table:
     catalogue = load_catalogue()
     with _open(config) as store:
-        runs = [r for r in reversed(store.runs(limit * 3)) if store.assessment(r["id"])][-limit:]
-        series: dict[str, list[int]] = {}
-        for run in runs:
-            by_wp = store.assessment(run["id"])["summary"]["by_work_product"]
-            for wp, counts in by_wp.items():
-                series.setdefault(wp, [0] * runs.index(run)).append(counts["gaps"])
-            for values in series.values():
-                values.extend([0] * (runs.index(run) + 1 - len(values)))
+        runs = store.trend(limit)
+    wps = sorted({wp for run in runs for wp in run["by_work_product"]})
+    series = {wp: [run["by_work_product"].get(wp, 0) for run in runs] for wp in wps}
     table = Table(title=f"Gaps per work product over the last {len(runs)} assessed run(s)", title_justify="left")
     for column in ("WP", "Name", "First", "Last", "Change", "Trend"):
         table.add_column(column, justify="right" if column in ("First", "Last", "Change") else "left")

@@ -27,7 +27,7 @@ from sdbridge.config import Config
 from sdbridge.connectors.base import ROW, RawTable, connector_for
 from sdbridge.errors import SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
-from sdbridge.reports import report_dict, write_reports
+from sdbridge.reports import write_reports
 from sdbridge.runlock import RunLock
 from sdbridge.store import Store, file_hash
 
@@ -125,7 +125,8 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
     notes: list[str] = []
     if store is None:
         return raw, notes
-    past = store.run(run_id)["sources"] if run_id else {}
+    past_run = store.run(run_id) if run_id else None
+    past = past_run["sources"] if past_run else {}
     for source in config.sources:
         if source.type in FILE_TYPES:
             wanted = past.get(source.name, (None, None))[1] if run_id else None
@@ -133,7 +134,7 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
                 previous = store.db.execute(
                     "SELECT snapshot_id FROM run_sources rs JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? "
                     "AND rs.snapshot_id IS NOT NULL AND r.started_at <= ? ORDER BY r.started_at DESC LIMIT 1",
-                    (source.name, store.run(run_id)["started_at"]),
+                    (source.name, past_run["started_at"]),
                 ).fetchone()
                 wanted = previous[0] if previous else None
                 if wanted is None:
@@ -152,7 +153,7 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
                     f"{where} has changed since — run `sdbridge pull` to use it"
                 )
         else:
-            as_of = store.run(run_id)["ended_at"] if run_id else None
+            as_of = past_run["ended_at"] if past_run else None
             items = store.items(source.name, as_of=as_of)
             frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
             raw[source.name] = RawTable(
@@ -241,9 +242,8 @@ def run_once(
                     pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))
             status = "partial" if any(p.status in ("failed", "partial") for p in pulls) else "ok"
             written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
-            report = report_dict(assessment)
-            report.pop("findings")
-            store.save_assessment(run_id, report, assessment.findings)
+            # The stored report is the assessment without findings (they go to their own table).
+            store.save_assessment(run_id, assessment.model_dump(mode="json"), assessment.findings)
             pushes = push_sources(config, store, run_id, dry_run=dry_run)
             if any(p.notes for p in pushes):
                 status = "partial"
