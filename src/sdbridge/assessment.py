@@ -58,8 +58,11 @@ class SourceSummary(BaseModel):
     name: str
     type: str
     location: str
-    status: Literal["ok", "partial", "failed"] = "ok"
-    """partial: part of the source (a project) could not be read; the rest was checked."""
+    status: Literal["ok", "empty", "not_pulled", "partial", "failed"] = "ok"
+    """ok: records mapped; empty: read fine but no data rows; not_pulled: a network source
+    with nothing in the store yet; partial: part of the source (a project) could not be read,
+    the rest was checked; failed: it could not be read (its last good data, if any, was
+    checked)."""
     error: str | None = None
     data_from: datetime | None = None
     """When the data checked was last pulled successfully (from the store), if known."""
@@ -71,6 +74,14 @@ class SourceSummary(BaseModel):
     records_by_work_product: dict[str, int] = Field(default_factory=dict)
     rejections: list[RejectionEntry] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    never_provides: dict[str, list[str]] = Field(default_factory=dict)
+    """WP id -> record items this source's export cannot evidence on any record (no column
+    feeds them): each of its records shows them missing, "not in this export"."""
+
+    @property
+    def healthy(self) -> bool:
+        """Read as configured (with or without data rows): no exit 3 on its account."""
+        return self.status in ("ok", "empty")
 
 
 class GapCount(BaseModel):
@@ -101,6 +112,9 @@ class WorkProductResult(BaseModel):
     process: str
     kind: Literal["record", "document"]
     fed: bool
+    status: Literal["complete", "gaps", "no_evidence", "not_fed"] = "not_fed"
+    """complete: records and no gap; gaps; no_evidence: fed, but no record came (an empty
+    export); not_fed: no source maps it."""
     sources: list[str] = Field(default_factory=list)
     records: int = 0
     records_with_gaps: int = 0
@@ -130,6 +144,10 @@ class ProcessCheck(BaseModel):
     status: Literal["met", "gap", "not_evidenced"]
     reason: str
     records: list[str] = Field(default_factory=list)
+    evaluated: int = 0
+    """Records (or periods, people) evaluated with every input the check needs."""
+    population: int = 0
+    """Records the check applies to; `population - evaluated` lacked an input."""
 
 
 class FreshnessResult(BaseModel):

@@ -79,6 +79,9 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
     for s in assessment.sources:
         for note in s.notes:
             out.print(f"[yellow]note[/] {s.name}: {note}", highlight=False)
+        for wp_id, items in s.never_provides.items():
+            out.print(f"[yellow]note[/] {s.name} never provides {wp_id} {', '.join(items)} (not in this export): "
+                      "these items are missing on each of its records", highlight=False)
         if s.error:
             out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False, soft_wrap=True)
 
@@ -86,7 +89,9 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
     for column in ("WP", "Name", "Records", "With gaps", "Gaps"):
         table.add_column(column, justify="right" if column in ("Records", "With gaps", "Gaps") else "left")
     for wp_id, result in assessment.work_products.items():
-        if result.fed:
+        if result.status == "no_evidence":
+            table.add_row(wp_id, result.name, "0", "[yellow]no evidence[/]", "—")
+        elif result.fed:
             style = "red" if result.gaps else "green"
             table.add_row(
                 wp_id, result.name, str(result.records), f"[{style}]{result.records_with_gaps}[/]", str(result.gaps)
@@ -104,9 +109,11 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         out.print(gaps)
     if assessment.process_checks:
         gaps = [p.id for p in assessment.process_checks if p.status == "gap"]
+        unknown = [p.id for p in assessment.process_checks if p.status == "not_evidenced"]
         met = sum(p.status == "met" for p in assessment.process_checks)
-        line = f"Process checks: {met} met, {len(gaps)} gap"
-        out.print(line + (f" ({', '.join(gaps)})" if gaps else ""), highlight=False)
+        line = f"Process checks: {met} met, {len(gaps)} gap" + (f" ({', '.join(gaps)})" if gaps else "")
+        line += f", {len(unknown)} not evidenced" + (f" ({', '.join(unknown)})" if unknown else "")
+        out.print(line, highlight=False)
     expiring = [f"{f.work_product} {f.status}" for f in assessment.freshness if f.status in ("warning", "expired")]
     if expiring:
         out.print(f"Evidence to review soon: {', '.join(expiring)}", highlight=False)
@@ -152,6 +159,10 @@ def check(
     for note in notes:
         out.print(f"[yellow]note[/] {note}", highlight=False)
     print_summary(result.assessment, _write(result.assessment, cfg, out_dir, formats))
+    unhealthy = [f"{s.name} ({s.status.replace('_', ' ')})" for s in result.assessment.sources if not s.healthy]
+    if unhealthy:
+        err.print(f"not every source could be checked: {', '.join(unhealthy)}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_PARTIAL)
     if fail_on_gaps and result.assessment.summary.gaps:
         raise typer.Exit(EXIT_GAPS)
 
@@ -358,8 +369,13 @@ def _print_pulls(pulls: list[Any]) -> None:
 def profile(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP, e.g. WP.18.")] = None,
+    checks: Annotated[bool, typer.Option("--checks", help="List the process checks: what each reads and when it "
+                                                          "is met.")] = False,
 ) -> None:
     """Show the ISO/IEC 29110-4-3 catalogue: requirements, work products and their items."""
+    if checks:
+        _print_checks(format)
+        return
     catalogue = load_catalogue()
     wps = list(catalogue.work_products)
     if work_product:
@@ -399,6 +415,26 @@ def profile(
             out.print("Annex C audit evidence:")
             for line in wp.audit_evidence:
                 out.print(f"  - {line}")
+
+
+def _print_checks(format: str) -> None:
+    from sdbridge.rules.process import check_catalogue
+
+    rows = check_catalogue()
+    if format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    if format != "table":
+        raise ConfigError(f"unknown format {format!r}; use table or json")
+    table = Table(title="Process checks (each is met only on evaluated records)", title_justify="left")
+    table.add_column("Check", no_wrap=True)
+    for column in ("Reads", "Settings", "What it checks"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        reads = "; ".join(f"{wp}: {', '.join(fields)}" for wp, fields in row["needs"].items())
+        settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+        table.add_row(row["id"], reads, settings or "—", f"{row['description']} {row['details']}".strip())
+    out.print(table)
 
 
 @app.command()

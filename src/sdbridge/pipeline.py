@@ -94,7 +94,7 @@ def check(
                     name=source.name, type=source.type,
                     location=str(getattr(source, "path", None) or getattr(source, "url", None)
                                  or getattr(getattr(source, "gitlab", None), "project", "")),
-                    status="failed", error=str(exc),
+                    status="not_pulled" if isinstance(exc, NotPulledError) else "failed", error=str(exc),
                 )
             )
             continue

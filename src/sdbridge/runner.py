@@ -152,7 +152,7 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
                     f"{source.name}: checked the copy pulled at {snapshot.pulled_at:%Y-%m-%d %H:%M} UTC; "
                     f"{where} has changed since — run `sdbridge pull` to use it"
                 )
-        else:
+        elif store.cursor(source.name).get("last_ok_at"):
             as_of = past_run["ended_at"] if past_run else None
             items = store.items(source.name, as_of=as_of)
             frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
@@ -192,6 +192,9 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
         raw, notes = stored_raw(config, store, run_id=run_id)
         result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
         if not run_id:
+            now = result.assessment.generated_at
+            last = [PullOutcome(name, status, error=error) for name, (status, error) in store.last_pulls().items()]
+            _annotate_sources(result.assessment, store, last, now)
             result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
     return result, notes
 
@@ -240,7 +243,8 @@ def run_once(
             for outcome in assessment.sources:  # a source that failed in mapping counts as failed too
                 if outcome.status == "failed" and not any(p.source == outcome.name for p in pulls if p.status == "failed"):
                     pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))
-            status = "partial" if any(p.status in ("failed", "partial") for p in pulls) else "ok"
+            status = "partial" if any(p.status in ("failed", "partial") for p in pulls) or not all(
+                s.healthy for s in assessment.sources) else "ok"
             written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
             # The stored report is the assessment without findings (they go to their own table).
             store.save_assessment(run_id, assessment.model_dump(mode="json"), assessment.findings)

@@ -219,6 +219,16 @@ class Store:
             "sources": {s: (st, i) for s, st, i in sources},
         }
 
+    def last_pulls(self) -> dict[str, tuple[str, str | None]]:
+        """Per source, the status and error of its latest pull (pulled, unchanged, partial,
+        failed), so an offline `check` can say that the data it checks is from before a
+        failed pull."""
+        rows = self.db.execute(
+            "SELECT source, status, error FROM run_sources rs WHERE pulled_at = "
+            "(SELECT MAX(pulled_at) FROM run_sources WHERE source = rs.source)"
+        ).fetchall()
+        return {source: (status, error) for source, status, error in rows}
+
     # --- cursors ---------------------------------------------------------------------------
 
     def cursor(self, source: str) -> dict[str, Any]:

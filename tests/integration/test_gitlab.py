@@ -162,7 +162,9 @@ def test_documents_can_live_in_a_gitlab_repository(fake, tmp_path):
         f"      url: {fake.base}\n      token: ${{SDB_GITLAB_TOKEN}}\n      project: nordlys/portal\n"
         "      ref: main\n      path: docs/governance\n", encoding="utf-8")
     check_first = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "before")])
-    assert check_first.exit_code == 0 and fake.requests == []  # check never reads the network
+    # check never reads the network: a source not pulled yet is named, and the run is partial (exit 3)
+    assert check_first.exit_code == 3 and fake.requests == []
+    assert "docs (not pulled)" in check_first.output
     first = runner.invoke(app, ["pull", "-c", str(config)])
     assert first.exit_code == 0, first.output
     assert "docs: pulled 13 item(s)" in first.output

@@ -177,11 +177,25 @@ def test_an_ambiguous_custom_field_name_lists_the_candidates(fake, tmp_path):
 def test_check_makes_no_request_and_says_to_pull_first(fake, tmp_path):
     config_path = write_config(tmp_path, fake.base)
     result = runner.invoke(app, ["check", "-c", str(config_path), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 0
+    assert result.exit_code == 3, result.output  # a source that could not be checked, as `run` says it
+    assert "jira (not pulled)" in result.output
     assert fake.requests == []
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["sources"][0]["status"] == "failed"
+    assert report["sources"][0]["status"] == "not_pulled"
     assert "sdbridge pull" in report["sources"][0]["error"]
+
+
+def test_after_a_failed_pull_check_says_the_source_failed_not_ok(fake, tmp_path, monkeypatch):
+    config_path = write_config(tmp_path, fake.base)
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
+    monkeypatch.setenv("SDB_JIRA_TOKEN", "revoked")
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 3
+    result = runner.invoke(app, ["check", "-c", str(config_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 3, result.output
+    source = json.loads((tmp_path / "r" / "report.json").read_text())["sources"][0]
+    assert source["status"] == "failed" and "401" in source["error"]
+    assert source["mapped"] > 0  # checked on the last good data, which is kept
+    assert any("checked the last good data" in note for note in source["notes"])
 
 
 def test_jsm_approvals_evidence_the_change_approval(fake, tmp_path):

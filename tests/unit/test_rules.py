@@ -6,48 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
-from sdbridge.profile import FieldType, load_catalogue
+from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
 from sdbridge.rules.items import STATUS_OF_CODE, check_items, check_work_product_items
-from sdbridge.values import parse_bools, parse_datetimes
+from tests.tables import table_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
-
-
-def table_of(wp_id: str, records: list[dict]) -> WorkProductTable:
-    """A WP table as the mapping engine would build it from these canonical values."""
-    wp = load_catalogue().work_product(wp_id)
-    frame = pd.DataFrame(records)
-    for f in wp.fields:
-        if f.name not in frame:
-            continue
-        if f.type == FieldType.DATETIME:
-            frame[f.name], bad = parse_datetimes(frame[f.name].astype("str"))
-            if bad.any():
-                frame[INVALID_PREFIX + f.name] = bad
-        elif f.type == FieldType.BOOL:
-            frame[f.name] = parse_bools(frame[f.name].map(lambda v: "yes" if v is True else "no" if v is False else v))
-        else:
-            frame[f.name] = frame[f.name].astype("str")
-    if {"started_at", "ended_at"} <= set(frame) and "time_to_resolve" in wp.field_names:
-        span = frame["ended_at"] - frame["started_at"]
-        negative = (span < pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
-        frame["time_to_resolve"] = span.where(~negative, pd.NaT)
-        if negative.any():
-            frame[INVALID_PREFIX + "time_to_resolve"] = negative
-    frame[SOURCE] = "fixture"
-    frame[ROW_COL] = np.arange(2, len(frame) + 2)
-    ids = frame["id"] if "id" in frame else pd.Series([None] * len(frame))
-    frame[RECORD_ID] = [i if isinstance(i, str) and i else f"row {r}" for i, r in zip(ids, frame[ROW_COL])]
-    frame[URL] = None
-    return WorkProductTable(work_product=wp, frame=frame)
 
 
 def load_cases():
@@ -105,15 +74,29 @@ def test_requirements_not_evidenced_met_and_gap():
     only_incidents = {r.id: r for r in _assess({"WP.18": complete}, {"WP.18": ["jira"]}).requirements}
     assert only_incidents["P15"].status == "not_evidenced"  # WP.08 only
     assert "no source feeds WP.08" in only_incidents["P15"].reason
-    assert only_incidents["P17"].status == "gap"  # WP.18 complete, but WP.11 has no evidence at all
-    assert "no evidence for WP.11" in only_incidents["P17"].reason
+    # WP.18 complete, but WP.11 has no evidence at all and no significant incident was closed:
+    # nothing is a gap, and nothing may be called met.
+    assert only_incidents["P17"].status == "not_evidenced"
+    assert "no source feeds WP.11" in only_incidents["P17"].reason
+    assert "no source maps `root_cause`, `solution` for WP.18" in only_incidents["P17"].reason
     both = {r.id: r for r in _assess({"WP.18": complete, "WP.08": roles},
                                      {"WP.18": ["jira"], "WP.08": ["roles"]}).requirements}
     assert both["P15"].status == "met" and "P15.resolvers-trained met" in both["P15"].reason
     gap = {r.id: r for r in _assess({"WP.18": gappy}, {"WP.18": ["jira"]}).requirements}
     assert gap["P16"].status == "gap" and "WP.18 has" in gap["P16"].reason
     empty = {r.id: r for r in _assess({}, {"WP.18": ["jira"]}).requirements}
-    assert empty["P17"].status == "gap" and "no records" in empty["P17"].reason
+    assert empty["P17"].status == "not_evidenced" and "WP.18 has no records" in empty["P17"].reason
+
+
+def test_a_requirement_is_met_only_when_its_checks_evaluated_records():
+    open_only = table_of("WP.18", [{
+        "id": "IN-1", "done": False, "significant": True, "reporter": "Ann", "description": "d", "impact": "i",
+        "ci": "c", "priority": "p", "started_at": "2026-11-20T10:00:00Z", "restoration_steps": "",
+        "root_cause": "", "solution": "",
+    }])
+    requirements = {r.id: r for r in _assess({"WP.18": open_only}, {"WP.18": ["jira"]}).requirements}
+    assert requirements["P16"].status == "not_evidenced"  # WP.18 has no gap, but no incident is closed
+    assert "no closed incidents to evaluate" in requirements["P16"].reason
 
 
 def test_variation_limits_the_conformance_summary():
@@ -124,9 +107,10 @@ def test_variation_limits_the_conformance_summary():
 
 
 def test_process_checks_count_every_record_and_list_the_first_fifty():
-    incidents = table_of("WP.18", [{"id": f"IN-{n}", "done": True} for n in range(60)])
+    incidents = table_of("WP.18", [{"id": f"IN-{n}", "done": True, "restoration_steps": ""} for n in range(60)])
     checks = {c.id: c for c in _assess({"WP.18": incidents}, {"WP.18": ["jira"]}).process_checks}
     p16 = checks["P16.restoration-documented"]
     assert p16.status == "gap"
-    assert p16.reason.startswith("60 closed incident(s)") and "(first 50 listed)" in p16.reason
+    assert p16.reason.startswith("60 of 60 closed incidents evaluated; 60 do not document")
+    assert "(first 50 listed)" in p16.reason
     assert len(p16.records) == 50 and p16.records[0] == "IN-0"

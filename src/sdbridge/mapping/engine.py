@@ -52,6 +52,17 @@ class WorkProductTable:
     frame: pd.DataFrame
     placeholders: tuple[str, ...] = ()
     _blank: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    unsourced: dict[str, set[str]] = field(default_factory=dict)
+    """Source name -> the fields of this WP its export cannot provide (no column feeds them,
+    or the text they are extracted from never holds them). Their blanks on that source's
+    rows are "not in this export", never "pending"."""
+
+    def unsourced_rows(self, field_name: str) -> np.ndarray:
+        """Rows whose source cannot provide the field."""
+        lacking = [s for s, names in self.unsourced.items() if field_name in names]
+        if not lacking:
+            return np.zeros(len(self.frame), dtype=bool)
+        return self.frame[SOURCE].isin(lacking).to_numpy(dtype=bool)
 
     def blank(self, field_name: str) -> np.ndarray:
         """Where the field is blank or a placeholder; computed once per field."""
@@ -87,6 +98,8 @@ class SourceOutcome:
     notes: list[str] = field(default_factory=list)
     status: str = "ok"
     error: str | None = None
+    never_provides: dict[str, list[str]] = field(default_factory=dict)
+    """WP id -> the record items this source's export cannot evidence on any record."""
 
 
 # --- references ------------------------------------------------------------------------------
@@ -233,6 +246,10 @@ class MappingEngine:
                 outcome.rejections.append(Rejection(row=int(rows[index]), reason=reason, work_product=wp_id))
             tables[wp_id] = table
             outcome.records[wp_id] = table.records
+            unsourced = table.unsourced.get(source.name, set())
+            never = [i.id for i in wp.record_items if i.fields and all(f in unsourced for f in i.fields)]
+            if never and table.records:
+                outcome.never_provides[wp_id] = never
         outcome.mapped = int(recorded.sum())
         outcome.rejected = int((rejected & ~recorded).sum())
         outcome.excluded = n - outcome.mapped - outcome.rejected
@@ -255,13 +272,16 @@ class MappingEngine:
         positions = np.flatnonzero(where)
         index = resolver.raw.frame.index if everything else resolver.raw.frame.index[positions]
         columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source)
-        url = columns.pop("url", None)
+        url = columns.get("url")
+        unsourced = self._unsourced(wp, mapping, columns)
+        columns.pop("url", None)
         frame = pd.DataFrame(columns, index=index, copy=False)
         frame[SOURCE] = source.name
         frame[ROW_COL] = rows if everything else rows[positions]
         for name, mask in invalid.items():
             frame[INVALID_PREFIX + name] = mask
-        table = WorkProductTable(work_product=wp, frame=frame, placeholders=self.placeholders)
+        table = WorkProductTable(work_product=wp, frame=frame, placeholders=self.placeholders,
+                                 unsourced={source.name: unsourced})
         id_blank = self._identify(table, mapping, url, source)
         # Not a record: nothing mapped at all, or the same id again within this source.
         value_columns = list(columns)
@@ -292,6 +312,7 @@ class MappingEngine:
                 frame=frame[kept].reset_index(drop=True),
                 placeholders=self.placeholders,
                 _blank={name: mask[kept] for name, mask in table._blank.items()},
+                unsourced=table.unsourced,
             )
         elif not everything:
             table.frame = table.frame.reset_index(drop=True)
@@ -348,6 +369,19 @@ class MappingEngine:
             columns[f.name] = span
             flag(f.name, negative)
         return columns, invalid
+
+    def _unsourced(self, wp: WorkProduct, mapping: WorkProductMapping, columns: dict[str, pd.Series]) -> set[str]:
+        """The fields of the WP this source cannot provide: not mapped, mapped to columns the
+        export lacks, or extracted from text that never holds them."""
+        missing = set()
+        for name in wp.field_names:
+            spec = mapping.fields.get(name)
+            if name not in columns:
+                missing.add(name)
+            elif spec is not None and spec.extracted() and len(columns[name]) and blank_mask(
+                    columns[name], self.placeholders).all():
+                missing.add(name)
+        return missing
 
     def _identify(
         self, table: WorkProductTable, mapping: WorkProductMapping, url: pd.Series | None, source: Any
@@ -428,7 +462,8 @@ def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]])
         for column in frame.columns:
             if column.startswith(INVALID_PREFIX):
                 frame[column] = frame[column].fillna(False).astype(bool)
-        merged[wp_id] = WorkProductTable(wp, frame, tables[0].placeholders)
+        unsourced = {name: fields for t in tables for name, fields in t.unsourced.items()}
+        merged[wp_id] = WorkProductTable(wp, frame, tables[0].placeholders, unsourced=unsourced)
         if len(frames) == 1:
             merged[wp_id]._blank = next(t._blank for t in tables if len(t.frame))
     return merged

@@ -111,6 +111,13 @@ class FieldSpec(BaseModel):
             found.extend(entry.references() if isinstance(entry, FieldSpec) else [entry])
         return found
 
+    def extracted(self) -> bool:
+        """The value is cut out of free text (an `extract` transform on every path to it): an
+        export whose text never holds the pattern does not provide this field."""
+        if any(t.name == "extract" for t in self.transforms):
+            return True
+        return bool(self.from_) and all(isinstance(e, FieldSpec) and e.extracted() for e in self.from_)
+
     @field_validator("transforms", mode="before")
     @classmethod
     def _transforms(cls, raw: object) -> object:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -59,6 +60,26 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
+    """Per source and WP, the items its export can never evidence, with how many findings
+    that makes; and a mask of those findings, which the human-readable reports show grouped
+    under their source instead of one line per record."""
+    catalogue = load_catalogue()
+    findings = assessment.findings
+    mask = np.zeros(len(findings), dtype=bool)
+    groups = []
+    for source in assessment.sources:
+        for wp_id, items in source.never_provides.items():
+            hit = np.zeros(len(findings), dtype=bool)
+            if len(findings):
+                hit = ((findings["source"].astype("str") == source.name)
+                       & findings["item"].astype("str").isin(items)).to_numpy(dtype=bool)
+            mask |= hit
+            groups.append({"source": source.name, "work_product": wp_id, "findings": int(hit.sum()),
+                           "entries": [(i, catalogue.item(i).label) for i in items]})
+    return groups, mask
+
+
 def report_dict(assessment: Assessment) -> dict:
     """`report.json` as a dict: the assessment plus its findings."""
     data = assessment.model_dump(mode="json")
@@ -101,9 +122,10 @@ MAX_MD_FINDINGS_PER_WP = 200
 
 def write_md(assessment: Assessment, out: Path) -> Path:
     catalogue = load_catalogue()
-    findings = assessment.findings
+    never, unsourced = never_provided(assessment)
+    findings = assessment.findings[~unsourced] if unsourced.any() else assessment.findings
     groups = []
-    for wp_id, group in findings.groupby("work_product", sort=True) if len(findings) else []:
+    for wp_id, group in findings.groupby("work_product", sort=True, observed=True) if len(findings) else []:
         rows = group.sort_values(["record_id", "item"], na_position="first")
         groups.append(
             {
@@ -115,7 +137,7 @@ def write_md(assessment: Assessment, out: Path) -> Path:
             }
         )
     text = _environment().get_template("report.md.j2").render(
-        a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5)
+        a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5), never=never
     )
     return atomic_write(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

@@ -51,7 +51,10 @@ def render_html(assessment: Assessment) -> str:
     from sdbridge.reports import web_link
 
     env.filters["link"] = web_link
-    findings = assessment.findings
+    from sdbridge.reports import never_provided
+
+    never, unsourced = never_provided(assessment)
+    findings = assessment.findings[~unsourced] if unsourced.any() else assessment.findings
     rows = findings.head(MAX_ROWS).astype(object).where(findings.head(MAX_ROWS).notna(), None)
     return env.get_template("report.html.j2").render(
         a=assessment,
@@ -60,6 +63,7 @@ def render_html(assessment: Assessment) -> str:
         filter_wps=sorted(findings["work_product"].dropna().unique().tolist()) if len(findings) else [],
         filter_sources=sorted(findings["source"].dropna().unique().tolist()) if len(findings) else [],
         trend_svg=trend_svg(assessment.trend),
+        never=never,
     )
 
 

@@ -59,10 +59,14 @@ def write_xlsx(assessment: Assessment, out: Path) -> Path:
             summary.append([r.id, r.process, r.status, safe(r.reason)])
             _fill(summary.cell(summary.max_row, 3), r.status)
     summary.append([])
-    summary.append(["Work product", "Name", "Records", "Records with gaps", "Gaps"])
+    summary.append(["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"])
+    for s in assessment.sources:
+        summary.append([safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected,
+                        safe(s.error or "")])
+    summary.append([])
+    summary.append(["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"])
     for wp_id, w in assessment.work_products.items():
-        if w.fed:
-            summary.append([wp_id, w.name, w.records, w.records_with_gaps, w.gaps])
+        summary.append([wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps])
     summary.column_dimensions["D"].width = 90
     for wp_id, frame in assessment.item_status.items():
         sheet = book.create_sheet(wp_id)

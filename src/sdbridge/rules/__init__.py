@@ -27,7 +27,7 @@ from sdbridge.assessment import (
     WorkProductResult,
 )
 from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
-from sdbridge.profile import Catalogue, Item, WorkProduct
+from sdbridge.profile import Catalogue, Item, Requirement, WorkProduct
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
@@ -58,7 +58,12 @@ class CheckInput:
     process: ProcessSettings = field(default_factory=ProcessSettings)
 
 
-def finding_message(item: Item, status: str, wp: WorkProduct | None = None, parts: str | None = None) -> str:
+NOT_IN_EXPORT = "not in this export"
+
+
+def finding_message(
+    item: Item, status: str, wp: WorkProduct | None = None, parts: str | None = None, unsourced: bool = False
+) -> str:
     """The plain sentence shown in reports and pushed comments. It names the item (and, for
     an item of several fields, the absent part), never a value of the record, so it can be
     shown anywhere."""
@@ -77,6 +82,8 @@ def finding_message(item: Item, status: str, wp: WorkProduct | None = None, part
         text = f"{name} is missing"
     if parts:
         text += f" ({parts})"
+    if unsourced:
+        text += f": {NOT_IN_EXPORT}"
     if item.condition:
         text += f" — {item.condition}"
     return text
@@ -99,15 +106,18 @@ def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> pd.
     pattern = np.zeros(int(gap.sum()), dtype=np.int64)
     for bit, (_, codes) in enumerate(fields):
         pattern |= np.isin(codes[gap], GAP_CODES).astype(np.int64) << bit
-    key = pattern * 2 + invalid
+    never = check.unsourced.get(item.id)
+    unsourced = never[gap] if never is not None else np.zeros(len(pattern), dtype=bool)
+    key = (pattern * 2 + invalid) * 2 + unsourced
     full = (1 << len(fields)) - 1
     texts = {}
     for k in np.unique(key).tolist():
-        bits, is_invalid = divmod(k, 2)
+        rest, is_unsourced = divmod(k, 2)
+        bits, is_invalid = divmod(rest, 2)
         absent = [name for bit, (name, _) in enumerate(fields) if bits >> bit & 1]
         parts = ", ".join(a.replace("_", " ") for a in absent) if fields and bits != full else None
         status = ItemStatus.INVALID if is_invalid else ItemStatus.MISSING
-        texts[k] = finding_message(item, status, wp, parts)
+        texts[k] = finding_message(item, status, wp, parts, unsourced=bool(is_unsourced))
     categories = list(dict.fromkeys(texts.values()))
     code_of = np.array([categories.index(texts[k]) if k in texts else 0 for k in range(max(texts) + 1)])
     return pd.Categorical.from_codes(code_of[key], categories)
@@ -191,44 +201,50 @@ def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
 
 
 def _requirement(
-    requirement: object, results: dict[str, WorkProductResult], checks: list[ProcessCheck], in_variation: bool
+    requirement: Requirement, results: dict[str, WorkProductResult], checks: list[ProcessCheck], in_variation: bool
 ) -> RequirementResult:
-    """Met when every work product it relies on is fed and complete and its process checks
-    hold; not evidenced when nothing it relies on is fed; a gap otherwise, with why."""
-    wps = list(requirement.work_products)  # type: ignore[attr-defined]
-    fed = [w for w in wps if results[w].fed]
-    not_fed = [w for w in wps if not results[w].fed]
-    own = [c for c in checks if c.requirement == requirement.id]  # type: ignore[attr-defined]
-    evaluated = [c for c in own if c.status != "not_evidenced"]
-    reasons = []
-    for w in fed:
-        if results[w].records == 0 and not results[w].gaps:
-            reasons.append(f"{w} has no records")
-        elif results[w].gaps:
-            reasons.append(f"{w} has {results[w].gaps} gap(s) in {results[w].records_with_gaps} of "
-                           f"{results[w].records} record(s)")
-    reasons += [f"{c.id}: {c.reason}" for c in own if c.status == "gap"]
-    if not fed and not evaluated:
-        status, reason = "not_evidenced", f"no source feeds {', '.join(wps)}"
-    elif reasons or not_fed:
-        status = "gap"
-        if not_fed:
-            reasons.append(f"no evidence for {', '.join(not_fed)} (no source feeds it)")
-        reason = "; ".join(reasons)
+    """Met only when every work product it relies on has records and no gap, and every
+    process check behind it is met on evaluated evidence. A gap when anything it relies on
+    has a gap; otherwise not evidenced, naming what lacks evidence."""
+    wps = list(requirement.work_products)
+    own = [c for c in checks if c.requirement == requirement.id]
+    gaps: list[str] = []
+    unknown: list[str] = []
+    for w in wps:
+        result = results[w]
+        if not result.fed:
+            unknown.append(f"no source feeds {w}")
+        elif result.records == 0 and not result.gaps:
+            unknown.append(f"{w} has no records")
+        elif result.gaps:
+            gaps.append(f"{w} has {result.gaps} gap(s) in {result.records_with_gaps} of {result.records} record(s)")
+    gaps += [f"{c.id}: {c.reason}" for c in own if c.status == "gap"]
+    unknown += [f"{c.id}: {c.reason}" for c in own if c.status == "not_evidenced"]
+    if gaps:
+        status, reason = "gap", "; ".join(gaps + unknown)
+    elif unknown:
+        status, reason = "not_evidenced", "; ".join(unknown)
     else:
         status = "met"
-        reason = f"{', '.join(fed)} complete" + (f"; {', '.join(c.id for c in evaluated)} met" if evaluated else "")
+        reason = f"{', '.join(wps)} complete" + (f"; {', '.join(c.id for c in own)} met" if own else "")
     return RequirementResult(
-        id=requirement.id,  # type: ignore[attr-defined]
-        process=requirement.process,  # type: ignore[attr-defined]
-        statement=requirement.statement,  # type: ignore[attr-defined]
+        id=requirement.id,
+        process=requirement.process,
+        statement=requirement.statement,
         status=status,
         reason=reason,
         work_products=wps,
-        guide_tasks=list(requirement.guide_tasks),  # type: ignore[attr-defined]
+        guide_tasks=list(requirement.guide_tasks),
         in_variation=in_variation,
         checks=[c.id for c in own],
     )
+
+
+def _source_status(outcome: SourceOutcome) -> str:
+    """ok (records mapped), empty (read fine, no data rows), not_pulled, partial or failed."""
+    if outcome.status != "ok":
+        return outcome.status
+    return "empty" if outcome.items == 0 else "ok"
 
 
 def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
@@ -237,18 +253,21 @@ def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
             name=o.name,
             type=o.type,
             location=o.location,
-            status="ok" if o.status == "ok" else "failed",
+            status=_source_status(o),
             error=o.error,
             items_pulled=o.items,
             mapped=o.mapped,
             excluded=o.excluded,
             rejected=o.rejected,
             records_by_work_product=o.records,
+            never_provides=o.never_provides,
             rejections=[
                 RejectionEntry(row=r.row, work_product=r.work_product, reason=r.reason)
                 for r in o.rejections[:MAX_REJECTIONS_LISTED]
             ],
             notes=o.notes
+            + (["the export was read but holds no data rows: the work products it feeds have no evidence from it"]
+               if _source_status(o) == "empty" else [])
             + (
                 [f"{len(o.rejections) - MAX_REJECTIONS_LISTED} more rejection(s) not listed"]
                 if len(o.rejections) > MAX_REJECTIONS_LISTED
@@ -295,7 +314,8 @@ def assess(
             for item in wp.record_items:
                 result.items[item.id] = ItemCoverage(label=item.label)
         result.records_with_gaps = int(records_with_gaps.sum())
-        if result.fed:
+        has_records = table is not None and len(table.frame) > 0
+        if result.fed and (has_records or any(i.id in data.evidence for i in wp.work_product_items)):
             for item_id, (status, detail) in check_work_product_items(
                 wp, table, data.evidence, placeholders
             ).items():
@@ -329,6 +349,8 @@ def assess(
             for item in wp.work_product_items:
                 result.items[item.id] = ItemCoverage(label=item.label, scope="work_product")
         result.gaps = gaps
+        result.status = ("not_fed" if not result.fed else "no_evidence" if not result.records and not gaps
+                         else "gaps" if gaps else "complete")
         results[wp.id] = result
 
     findings = _concat(finding_parts) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)

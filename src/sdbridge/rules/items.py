@@ -14,7 +14,7 @@ condition, whether it may be pending), so there is one generic check, not one pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -58,6 +58,9 @@ class ItemCheck:
     parts: dict[str, dict[str, np.ndarray]]
     """For items evidenced by several fields (WP.18.i start and end): each field's codes,
     so a finding can say which part is missing."""
+    unsourced: dict[str, np.ndarray] = field(default_factory=dict)
+    """Item id -> rows whose source cannot provide any field of the item ("not in this
+    export"): missing, never pending."""
 
     def counts(self, column: int) -> dict[str, int]:
         values = np.bincount(self.codes[:, column], minlength=5) if len(self.codes) else np.zeros(5, int)
@@ -106,6 +109,7 @@ def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemC
     codes = np.zeros((n, len(items)), dtype=np.int8)
     unevaluated = []
     parts: dict[str, dict[str, np.ndarray]] = {}
+    unsourced: dict[str, np.ndarray] = {}
     for column, item in enumerate(items):
         item_codes = np.zeros(n, dtype=np.int8)
         for name in item.fields:
@@ -113,6 +117,11 @@ def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemC
             if len(item.fields) > 1:
                 parts.setdefault(item.id, {})[name] = field_codes
             item_codes = np.maximum(item_codes, field_codes)
+        if item.fields:
+            never = np.logical_and.reduce([table.unsourced_rows(name) for name in item.fields])
+            if never.any():
+                item_codes[never & (item_codes == PENDING)] = MISSING
+                unsourced[item.id] = never
         if item.when:
             applies = _bool_column(table.frame, item.when)
             if applies is None:
@@ -120,7 +129,7 @@ def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemC
                 applies = np.zeros(n, dtype=bool)
             item_codes = np.where(applies, item_codes, NOT_APPLICABLE).astype(np.int8)
         codes[:, column] = item_codes
-    return ItemCheck(table=table, items=items, codes=codes, unevaluated=unevaluated, parts=parts)
+    return ItemCheck(table=table, items=items, codes=codes, unevaluated=unevaluated, parts=parts, unsourced=unsourced)
 
 
 def check_work_product_items(

@@ -1,0 +1,21 @@
+"""Regenerate the README's table of process checks from their declarations
+(`sdbridge.rules.process`). A test fails when the README and the declarations differ."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sdbridge.rules.process import readme_table
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCK = re.compile(r"(<!-- process-checks:start -->\n).*?(<!-- process-checks:end -->)", re.S)
+
+
+def render(text: str) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + readme_table() + m.group(2), text)
+
+
+if __name__ == "__main__":
+    README.write_text(render(README.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated {README}")

@@ -1,0 +1,264 @@
+"""What a process check is, and the one rule every check follows before it may say `met`.
+
+A process check is a small declared unit (as sqlfluff declares its rules): a class with a
+stable `id`, the `requirement` it serves, the work-product fields it reads (`needs`), the
+settings it reads (`settings`) and a docstring in the user's words. Its `evaluate` returns
+an `Evaluation` — which records it looked at, which of them lack an input, which failed —
+and `judge` turns that into a status the same way for every check:
+
+- `not_evidenced` when the work product is not fed, has no records, a needed field is not
+  mapped by any source, no record is in the population (no closed incident, no deployed
+  change), or not one record of the population carries every input;
+- `gap` when a record failed, or when some records lack an input (they are counted and
+  named, never treated as passing);
+- `met` only when at least one record was evaluated and every record was.
+
+Every reason says how many records were evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from sdbridge.mapping.engine import RECORD_ID, SOURCE, WorkProductTable
+from sdbridge.values import blank_mask, parse_bools
+
+MAX_LISTED = 50
+"""Records listed under a check; the reason always gives the full count."""
+
+
+@dataclass
+class CheckResult:
+    id: str
+    requirement: str
+    title: str
+    status: str  # met | gap | not_evidenced
+    reason: str
+    records: list[str] = field(default_factory=list)
+    evaluated: int = 0
+    """Records (or periods, or people) the check evaluated with every input present."""
+    population: int = 0
+    """Records the check applies to (closed incidents, deployed changes ...)."""
+
+
+@dataclass
+class ProcessSettings:
+    reporting_period: str = "quarterly"
+    reporting_periods: int = 4
+    max_open_days: int = 30
+    review_months: int = 12
+    warn_days: int = 30
+    freshness: dict[str, int] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+
+_ZONE: ContextVar[str] = ContextVar("sdbridge_display_zone", default="UTC")
+"""The zone dates are shown in, for the checks running now."""
+
+
+def fmt_time(value: object) -> str:
+    """A timestamp as people read it: in the configured zone."""
+    if value is None or pd.isna(value):  # type: ignore[arg-type]  # pd.isna takes any scalar
+        return "—"
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(_ZONE.get())
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_day(value: object) -> str:
+    return fmt_time(value)[:10]
+
+
+class Listed(list[str]):
+    """Records behind a check: the first MAX_LISTED described, with the total count."""
+
+    def __init__(self, items: list[str] | None = None, total: int | None = None) -> None:
+        super().__init__((items or [])[:MAX_LISTED])
+        self.total = len(items or []) if total is None else total
+
+    def plus(self, other: Listed) -> Listed:
+        return Listed([*self, *other][:MAX_LISTED], self.total + other.total)
+
+
+class Population:
+    """One work product's records the check applies to, with the helpers every check uses.
+    Columns a source never provides are absent from the frame (or blank on that source's
+    rows); `provides` tells them apart from a blank value."""
+
+    def __init__(self, table: WorkProductTable, mask: np.ndarray | None = None) -> None:
+        self.table = table
+        self.frame = table.frame
+        self.mask = np.ones(len(self.frame), dtype=bool) if mask is None else mask
+
+    @property
+    def wp(self) -> str:
+        return self.table.work_product.id
+
+    def maps(self, name: str) -> bool:
+        """Some source maps this field for the work product."""
+        return name in self.frame
+
+    def present(self, name: str) -> np.ndarray:
+        if name not in self.frame:
+            return np.zeros(len(self.frame), dtype=bool)
+        return ~self.table.blank(name) & ~self.table.invalid(name)
+
+    def flag(self, name: str, default: bool = False) -> np.ndarray:
+        if name not in self.frame:
+            return np.full(len(self.frame), default)
+        return parse_bools(self.frame[name]).to_numpy(dtype=bool)
+
+    def provides(self, name: str) -> np.ndarray:
+        """Rows whose source can provide the field at all (its export has a column for it)."""
+        if name not in self.frame:
+            return np.zeros(len(self.frame), dtype=bool)
+        lacking = [s for s, fields in self.table.unsourced.items() if name in fields]
+        if not lacking:
+            return np.ones(len(self.frame), dtype=bool)
+        return ~self.frame[SOURCE].isin(lacking).to_numpy(dtype=bool)
+
+    def where(self, mask: np.ndarray) -> Population:
+        return Population(self.table, self.mask & mask)
+
+    def count(self, mask: np.ndarray | None = None) -> int:
+        return int((self.mask if mask is None else self.mask & mask).sum())
+
+    def listed(self, mask: np.ndarray, describe: Callable[[pd.Series], str] | None = None) -> Listed:
+        positions = np.flatnonzero(self.mask & mask)
+        rows = self.frame.iloc[positions[:MAX_LISTED]]  # only the rows shown are copied
+        if describe is None:
+            return Listed(rows[RECORD_ID].astype(str).tolist(), len(positions))
+        return Listed([f"{row[RECORD_ID]}: {describe(row)}" for _, row in rows.iterrows()], len(positions))
+
+
+@dataclass
+class Evaluation:
+    """What a check looked at. `population` counts what it applies to; `lacking` the part of
+    it that misses an input (with what is missing); `failed` the evaluated part that does not
+    hold. Amounts are records unless `noun` says otherwise."""
+
+    noun: str
+    """What the population is, plural: "closed incidents", "deployed changes"."""
+    population: int
+    failed: Listed = field(default_factory=Listed)
+    failed_reason: str = ""
+    """How the failures are described: "{n} lack restoration steps"."""
+    lacking: Listed = field(default_factory=Listed)
+    lacking_what: str = ""
+    """What the lacking records miss: "a start date (started_at)"."""
+    holds: str = ""
+    """What holds when nothing failed: "each documents restoration steps"."""
+    unevaluable: str | None = None
+    """Set when the check could not run at all: the reason (the field is not mapped ...)."""
+
+
+@dataclass
+class Context:
+    tables: dict[str, WorkProductTable]
+    settings: ProcessSettings
+    now: datetime
+
+    def population(self, wp: str) -> Population | str:
+        """The records of a work product, or the reason there are none to check."""
+        table = self.tables.get(wp)
+        if table is None:
+            return f"no source feeds {wp}"
+        if not len(table.frame):
+            return f"{wp} has no records"
+        return Population(table)
+
+
+class ProcessRule:
+    """A process check. Subclasses declare the class attributes and `evaluate`; their
+    docstring's first paragraph is the description `sdbridge profile --checks` shows."""
+
+    id: ClassVar[str]
+    requirement: ClassVar[str]
+    needs: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Work product -> the fields the check reads."""
+    settings: ClassVar[tuple[str, ...]] = ()
+    """Names of the `process:` settings it reads (defaults in `ProcessSettings`)."""
+
+    def title(self, settings: ProcessSettings) -> str:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: Context) -> Evaluation:
+        raise NotImplementedError
+
+    @classmethod
+    def description(cls) -> str:
+        """The docstring's first paragraph: what the check wants."""
+        return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+
+    @classmethod
+    def details(cls) -> str:
+        """The rest of the docstring: what it evaluates and when it is not evidenced."""
+        return " ".join(" ".join((cls.__doc__ or "").strip().split("\n\n")[1:]).split())
+
+    def run(self, ctx: Context) -> CheckResult:
+        return judge(self.id, self.requirement, self.title(ctx.settings), self.evaluate(ctx))
+
+
+def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> CheckResult:
+    """The evidence rule, the same for every check (see the module docstring)."""
+
+    def make(status: str, reason: str, records: list[str] | None = None, evaluated: int = 0) -> CheckResult:
+        return CheckResult(check_id, requirement, title, status, reason, list(records or []), evaluated,
+                           result.population)
+
+    if result.unevaluable is not None:
+        return make("not_evidenced", result.unevaluable)
+    if result.population == 0:
+        return make("not_evidenced", f"no {result.noun} to evaluate")
+    lacking = result.lacking.total
+    evaluated = result.population - lacking
+    counted = f"{evaluated} of {result.population} {result.noun} evaluated"
+    if lacking:
+        counted += f"; {lacking} lack {result.lacking_what}"
+    if evaluated == 0:
+        return make("not_evidenced", counted, result.lacking)
+    failed = result.failed.total
+    if failed or lacking:
+        listed = result.failed.plus(Listed([f"{r}: lacks {result.lacking_what}" for r in result.lacking],
+                                           result.lacking.total))
+        text = counted + (f"; {result.failed_reason.format(n=failed)}" if failed else "")
+        if listed.total > len(listed):
+            text += f" (first {MAX_LISTED} listed)"
+        return make("gap", text, listed, evaluated)
+    return make("met", f"all {result.population} {result.noun} evaluated; {result.holds}", evaluated=evaluated)
+
+
+def unmapped(population: Population, *names: str) -> str | None:
+    """The reason a check cannot run when no source maps one of these fields, else None."""
+    absent = [n for n in names if not population.maps(n)]
+    if absent:
+        return f"no source maps {', '.join(f'`{n}`' for n in absent)} for {population.wp}"
+    return None
+
+
+REGISTRY: dict[str, type[ProcessRule]] = {}
+
+
+def register(rule: type[ProcessRule]) -> type[ProcessRule]:
+    if rule.id in REGISTRY:
+        raise ValueError(f"process check {rule.id} is declared twice")
+    REGISTRY[rule.id] = rule
+    return rule
+
+
+def rules() -> Iterator[ProcessRule]:
+    """Every declared check, in requirement order."""
+    for rule in sorted(REGISTRY.values(), key=lambda r: (r.requirement, r.id)):
+        yield rule()
+
+
+__all__ = ["CheckResult", "Context", "Evaluation", "Listed", "Population", "ProcessRule", "ProcessSettings",
+           "REGISTRY", "blank_mask", "fmt_day", "fmt_time", "judge", "register", "rules", "unmapped", "_ZONE"]
