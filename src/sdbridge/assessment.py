@@ -29,6 +29,8 @@ FINDING_COLUMNS = [
     "title",
     "row",
 ]
+STORED_FINDING_COLUMNS = FINDING_COLUMNS[:9]
+"""What the store keeps of each finding, per run (`title` and `row` stay in the reports)."""
 
 
 class Finding(BaseModel):
@@ -54,11 +56,15 @@ class RejectionEntry(BaseModel):
     reason: str
 
 
+SourceStatus = Literal["ok", "empty", "not_pulled", "partial", "failed"]
+RequirementStatus = Literal["met", "gap", "not_evidenced"]
+
+
 class SourceSummary(BaseModel):
     name: str
     type: str
     location: str
-    status: Literal["ok", "empty", "not_pulled", "partial", "failed"] = "ok"
+    status: SourceStatus = "ok"
     """ok: records mapped; empty: read fine but no data rows; not_pulled: a network source
     with nothing in the store yet; partial: part of the source (a project) could not be read,
     the rest was checked; failed: it could not be read (its last good data, if any, was
@@ -126,7 +132,7 @@ class RequirementResult(BaseModel):
     id: str
     process: str
     statement: str
-    status: Literal["met", "gap", "not_evidenced"]
+    status: RequirementStatus
     reason: str
     work_products: list[str]
     guide_tasks: list[str]
@@ -200,9 +206,7 @@ class Assessment(BaseModel):
         """Per WP: one row per record (record id, source, title, url) and one column per item
         holding its status (present, missing, ...). Built on demand, for workbooks and the
         audit package."""
-        from sdbridge.rules import status_frame
-
-        return {wp: status_frame(check) for wp, check in self.item_checks.items()}
+        return {wp: check.status_frame() for wp, check in self.item_checks.items()}
 
     model_config = {"arbitrary_types_allowed": True}
 

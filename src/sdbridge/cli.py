@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ from rich.table import Table
 
 from sdbridge import __version__
 from sdbridge.assessment import Assessment
-from sdbridge.config import REPORT_FORMATS, Config, load_config
+from sdbridge.config import REPORT_FORMATS, Config, Variation, load_config
 from sdbridge.errors import ConfigError, SdbridgeError
 from sdbridge.profile import load_catalogue, normalise_wp_id
 
@@ -100,13 +100,13 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
 
     top = assessment.top_missing_items(5)
     if top:
-        gaps = Table(title="Most frequent gaps", title_justify="left")
-        gaps.add_column("Item")
-        gaps.add_column("Label")
-        gaps.add_column("Records", justify="right")
+        frequent = Table(title="Most frequent gaps", title_justify="left")
+        frequent.add_column("Item")
+        frequent.add_column("Label")
+        frequent.add_column("Records", justify="right")
         for item_id, count in top:
-            gaps.add_row(item_id, catalogue.item(item_id).label, str(count))
-        out.print(gaps)
+            frequent.add_row(item_id, catalogue.item(item_id).label, str(count))
+        out.print(frequent)
     if assessment.process_checks:
         gaps = [p.id for p in assessment.process_checks if p.status == "gap"]
         unknown = [p.id for p in assessment.process_checks if p.status == "not_evidenced"]
@@ -153,7 +153,7 @@ def check(
     if variation is not None:
         if variation not in ("governance", "operational", "full"):
             raise ConfigError(f"unknown variation {variation!r}; use governance, operational or full")
-        cfg.profile.variation = variation  # type: ignore[assignment]
+        cfg.profile.variation = cast(Variation, variation)
     formats = _formats(format, cfg)
     result, notes = check_with_store(cfg, run_id=run)
     for note in notes:

@@ -25,7 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from sdbridge import registry
+from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
+from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
 from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are part of the config)
     DocumentsGitLab,
     DocumentsSourceConfig,
@@ -36,11 +39,10 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     PushSummaryConfig,
     RetryConfig,
     SourceBase,
-    SourceConfig,
     TableSourceConfig,
-    _check_timezone,
     catalogue_problems,
 )
+from sdbridge.values import TimeZoneName
 
 DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown")
 REPORT_FORMATS = ("json", "md", "csv", "html", "xlsx", "junit")
@@ -53,8 +55,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+Variation = Literal["governance", "operational", "full"]
+
+
 class ProfileConfig(_Model):
-    variation: Literal["governance", "operational", "full"] = "full"
+    variation: Variation = "full"
 
 
 class RulesConfig(_Model):
@@ -71,7 +76,9 @@ class ReportsConfig(_Model):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        unknown = [v for v in value if v not in REPORT_FORMATS]  # type: ignore[union-attr]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("give the formats as a list, e.g. [json, md, csv]")
+        unknown = [v for v in value if v not in REPORT_FORMATS]
         if unknown:
             raise ValueError(f"unknown report formats {unknown}; known: {', '.join(REPORT_FORMATS)}")
         return value
@@ -89,13 +96,8 @@ class ProcessConfig(_Model):
     """Warn this many days before evidence passes its review date."""
     freshness: dict[str, int] = Field(default_factory=dict)
     """WP id -> days its evidence stays valid (document WPs default to 365)."""
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     """Dates in the process checks' reasons are shown in this zone."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return _check_timezone(value) or "UTC"
 
 
 class StoreConfig(_Model):
@@ -116,19 +118,17 @@ class ScheduleJob(_Model):
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError("give a job either `cron` or `interval_seconds`")
         if self.cron is not None:
-            from sdbridge.scheduler import trigger_for  # imported late: it imports this module
-
             if len(self.cron.split()) != 5:
                 raise ValueError(f"cron {self.cron!r} needs five fields: minute hour day month day-of-week")
             try:
-                trigger_for(self, ZoneInfo("UTC"))
+                cron_trigger(self.cron, ZoneInfo("UTC"))
             except ValueError as exc:
                 raise ValueError(f"cron {self.cron!r} is not a valid five-field crontab expression: {exc}") from None
         return self
 
 
 class ScheduleConfig(_Model):
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     """A run missed (machine asleep, previous run still going) is still started this late."""
     jobs: list[ScheduleJob] = Field(default_factory=list)
@@ -140,11 +140,6 @@ class ScheduleConfig(_Model):
             raw = dict(raw)
             raw["jobs"] = [{"name": "nightly", "cron": raw.pop("cron"), "full": raw.pop("full", False)}]
         return raw
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return _check_timezone(value) or "UTC"
 
 
 class Config(_Model):
@@ -166,6 +161,8 @@ class Config(_Model):
             if source.name in seen:
                 raise ValueError(f"two sources are named {source.name!r}; names must be unique")
             seen.add(source.name)
+            if source.push.enabled and registry.of(source).writer is None:
+                raise ValueError(f"source {source.name!r}: push-back is not available for {source.type} sources")
         return self
 
     def source(self, name: str) -> SourceConfig:
@@ -290,7 +287,7 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("csv", "xlsx", "jira", "gitlab", "documents", "plugin") or str(part).startswith("function-"):
+        elif part in CONFIG_TAGS or str(part).startswith("function-"):
             continue  # pydantic's union/validator tags are not part of the user's file
         else:
             out += f".{part}" if out else str(part)
@@ -312,13 +309,10 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
             ctx = error.get("ctx", {})
-            from sdbridge.sources import BUILTIN_TYPES, plugin_types
-
-            known = ", ".join(sorted({*BUILTIN_TYPES, *plugin_types()}))
-            message = f"unknown source type {ctx.get('tag')!r}; known types: {known}"
+            message = f"unknown source type {ctx.get('tag')!r}; known types: {', '.join(known_types())}"
             path += ".type"
         elif error["type"] == "union_tag_not_found":
-            message = "every source needs a `type:` (csv, xlsx, documents, jira or gitlab)"
+            message = f"every source needs a `type:` ({', '.join(known_types())})"
         problems.append(f"{_with_line(path, lines, file)}: {message}")
     return problems
 

@@ -45,6 +45,15 @@ class FatalSourceError(SourceError):
     """Retrying will not help: bad credentials, a broken file, a missing project."""
 
 
+class HttpStatusError(FatalSourceError):
+    """A server answered with a status retrying will not change (401, 403, 404 ...).
+    `status` is that code, so callers decide on it, never on the message text."""
+
+    def __init__(self, message: str, *, status: int, source: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, source=source, hint=hint)
+        self.status = status
+
+
 class RetriableSourceError(SourceError):
     """A passing fault: timeout, rate limit, 5xx. The next run may succeed."""
 

@@ -19,8 +19,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +29,7 @@ import pandas as pd
 from sdbridge import __version__
 from sdbridge.assessment import Assessment
 from sdbridge.errors import SdbridgeError
+from sdbridge.files import atomic_write
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
 from sdbridge.reports import neutralise_formulas, report_dict
@@ -155,18 +154,12 @@ def build_package(assessment: Assessment, tables: dict[str, WorkProductTable], *
 
 
 def write_package(files: dict[str, bytes], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():
                 archive.writestr(name, data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def verify(path: Path) -> list[str]:

@@ -39,22 +39,20 @@ def runs_table(config: Config, limit: int) -> Table:
         previous: set[str] | None = None
         rows = []
         for run in runs:
-            report = store.assessment(run["id"])
-            failed = [
-                s for s, (status, _) in store.run(run["id"])["sources"].items() if status == "failed"
-            ]
+            report = store.assessment(run.id)
+            failed = [name for name, source in store.run(run.id).sources.items() if source.status == "failed"]
             if report is None:
                 rows.append((run, failed, "", "", "", ""))
                 continue
-            ids = store.finding_ids(run["id"])
+            ids = store.finding_ids(run.id)
             new = "" if previous is None else str(len(ids - previous))
             closed = "" if previous is None else str(len(previous - ids))
             previous = ids
-            rows.append((run, failed, str(report["summary"]["records"]), str(report["summary"]["gaps"]), new, closed))
+            rows.append((run, failed, str(report.summary.records), str(report.summary.gaps), new, closed))
     for run, failed, records, gaps, new, closed in rows[-limit:]:
-        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(run["status"], "")
+        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(run.status, "")
         table.add_row(
-            run["id"], run["trigger"], run["started_at"].replace("T", " ")[:16], f"[{style}]{run['status']}[/]",
+            run.id, run.trigger, run.started_at.replace("T", " ")[:16], f"[{style}]{run.status}[/]",
             ", ".join(failed), records, gaps, new, closed,
         )
     return table

@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from sdbridge.errors import FatalSourceError, RetriableSourceError
+from sdbridge.errors import HttpStatusError, RetriableSourceError
 
 T = TypeVar("T")
 RETRIABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -38,10 +38,12 @@ HINTS = {
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Defaults are those of `RetryConfig` (sources.py), which builds the policy a source uses."""
+
     tries: int = 6
     backoff_seconds: float = 1.0
     max_wait_seconds: float = 60.0
-    budget_seconds: float = 600.0
+    budget_seconds: float = 900.0
 
 
 @dataclass
@@ -115,8 +117,9 @@ def call(
         status = failure.status
         if status is not None and status not in RETRIABLE:
             hint = HINTS.get(status, "the server refused the request")
-            raise FatalSourceError(
-                f"source {source!r}: {what} failed with HTTP {status} at {where}", source=source, hint=hint
+            raise HttpStatusError(
+                f"source {source!r}: {what} failed with HTTP {status} at {where}", status=status, source=source,
+                hint=hint,
             ) from None
         wanted = retry_after_seconds(failure.headers) if status is not None else None
         backoff = policy.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from sdbridge import registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
-from sdbridge.connectors.base import RawTable, connector_for
+from sdbridge.connectors.base import RawTable
 from sdbridge.errors import NotPulledError, SourceError
 from sdbridge.mapping.engine import MappingEngine, SourceOutcome, WorkProductTable, merge_tables
 from sdbridge.profile import load_catalogue
@@ -30,9 +32,9 @@ class CheckResult:
 
     def restricted(self, tables: dict[str, WorkProductTable]) -> CheckResult:
         """The same check on a subset of the records (e.g. one audit period)."""
-        from dataclasses import replace
-
-        data = replace(self.input, tables=tables)  # type: ignore[type-var]
+        if self.input is None:
+            raise ValueError("a check result without its input cannot be restricted")
+        data = replace(self.input, tables=tables)
         a = self.assessment
         assessment = assess(load_catalogue(), data, variation=a.variation, placeholders=tables_placeholders(tables),
                             run_id=a.run_id, generated_at=a.generated_at, config_path=a.config)
@@ -49,17 +51,19 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-def pull_source(config: Config, source: object) -> RawTable:
+def pull_source(config: Config, source: Any) -> RawTable:
     """Read a local file source now. Network sources are never contacted by a check: their
     data comes from the store, filled by `sdbridge pull`."""
-    connector = connector_for(source, resolve=config.resolve)
-    if not hasattr(connector, "pull") or getattr(connector, "remote", False):
+    entry = registry.of(source)
+    connector = entry.connect(source, resolve=config.resolve) if entry.kind == "file" else None
+    if connector is None or connector.remote:
         raise NotPulledError(
-            f"source {source.name!r} has no data in the store yet",  # type: ignore[attr-defined]
-            source=source.name,  # type: ignore[attr-defined]
+            f"source {source.name!r} has no data in the store yet",
+            source=source.name,
             hint="run `sdbridge pull` (or `sdbridge run`) first; `check` makes no network request",
         )
-    return connector.pull()
+    pulled: RawTable = connector.pull()
+    return pulled
 
 
 def check(
@@ -91,9 +95,7 @@ def check(
                 raise
             outcomes.append(
                 SourceOutcome(
-                    name=source.name, type=source.type,
-                    location=str(getattr(source, "path", None) or getattr(source, "url", None)
-                                 or getattr(getattr(source, "gitlab", None), "project", "")),
+                    name=source.name, type=source.type, location=source.location,
                     status="not_pulled" if isinstance(exc, NotPulledError) else "failed", error=str(exc),
                 )
             )

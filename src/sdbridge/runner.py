@@ -22,18 +22,17 @@ from typing import Any
 
 import pandas as pd
 
+from sdbridge import registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
-from sdbridge.connectors.base import ROW, RawTable, connector_for
+from sdbridge.connectors.base import ROW, FileConnector, RawTable
 from sdbridge.errors import SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports import write_reports
 from sdbridge.runlock import RunLock
-from sdbridge.store import Store, file_hash
+from sdbridge.store import Store
 
 log = logging.getLogger("sdbridge.run")
-
-FILE_TYPES = ("csv", "xlsx", "documents")
 
 
 @dataclass
@@ -62,10 +61,11 @@ def store_path(config: Config) -> Path:
     return config.resolve(config.store.path)
 
 
-def pull_source_into(config: Config, store: Store, source: object, *, run_id: str | None, full: bool) -> PullOutcome:
-    name = source.name  # type: ignore[attr-defined]
-    if source.type in FILE_TYPES:  # type: ignore[attr-defined]
-        connector = connector_for(source, resolve=config.resolve)
+def pull_source_into(config: Config, store: Store, source: Any, *, run_id: str | None, full: bool) -> PullOutcome:
+    name = source.name
+    entry = registry.of(source)
+    connector = entry.connect(source, resolve=config.resolve)
+    if entry.kind == "file":
         digest = _content_hash(connector)
         if digest and not full and store.cursor(name).get("content_hash") == digest:
             store.touch(name)
@@ -73,8 +73,7 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
         raw = connector.pull()  # raises InputError for a missing or broken file
         snapshot_id = store.save_table(raw, digest or "", {"location": raw.location})
         return PullOutcome(name, "pulled", items=raw.items, snapshot_id=snapshot_id)
-    connector = connector_for(source, resolve=config.resolve)
-    batch = connector.pull_items(store.cursor(name), full=full)  # type: ignore[attr-defined]
+    batch = connector.pull_items(store.cursor(name), full=full)
     counts = store.save_items(name, batch.items, batch.cursor, run_id=run_id, full=batch.full)
     notes = list(batch.notes)
     kind = "full" if batch.full else "incremental"
@@ -88,14 +87,11 @@ def pull_source_into(config: Config, store: Store, source: object, *, run_id: st
     return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
 
 
-def _content_hash(connector: Any) -> str | None:
+def _content_hash(connector: FileConnector) -> str | None:
     """A file's hash, or a documents folder's (names and contents of its files); None when
     it cannot be read (the pull then says why)."""
     try:
-        if hasattr(connector, "content_hash"):
-            return connector.content_hash()
-        path = connector.path
-        return file_hash(path) if path.exists() else None
+        return connector.content_hash()
     except SourceError:
         return None
 
@@ -126,26 +122,21 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
     if store is None:
         return raw, notes
     past_run = store.run(run_id) if run_id else None
-    past = past_run["sources"] if past_run else {}
     for source in config.sources:
-        if source.type in FILE_TYPES:
-            wanted = past.get(source.name, (None, None))[1] if run_id else None
-            if run_id and wanted is None:
-                previous = store.db.execute(
-                    "SELECT snapshot_id FROM run_sources rs JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? "
-                    "AND rs.snapshot_id IS NOT NULL AND r.started_at <= ? ORDER BY r.started_at DESC LIMIT 1",
-                    (source.name, past_run["started_at"]),
-                ).fetchone()
-                wanted = previous[0] if previous else None
+        if registry.of(source).kind == "file":
+            wanted = None
+            if past_run is not None:
+                recorded = past_run.sources.get(source.name)
+                wanted = recorded.snapshot_id if recorded else None
+                wanted = wanted or store.snapshot_as_of(source.name, past_run.started_at)
                 if wanted is None:
                     continue
             snapshot = store.table(source.name, wanted)
             if snapshot is None:
                 continue
             raw[source.name] = snapshot.raw
-            local = source.type != "documents" or source.path is not None
-            connector = connector_for(source, resolve=config.resolve)
-            current = _content_hash(connector) if not run_id and local else None  # no request from `check`
+            connector = registry.of(source).connect(source, resolve=config.resolve)
+            current = _content_hash(connector) if not run_id and not connector.remote else None  # no request
             if current is not None and current != snapshot.content_hash:
                 where = Path(snapshot.raw.location).name
                 notes.append(
@@ -153,11 +144,11 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
                     f"{where} has changed since — run `sdbridge pull` to use it"
                 )
         elif store.cursor(source.name).get("last_ok_at"):
-            as_of = past_run["ended_at"] if past_run else None
+            as_of = past_run.as_of if past_run else None
             items = store.items(source.name, as_of=as_of)
             frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
             raw[source.name] = RawTable(
-                source=source.name, frame=frame, columns={}, location=str(getattr(source, "url", source.name)),
+                source=source.name, frame=frame, columns={}, location=source.location,
                 fetched_at=datetime.now(UTC), kind="json",
             )
     return raw, notes
@@ -193,7 +184,7 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
         result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
         if not run_id:
             now = result.assessment.generated_at
-            last = [PullOutcome(name, status, error=error) for name, (status, error) in store.last_pulls().items()]
+            last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
             _annotate_sources(result.assessment, store, last, now)
             result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
     return result, notes
@@ -240,9 +231,9 @@ def run_once(
             assessment = result.assessment
             _annotate_sources(assessment, store, pulls, now)
             assessment.trend = [*store.trend(), _trend_point(assessment)]
-            for outcome in assessment.sources:  # a source that failed in mapping counts as failed too
-                if outcome.status == "failed" and not any(p.source == outcome.name for p in pulls if p.status == "failed"):
-                    pulls.append(PullOutcome(outcome.name, "failed", error=outcome.error))
+            for checked in assessment.sources:  # a source that failed in mapping counts as failed too
+                if checked.status == "failed" and not any(p.source == checked.name for p in pulls if p.status == "failed"):
+                    pulls.append(PullOutcome(checked.name, "failed", error=checked.error))
             status = "partial" if any(p.status in ("failed", "partial") for p in pulls) or not all(
                 s.healthy for s in assessment.sources) else "ok"
             written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
@@ -263,12 +254,10 @@ def run_once(
 def push_sources(config: Config, store: Store, run_id: str, *, dry_run: bool) -> list:
     """Push-back for every source with `push.enabled`; a source whose push fails is named
     in its result's notes and does not stop the others."""
-    from sdbridge.pushback import PushResult, push_source_safely
+    from sdbridge.pushback.push import push_source_safely
 
-    if not any(getattr(getattr(s, "push", None), "enabled", False) for s in config.sources):
-        return []
-    return [push_source_safely(config, store, run_id, source, dry_run=dry_run) or PushResult(source.name)
-            for source in config.sources if getattr(getattr(source, "push", None), "enabled", False)]
+    return [push_source_safely(store, run_id, source, dry_run=dry_run) for source in config.sources
+            if source.push.enabled]
 
 
 def push_once(config: Config, *, run_id: str | None = None, dry_run: bool = False) -> list:

@@ -5,29 +5,28 @@ Each job is a `run` (pull -> check -> reports -> history). One run at a time
 missed by less than the grace time still starts. SIGTERM or SIGINT stops the service after
 the run in progress has finished: runs are never cut in half by a stop.
 
-Cron expressions are read on the wall clock of the schedule's time zone. A nightly job at
-an hour that the autumn DST change repeats (02:00 in Europe/Oslo) fires once, not twice:
-`WallClockCronTrigger` skips the repeated hour.
+Cron expressions are read as crontab reads them, on the wall clock of the schedule's time
+zone (see `sdbridge.cron`): a nightly job at an hour that the autumn DST change repeats
+(02:00 in Europe/Oslo) fires once, not twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import signal
 import sys
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from sdbridge.config import Config, ScheduleJob
+from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError, SdbridgeError
 
 log = logging.getLogger("sdbridge.schedule")
@@ -35,55 +34,9 @@ EXECUTOR = ThreadPoolExecutor(max_workers=1)
 """One worker: runs never overlap, and stopping waits for the one in progress."""
 
 
-class WallClockCronTrigger(CronTrigger):
-    """A CronTrigger that fires once per wall-clock time: when the clocks go back, the
-    repeated hour does not fire a second time."""
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        candidate = super().get_next_fire_time(previous_fire_time, now)
-        if candidate is not None and previous_fire_time is not None:
-            zone = self.timezone
-            if candidate.astimezone(zone).replace(tzinfo=None) == previous_fire_time.astimezone(zone).replace(
-                tzinfo=None
-            ):
-                candidate = super().get_next_fire_time(candidate, candidate)
-        return candidate
-
-
-DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def crontab_day_of_week(expression: str) -> str:
-    """Crontab counts days from Sunday = 0 (7 is Sunday too); APScheduler from Monday = 0.
-    Translate numbers to names so "0 2 * * 0" means Sunday, as crontab users expect."""
-    parts = []
-    for part in expression.split(","):
-        value, slash, step = part.partition("/")
-        if re.fullmatch(r"\d+-\d+", value):
-            low, high = (int(v) for v in value.split("-"))
-            if low == 0 and high >= 1:  # "0-5" = sun plus mon..fri
-                parts.append("sun")
-                low = 1
-            if low == 0:
-                value = "sun"
-            else:
-                value = DAY_NAMES[low] if low == high else f"{DAY_NAMES[low]}-{DAY_NAMES[high]}"
-        elif value.isdigit():
-            value = DAY_NAMES[int(value)]
-        parts.append(value + (slash + step if slash else ""))
-    return ",".join(parts)
-
-
 def trigger_for(job: ScheduleJob, timezone: tzinfo) -> Any:
     if job.cron is not None:
-        fields = job.cron.split()
-        if len(fields) != 5:
-            raise ConfigError(f"schedule job {job.name!r}: cron needs five fields, got {job.cron!r}")
-        minute, hour, day, month, day_of_week = fields
-        return WallClockCronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(day_of_week),
-            timezone=timezone,
-        )
+        return cron_trigger(job.cron, timezone)
     return IntervalTrigger(seconds=job.interval_seconds, timezone=timezone)
 
 

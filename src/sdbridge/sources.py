@@ -6,37 +6,48 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     SecretStr,
-    Tag,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
 from sdbridge.profile import load_catalogue
+from sdbridge.values import TimeZoneName
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _check_timezone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo or UTC)") from None
-    return value
+class PushSummaryConfig(_Model):
+    enabled: bool = False
+    issue: str | None = None
+    """Jira: the key of the issue whose description holds the summary (required for Jira).
+    GitLab: the iid of an issue to use; by default sdbridge opens one per project."""
+    title: str = "ISO/IEC 29110 gap summary (sdbridge)"
+
+
+class PushConfig(_Model):
+    """Push-back: one comment sdbridge owns per gapped ticket, a label, an optional summary."""
+
+    enabled: bool = False
+    label: str = Field(default="iso29110-gap", pattern=r"^[^\s,]+$")
+    on_resolved: Literal["note", "delete"] = "note"
+    """When a ticket's gaps are closed: replace the comment with a short note, or delete it."""
+    max_writes: int = Field(default=200, ge=0)
+    """Stop pushing after this many write requests in one run (a mapping mistake must not
+    comment on thousands of tickets)."""
+    work_products: tuple[str, ...] = ("WP.18", "WP.11")
+    jira_body: Literal["auto", "wiki", "adf"] = "auto"
+    """Jira comment format: wiki text (REST v2) or ADF (REST v3); auto follows the deployment."""
+    summary: PushSummaryConfig = Field(default_factory=PushSummaryConfig)
 
 
 class SourceBase(_Model):
@@ -44,18 +55,15 @@ class SourceBase(_Model):
     preset: str | None = None
     url_template: str | None = None
     """Link to a record, e.g. https://acme.atlassian.net/browse/{id}; {id} is the record id."""
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     """Time zone of timestamps that carry none (Jira CSV exports use the exporting user's)."""
     date_formats: tuple[str, ...] = ()
     """strptime formats tried in order for every datetime field of this source."""
     evidence: dict[str, str] = Field(default_factory=dict)
     """Declarations for work-product-level items, e.g. `WP.06.a: "Log kept in CMDB as CI-0042"`."""
     map: dict[str, WorkProductMapping | None] = Field(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str | None) -> str | None:
-        return _check_timezone(value)
+    push: PushConfig = Field(default_factory=PushConfig)
+    """Push-back of the gaps to the tickets; only for types that have a push writer."""
 
     @model_validator(mode="after")
     def _map_matches_catalogue(self, info: ValidationInfo) -> SourceBase:
@@ -75,6 +83,11 @@ class SourceBase(_Model):
     @property
     def mappings(self) -> dict[str, WorkProductMapping]:
         return {wp: m for wp, m in self.map.items() if m is not None and m.enabled}
+
+    @property
+    def location(self) -> str:
+        """Where its data comes from (a path or a URL without credentials), for messages."""
+        return self.name
 
 
 def catalogue_problems(source: dict[str, Any]) -> list[tuple[str, str]]:
@@ -130,6 +143,10 @@ class TableSourceConfig(SourceBase):
     unquote_formulas: bool = False
     """Remove the ' that GitLab puts before cells starting with = + - @."""
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
 
 class RetryConfig(_Model):
     """sdbridge's retry policy for a network source (see sdbridge.http)."""
@@ -144,30 +161,6 @@ class RetryConfig(_Model):
         from sdbridge.http import RetryPolicy
 
         return RetryPolicy(self.tries, self.backoff_seconds, self.max_wait_seconds, self.budget_seconds)
-
-
-class PushSummaryConfig(_Model):
-    enabled: bool = False
-    issue: str | None = None
-    """Jira: the key of the issue whose description holds the summary (required for Jira).
-    GitLab: the iid of an issue to use; by default sdbridge opens one per project."""
-    title: str = "ISO/IEC 29110 gap summary (sdbridge)"
-
-
-class PushConfig(_Model):
-    """Push-back: one comment sdbridge owns per gapped ticket, a label, an optional summary."""
-
-    enabled: bool = False
-    label: str = Field(default="iso29110-gap", pattern=r"^[^\s,]+$")
-    on_resolved: Literal["note", "delete"] = "note"
-    """When a ticket's gaps are closed: replace the comment with a short note, or delete it."""
-    max_writes: int = Field(default=200, ge=0)
-    """Stop pushing after this many write requests in one run (a mapping mistake must not
-    comment on thousands of tickets)."""
-    work_products: tuple[str, ...] = ("WP.18", "WP.11")
-    jira_body: Literal["auto", "wiki", "adf"] = "auto"
-    """Jira comment format: wiki text (REST v2) or ADF (REST v3); auto follows the deployment."""
-    summary: PushSummaryConfig = Field(default_factory=PushSummaryConfig)
 
 
 class DocumentsGitLab(_Model):
@@ -192,6 +185,12 @@ class DocumentsSourceConfig(SourceBase):
     headings: dict[str, list[str]] = Field(default_factory=dict)
     """field -> headings that evidence it, e.g. prioritization_matrix: [Prioritization matrix,
     Priority matrix]; compared without case, accents or numbering."""
+
+    @property
+    def location(self) -> str:
+        if self.gitlab is not None:
+            return f"{self.gitlab.url.rstrip('/')}/{self.gitlab.project} ({self.gitlab.ref}:{self.gitlab.path or '/'})"
+        return str(self.path)
 
     @model_validator(mode="after")
     def _one_place(self) -> DocumentsSourceConfig:
@@ -233,7 +232,6 @@ class JiraSourceConfig(SourceBase):
     approvals: bool = False
     approval_issue_types: tuple[str, ...] = ("Change", "Change Request", "Normal Change", "Emergency Change")
     assets: JiraAssetsConfig | None = None
-    push: PushConfig = Field(default_factory=PushConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
@@ -255,13 +253,19 @@ class JiraSourceConfig(SourceBase):
         return found
 
     @property
+    def location(self) -> str:
+        return self.url
+
+    @property
     def base_jql(self) -> str:
         if self.jql:
             return self.jql
         return "project in (" + ", ".join(f'"{p}"' for p in self.projects) + ")"
 
 
-GITLAB_RESOURCES = ("issues", "merge_requests", "deployments", "environments", "releases", "pipelines")
+GitLabResource = Literal["issues", "merge_requests", "deployments", "environments", "releases", "pipelines"]
+GITLAB_RESOURCES: tuple[GitLabResource, ...] = (
+    "issues", "merge_requests", "deployments", "environments", "releases", "pipelines")
 
 
 class GitLabSourceConfig(SourceBase):
@@ -275,7 +279,7 @@ class GitLabSourceConfig(SourceBase):
     groups: tuple[str, ...] = ()
     """A group's projects, subgroups included."""
     include_archived: bool = False
-    resources: tuple[Literal["issues", "merge_requests", "deployments", "environments", "releases", "pipelines"], ...] = GITLAB_RESOURCES
+    resources: tuple[GitLabResource, ...] = GITLAB_RESOURCES
     pipeline_ref: str | None = None
     """Pipelines of this ref only; default: each project's default branch."""
     notes: bool = True
@@ -285,6 +289,10 @@ class GitLabSourceConfig(SourceBase):
     full_every_days: int | None = Field(default=7, ge=1)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def location(self) -> str:
+        return self.url
 
     @model_validator(mode="after")
     def _scope(self) -> GitLabSourceConfig:
@@ -302,29 +310,7 @@ class PluginSourceConfig(SourceBase):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     type: str
 
-
-BUILTIN_TYPES = {"csv": "csv", "xlsx": "xlsx", "jira": "jira", "gitlab": "gitlab", "documents": "documents"}
-
-
-def plugin_types() -> set[str]:
-    from importlib.metadata import entry_points
-
-    return {ep.name for ep in entry_points(group="sdbridge.connectors")}
-
-
-def _source_tag(value: Any) -> str | None:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    if kind in BUILTIN_TYPES or kind is None:
-        return kind
-    return "plugin" if kind in plugin_types() else str(kind)
-
-
-SourceConfig = Annotated[
-    Annotated[TableSourceConfig, Tag("csv")]
-    | Annotated[TableSourceConfig, Tag("xlsx")]
-    | Annotated[JiraSourceConfig, Tag("jira")]
-    | Annotated[GitLabSourceConfig, Tag("gitlab")]
-    | Annotated[DocumentsSourceConfig, Tag("documents")]
-    | Annotated[PluginSourceConfig, Tag("plugin")],
-    Discriminator(_source_tag),
-]
+    @property
+    def location(self) -> str:
+        extra = self.model_extra or {}
+        return str(extra.get("url") or extra.get("path") or self.name)

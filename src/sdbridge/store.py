@@ -21,7 +21,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 
@@ -90,14 +91,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _frame_to_ipc(frame: pd.DataFrame) -> bytes:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     sink = pa.BufferOutputStream()
@@ -108,6 +101,46 @@ def _frame_to_ipc(frame: pd.DataFrame) -> bytes:
 
 def _ipc_to_frame(data: bytes) -> pd.DataFrame:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the run history."""
+
+    id: str
+    trigger: str
+    started_at: str
+    ended_at: str | None
+    status: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """What one source did in one run."""
+
+    status: str
+    snapshot_id: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunDetail(RunRecord):
+    sources: dict[str, RunSource] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> str:
+        """The moment its data is as of: its end, or its start while it runs."""
+        return self.ended_at or self.started_at
+
+
+@dataclass(frozen=True)
+class PushState:
+    """What push-back last did on one ticket: the comment it owns and what it said."""
+
+    comment_id: str | None
+    fingerprint: str | None
+    labelled: bool
 
 
 @dataclass
@@ -198,36 +231,46 @@ class Store:
             (run_id, source, status, error, items, changed, snapshot_id, _now()),
         )
 
-    def runs(self, limit: int = 30) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 30) -> list[RunRecord]:
+        """The latest runs, newest first."""
         rows = self.db.execute(
             "SELECT id, trigger, started_at, ended_at, status, error FROM runs ORDER BY started_at DESC, id DESC "
             "LIMIT ?",
             (limit,),
         ).fetchall()
-        keys = ("id", "trigger", "started_at", "ended_at", "status", "error")
-        return [dict(zip(keys, row)) for row in rows]
+        return [RunRecord(*row) for row in rows]
 
-    def run(self, run_id: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT id, started_at, status, ended_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+    def run(self, run_id: str) -> RunDetail:
+        row = self.db.execute(
+            "SELECT id, trigger, started_at, ended_at, status, error FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
         if row is None:
             raise StoreError(f"no run {run_id!r} in {self.path}", hint="`sdbridge history` lists the runs")
         sources = self.db.execute(
-            "SELECT source, status, snapshot_id FROM run_sources WHERE run_id = ?", (run_id,)
+            "SELECT source, status, snapshot_id, error FROM run_sources WHERE run_id = ?", (run_id,)
         ).fetchall()
-        return {
-            "id": row[0], "started_at": row[1], "status": row[2], "ended_at": row[3] or row[1],
-            "sources": {s: (st, i) for s, st, i in sources},
-        }
+        run, trigger, started, ended, status, error = row
+        return RunDetail(run, trigger, started, ended, status, error,
+                         sources={s: RunSource(st, i, e) for s, st, i, e in sources})
 
-    def last_pulls(self) -> dict[str, tuple[str, str | None]]:
-        """Per source, the status and error of its latest pull (pulled, unchanged, partial,
-        failed), so an offline `check` can say that the data it checks is from before a
-        failed pull."""
+    def snapshot_as_of(self, source: str, moment: str) -> int | None:
+        """The snapshot of a file source that a run starting at `moment` checked: the latest
+        one recorded by a run that started no later."""
+        row = self.db.execute(
+            "SELECT snapshot_id FROM run_sources rs JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? "
+            "AND rs.snapshot_id IS NOT NULL AND r.started_at <= ? ORDER BY r.started_at DESC LIMIT 1",
+            (source, moment),
+        ).fetchone()
+        return row[0] if row else None
+
+    def last_pulls(self) -> dict[str, RunSource]:
+        """Per source, its latest pull (pulled, unchanged, partial, failed), so an offline
+        `check` can say that the data it checks is from before a failed pull."""
         rows = self.db.execute(
-            "SELECT source, status, error FROM run_sources rs WHERE pulled_at = "
+            "SELECT source, status, snapshot_id, error FROM run_sources rs WHERE pulled_at = "
             "(SELECT MAX(pulled_at) FROM run_sources WHERE source = rs.source)"
         ).fetchall()
-        return {source: (status, error) for source, status, error in rows}
+        return {source: RunSource(status, snapshot, error) for source, status, snapshot, error in rows}
 
     # --- cursors ---------------------------------------------------------------------------
 
@@ -265,6 +308,8 @@ class Store:
                 (raw.source, content_hash, raw.location, raw.fetched_at.isoformat(), _now(), json.dumps(raw.columns),
                  json.dumps(raw.notes), raw.kind, data),
             ).lastrowid
+            if snapshot_id is None:
+                raise StoreError(f"the store {self.path} did not keep the snapshot of {raw.source}")
             _fault("after-snapshot-write")
             self._advance(db, raw.source, {**cursor, "snapshot_id": snapshot_id, "content_hash": content_hash})
         return int(snapshot_id)
@@ -372,7 +417,7 @@ class Store:
     # --- assessments -----------------------------------------------------------------------
 
     def save_assessment(self, run_id: str, report: dict[str, Any], findings: pd.DataFrame) -> None:
-        columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "url", "message"]
+        columns = STORED_FINDING_COLUMNS
         rows = findings[columns].astype(object).where(findings[columns].notna(), None).itertuples(index=False)
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO assessments (run_id, report) VALUES (?, ?)", (run_id, json.dumps(report)))
@@ -383,11 +428,11 @@ class Store:
                 ((run_id, *row) for row in rows),
             )
 
-    def push_state(self, source: str) -> dict[str, dict[str, Any]]:
+    def push_state(self, source: str) -> dict[str, PushState]:
         rows = self.db.execute(
             "SELECT ticket, comment_id, fingerprint, labelled FROM push_state WHERE source = ?", (source,)
         ).fetchall()
-        return {t: {"comment_id": c, "fingerprint": f, "labelled": bool(lab)} for t, c, f, lab in rows}
+        return {t: PushState(c, f, bool(lab)) for t, c, f, lab in rows}
 
     def save_push_state(self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool) -> None:
         self.db.execute(
@@ -403,9 +448,27 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def assessment(self, run_id: str) -> dict[str, Any] | None:
+    def assessment(self, run_id: str) -> Assessment | None:
+        """A stored run's assessment (without its findings: see `findings`)."""
         row = self.db.execute("SELECT report FROM assessments WHERE run_id = ?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return Assessment.model_validate_json(row[0]) if row else None
+
+    def previous_assessed_run(self, run_id: str) -> str | None:
+        """The assessed run before this one."""
+        row = self.db.execute(
+            "SELECT a.run_id FROM assessments a JOIN runs r ON r.id = a.run_id WHERE r.started_at < "
+            "(SELECT started_at FROM runs WHERE id = ?) ORDER BY r.started_at DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def findings(self, run_id: str, source: str | None = None) -> pd.DataFrame:
+        """A stored run's findings (of one source), with the columns the store keeps."""
+        query = f"SELECT {', '.join(STORED_FINDING_COLUMNS)} FROM findings WHERE run_id = ?"
+        params: tuple[str, ...] = (run_id,)
+        if source is not None:
+            query += " AND source = ?"
+            params += (source,)
+        return pd.DataFrame(self.db.execute(query, params).fetchall(), columns=STORED_FINDING_COLUMNS)
 
     def trend(self, limit: int = 30) -> list[dict[str, Any]]:
         """Gaps per WP over the last assessed runs, oldest first."""
@@ -435,4 +498,4 @@ class Store:
         ]
 
 
-__all__ = ["Store", "StoreError", "Snapshot", "SCHEMA_VERSION", "file_hash"]
+__all__ = ["PushState", "RunDetail", "RunRecord", "RunSource", "SCHEMA_VERSION", "Snapshot", "Store", "StoreError"]

@@ -8,19 +8,18 @@ shows every item as missing until the team writes it.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from sdbridge.config import load_preset
 from sdbridge.profile import load_catalogue
 
 FRONT_KEYS = ("id", "version", "owner", "approved_by", "approved_on", "next_review")
 
 
 def _preset() -> dict:
-    text = resources.files("sdbridge.mapping").joinpath("presets", "documents.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_preset("documents")
 
 
 def render(wp_id: str) -> str:

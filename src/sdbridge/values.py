@@ -10,15 +10,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import AfterValidator
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
+
+
+def check_timezone(value: str) -> str:
+    """An IANA time zone name, or a ValueError that says what to write instead."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo or UTC)") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
+"""A config value naming a time zone; every `timezone:`/`tz:` of the config is one."""
 
 
 def is_list_column(series: pd.Series) -> bool:

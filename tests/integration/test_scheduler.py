@@ -104,16 +104,28 @@ def test_a_real_scheduler_fires_a_run_and_stops_cleanly_on_sigterm(tmp_path):
     assert '"event": "stopped"' in log
     with Store(tmp_path / ".sdbridge" / "state.db") as store:
         runs = store.runs()
-        assert runs and all(r["status"] == "ok" for r in runs)  # no run was left half-done
-        assert runs[-1]["trigger"] == "schedule:quick"
+        assert runs and all(r.status == "ok" for r in runs)  # no run was left half-done
+        assert runs[-1].trigger == "schedule:quick"
 
 
 @pytest.mark.parametrize(
     ("crontab", "names"),
-    [("0", "sun"), ("7", "sun"), ("1-5", "mon-fri"), ("0,6", "sun,sat"), ("0-2", "sun,mon-tue"), ("*", "*"),
-     ("mon-fri", "mon-fri"), ("*/2", "*/2")],
+    [("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"), ("0,6", "sun,sat"), ("0-2", "sun,mon,tue"),
+     ("*", "*"), ("mon-fri", "mon,tue,wed,thu,fri"), ("*/2", "sun,tue,thu,sat"), ("0-6/2", "sun,tue,thu,sat"),
+     ("1-5/2", "mon,wed,fri")],
 )
 def test_crontab_days_of_week_count_from_sunday(crontab, names):
-    from sdbridge.scheduler import crontab_day_of_week
+    from sdbridge.cron import crontab_day_of_week
 
     assert crontab_day_of_week(crontab) == names
+
+
+def test_a_step_over_the_week_fires_on_the_days_crontab_means():
+    zone = ZoneInfo("UTC")
+    trigger = trigger_for(ScheduleJob(cron="0 2 * * */2"), zone)
+    fired, previous, now = [], None, datetime(2026, 11, 29, 0, 0, tzinfo=zone)  # a Sunday
+    for _ in range(8):
+        previous = trigger.get_next_fire_time(previous, now)
+        fired.append(previous.strftime("%a"))
+        now = previous
+    assert fired == ["Sun", "Tue", "Thu", "Sat", "Sun", "Tue", "Thu", "Sat"]

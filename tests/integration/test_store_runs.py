@@ -52,7 +52,7 @@ def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(works
     with Store(workspace / ".sdbridge" / "state.db") as store:
         sources = len(load_config(workspace / "sdbridge.yaml").sources)
         assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == sources
-        assert [r["status"] for r in store.runs()] == ["ok", "ok"]
+        assert [r.status for r in store.runs()] == ["ok", "ok"]
 
 
 def test_store_file_is_private(workspace):
@@ -76,7 +76,7 @@ def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(w
         assert store.db.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source").fetchall() == [
             (name, 1) for name in names
         ]
-        statuses = {r["status"] for r in store.runs()}
+        statuses = {r.status for r in store.runs()}
         assert statuses <= {"running", "ok"}  # the killed run is left as it died, the next one is ok
     clean = sdbridge("check", "-c", "sdbridge.yaml", "--out", "clean", cwd=workspace)
     assert clean.returncode == 0, clean.stderr
@@ -190,7 +190,7 @@ def test_an_old_store_is_upgraded_in_place(tmp_path):
     db.close()
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        assert [r["id"] for r in store.runs()] == ["r1"]
+        assert [r.id for r in store.runs()] == ["r1"]
         store.db.execute("SELECT * FROM push_state").fetchall()
 
 

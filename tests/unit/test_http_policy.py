@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from sdbridge.connectors.jira import inspect
+from sdbridge.connectors.jira_client import inspect
 from sdbridge.errors import FatalSourceError, RetriableSourceError
 from sdbridge.http import RetryPolicy, call, retry_after_seconds, safe_url
 

@@ -221,3 +221,34 @@ def test_dates_of_a_subset_of_rows_stay_on_their_rows():
     naive = pd.Series(["2026-01-05 10:00", "2026-01-03 10:00"], index=[7, 3], dtype="str")
     parsed, _ = parse_datetimes(naive, (), "Europe/Oslo")
     assert parsed.loc[3] == pd.Timestamp("2026-01-03 09:00", tz="UTC")
+
+
+SAMPLE_ARGUMENTS = {
+    "join": ", ", "split": ",", "map": {"hw": "hardware"}, "in": ["yes"], "matches": "^a", "extract": "(a+)",
+    "replace": {"pattern": "a", "with": "b"}, "date": {"formats": ["%Y-%m-%d"], "tz": "UTC"}, "default": "x",
+}
+
+
+def test_every_registered_transform_validates_its_argument_and_runs_on_a_column():
+    import numpy as np
+    import pandas as pd
+
+    from sdbridge.mapping.transforms import TRANSFORMS, Transform, apply_transform
+
+    class Source:
+        date_formats, timezone = ("%Y-%m-%d",), "UTC"
+
+    column = pd.Series(["aa", " HW ", None], dtype="str")
+    for name, definition in TRANSFORMS.items():
+        assert definition.doc
+        transform = Transform.parse({name: SAMPLE_ARGUMENTS[name]} if name in SAMPLE_ARGUMENTS else name)
+        out, invalid = apply_transform(column, transform, np.zeros(3, dtype=bool), Source())
+        assert len(out) == 3 and len(invalid) == 3, name
+        if definition.argument is not None:
+            with pytest.raises(ValueError, match=f"transform '{name}'"):
+                Transform.parse({name: object()})
+        else:
+            with pytest.raises(ValueError, match="takes no argument"):
+                Transform.parse({name: "x"})
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Transform.parse({"date": {"tz": "Mars/Olympus"}})

@@ -6,6 +6,7 @@ import pandas as pd
 
 from sdbridge.errors import RetriableSourceError
 from sdbridge.pushback import OwnComment, apply, plan
+from sdbridge.store import PushState
 
 
 class MemoryWriter:
@@ -47,14 +48,19 @@ class MemoryWriter:
 
 
 def findings(*rows):
-    return pd.DataFrame(rows, columns=["work_product", "record_id", "message"])
+    """Rows of (work product, ticket, message); the item and status are read off the message."""
+    frame = pd.DataFrame(rows, columns=["work_product", "record_id", "message"])
+    frame["item"] = frame["message"].str.extract(r"\((WP\.\d\d) (\w)\)").apply(
+        lambda m: f"{m[0]}.{m[1]}" if isinstance(m[0], str) else "WP.18.x", axis=1) if len(frame) else []
+    frame["status"] = "missing"
+    return frame
 
 
 def run(writer, frame, state, active=("T-1", "T-2")):
     saved = {}
 
     def save(ticket, comment_id, mark, labelled):
-        state[ticket] = {"comment_id": comment_id, "fingerprint": mark, "labelled": labelled}
+        state[ticket] = PushState(comment_id, mark, labelled)
         saved[ticket] = True
 
     actions = plan(frame, set(active), state, ("WP.18",))
@@ -88,3 +94,18 @@ def test_a_ticket_that_left_the_source_is_not_touched():
 def test_other_work_products_and_inactive_tickets_are_not_planned():
     frame = findings(("WP.02", "CI-1", "Owner (WP.02 f) is missing"), ("WP.18", "T-9", "x"))
     assert plan(frame, {"T-1"}, {}, ("WP.18",)) == []
+
+
+def test_rewording_a_message_changes_no_fingerprint_but_a_new_gap_does():
+    state: dict = {}
+    writer = MemoryWriter()
+    run(writer, findings(("WP.18", "T-1", "Priority (WP.18 f) is missing")), state)
+    before = dict(state)
+    reworded = findings(("WP.18", "T-1", "The priority (WP.18 f) has not been recorded yet"))
+    assert [a.kind for a in plan(reworded, {"T-1"}, state, ("WP.18",))] == ["unchanged"]
+    assert run(writer, reworded, state).unchanged == 1 and state == before  # no comment rewritten
+    invalid = reworded.assign(status="invalid")
+    assert [a.kind for a in plan(invalid, {"T-1"}, state, ("WP.18",))] == ["update"]
+    more = findings(("WP.18", "T-1", "Priority (WP.18 f) is missing"), ("WP.18", "T-1", "Impact (WP.18 d) is missing"))
+    update = plan(more, {"T-1"}, state, ("WP.18",))
+    assert [a.kind for a in update] == ["update"] and len(update[0].lines) == 2

@@ -1,20 +1,17 @@
-"""What every connector provides, and the registry that finds one by source type.
+"""What every connector provides: the two kinds of connector (`FileConnector`,
+`ItemConnector`) and what they return (`RawTable`, `ItemBatch`).
 
 A connector only fetches: it turns a source into raw items with provenance and never
-judges them. Built-in connectors are listed explicitly; third-party ones register through
-the entry-point group `sdbridge.connectors` (name = source type, value = connector class).
+judges them. Which connector serves which `type:` is said in `sdbridge.registry`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
-
-from sdbridge.errors import ConfigError
 
 ROW = "__row__"
 """Provenance column of a raw table: the 1-based data row (or item position) it came from."""
@@ -58,45 +55,21 @@ class ItemBatch:
     """Parts that could not be read (a forbidden project): the pull is partial."""
 
 
-class Connector(Protocol):
-    type: ClassVar[str]
+class FileConnector(Protocol):
+    """A source read whole each time it changed (a file, a folder of documents): `pull`
+    returns it as one table, `content_hash` tells whether it changed since the last pull
+    without reading it all (None: it cannot tell, read it). A `remote` one is read over the
+    network, so only `pull` may read it, never `check`."""
+
+    remote: bool
 
     def pull(self) -> RawTable: ...
 
-
-BUILTIN: dict[str, str] = {
-    "csv": "sdbridge.connectors.tables:TableFileConnector",
-    "xlsx": "sdbridge.connectors.tables:TableFileConnector",
-    "jira": "sdbridge.connectors.jira:JiraConnector",
-    "gitlab": "sdbridge.connectors.gitlab:GitLabConnector",
-    "documents": "sdbridge.connectors.documents:DocumentsConnector",
-}
+    def content_hash(self) -> str | None: ...
 
 
-def _load(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    module = __import__(module_name, fromlist=[attr])
-    return getattr(module, attr)
+class ItemConnector(Protocol):
+    """A source of items pulled incrementally (an issue tracker): what changed since the
+    cursor, or everything with `full`."""
 
-
-def push_writer_for(source: Any) -> Any:
-    """The writer that pushes gaps back to a source (Jira or GitLab)."""
-    from sdbridge.connectors.push_writers import GitLabWriter, JiraWriter
-
-    writers = {"jira": JiraWriter, "gitlab": GitLabWriter}
-    if source.type not in writers:
-        raise ConfigError(f"source {source.name!r}: push-back is not available for {source.type} sources")
-    return writers[source.type](source)
-
-
-def connector_for(source: Any, *, resolve: Any) -> Connector:
-    """The connector for a configured source. `resolve` turns config-relative paths into
-    absolute ones."""
-    kind = source.type
-    if kind in BUILTIN:
-        return _load(BUILTIN[kind])(source, resolve=resolve)
-    for ep in entry_points(group="sdbridge.connectors"):
-        if ep.name == kind:
-            return ep.load()(source, resolve=resolve)
-    known = sorted({*BUILTIN, *(ep.name for ep in entry_points(group="sdbridge.connectors"))})
-    raise ConfigError(f"source {source.name!r}: unknown type {kind!r}; known types: {', '.join(known)}")
+    def pull_items(self, cursor: dict[str, Any], *, full: bool = False) -> ItemBatch: ...

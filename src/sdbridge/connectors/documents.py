@@ -26,16 +26,18 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 import yaml
+from markdown_it import MarkdownIt
 
 from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.errors import InputError
 from sdbridge.profile import normalise_wp_id
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_MARKDOWN = MarkdownIt("commonmark")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 SUFFIXES = (".md", ".markdown")
@@ -49,22 +51,18 @@ def normalise_heading(text: str) -> str:
 
 
 def sections(body: str) -> tuple[str | None, dict[str, str]]:
-    """The first heading (a title) and each heading's text, up to the next heading."""
+    """The first heading (a title) and each heading's text, up to the next heading. Headings
+    are what CommonMark says they are (markdown-it-py): ATX (`## Scope`) and setext
+    (underlined) headings count; a `#` line inside a code fence does not."""
+    tokens = _MARKDOWN.parse(body)
+    lines = body.splitlines()
+    heads = [(token.map[0], token.map[1], tokens[i + 1].content.strip())
+             for i, token in enumerate(tokens) if token.type == "heading_open" and token.map]
     found: dict[str, str] = {}
-    title = None
-    current, lines = None, []
-    for line in body.splitlines():
-        match = _HEADING.match(line)
-        if match:
-            if current is not None:
-                found.setdefault(current, "\n".join(lines).strip())
-            title = title or match.group(2).strip()
-            current, lines = normalise_heading(match.group(2)), []
-        elif current is not None:
-            lines.append(line)
-    if current is not None:
-        found.setdefault(current, "\n".join(lines).strip())
-    return title, found
+    for n, (_, end, text) in enumerate(heads):
+        stop = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
+        found.setdefault(normalise_heading(text), "\n".join(lines[end:stop]).strip())
+    return (heads[0][2] if heads else None), found
 
 
 def _plain(value: Any) -> Any:
@@ -118,8 +116,6 @@ def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict
 
 
 class DocumentsConnector:
-    type: ClassVar[str] = "documents"
-
     def __init__(self, source: Any, *, resolve: Any) -> None:
         self.source = source
         self.folder: Path | None = resolve(source.path) if source.path is not None else None
@@ -132,10 +128,7 @@ class DocumentsConnector:
 
     @property
     def location(self) -> str:
-        if self.repository is not None:
-            g = self.source.gitlab
-            return f"{g.url.rstrip('/')}/{g.project} ({g.ref}:{g.path or '/'})"
-        return str(self.folder)
+        return str(self.folder) if self.folder is not None else self.source.location
 
     def files(self) -> list[Path]:
         assert self.folder is not None
@@ -153,21 +146,24 @@ class DocumentsConnector:
                 digest.update(f"{rel}\0{blob}\n".encode())
             return digest.hexdigest()
         for path in self.files():
-            digest.update(str(path.relative_to(self.folder)).encode())
+            digest.update(self._relative(path).encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()
+
+    def _relative(self, path: Path) -> str:
+        return str(path.relative_to(self.folder)) if self.folder is not None else path.name
 
     def _texts(self) -> list[tuple[str, str, str | None]]:
         """(relative path, text, modified) of every Markdown document."""
         if self.repository is not None:
             return [(rel, self.repository.read(rel), None) for rel, _ in self.repository.tree()]
-        found = []
+        found: list[tuple[str, str, str | None]] = []
         for path in self.files():
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path), source=self.source.name) from None
-            found.append((str(path.relative_to(self.folder)), text,
+            found.append((self._relative(path), text,
                           datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()))
         return found
 
@@ -188,29 +184,20 @@ class DocumentsConnector:
 
 
 class _Repository:
-    """The documents folder of a GitLab repository, through python-gitlab, under sdbridge's
-    retry policy (the same client set-up as the GitLab connector)."""
+    """The documents folder of a GitLab repository, through the shared GitLab client (retry
+    policy, one deadline per pull)."""
 
     def __init__(self, source: Any) -> None:
-        from sdbridge.config import GitLabSourceConfig
-        from sdbridge.connectors.gitlab import GitLabConnector
-
         g = source.gitlab
         self.config = g
-        self.reader = GitLabConnector(GitLabSourceConfig(
-            name=source.name, type="gitlab", url=g.url, token=g.token, projects=(g.project,), retry=source.retry))
+        self.client = GitLabClient(source.name, g.url, g.token, source.retry.policy())
         self._tree: list[tuple[str, str]] | None = None
-
-    def _project(self) -> Any:
-        return self.reader.gl.projects.get(self.config.project, lazy=True)
 
     def tree(self) -> list[tuple[str, str]]:
         if self._tree is None:
-            from sdbridge.connectors.gitlab import NO_LIBRARY_RETRY
-
-            project = self._project()
+            project = self.client.project(self.config.project)
             prefix = self.config.path.strip("/")
-            entries = self.reader._each(f"listing {self.config.project}:{prefix or '/'}", lambda: iter(
+            entries = self.client.each(f"listing {self.config.project}:{prefix or '/'}", lambda: iter(
                 project.repository_tree(path=prefix, ref=self.config.ref, recursive=True, iterator=True,
                                         **NO_LIBRARY_RETRY)))
             found = []
@@ -222,12 +209,11 @@ class _Repository:
         return self._tree
 
     def read(self, rel: str) -> str:
-        from sdbridge.connectors.gitlab import NO_LIBRARY_RETRY
-
         full = f"{self.config.path.strip('/')}/{rel}".lstrip("/")
-        data = self.reader._call(f"reading {full}", lambda: self._project().files.raw(
+        project = self.client.project(self.config.project)
+        data = self.client.call(f"reading {full}", lambda: project.files.raw(
             file_path=full, ref=self.config.ref, **NO_LIBRARY_RETRY))
         try:
-            return data.decode("utf-8-sig")
+            return bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text (byte {exc.start})", path=full) from None

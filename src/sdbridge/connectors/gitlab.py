@@ -21,75 +21,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
-
-import gitlab
-import requests
-from gitlab.exceptions import GitlabError
+from functools import partial
+from typing import Any
 
 from sdbridge.connectors.base import ItemBatch
+from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.errors import FatalSourceError
-from sdbridge.http import HttpFailure, call, with_deadline
-from sdbridge.pushback import is_own_text
 
-NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
 RECENT_DEPLOYMENTS = 100
 """How many of an environment's latest deployments form its change schedule (WP.12)."""
 
 
 class GitLabConnector:
-    type: ClassVar[str] = "gitlab"
+    """Pulls a GitLab source's projects as items. `skip_text` tells which note bodies are
+    not evidence (push-back's own notes); the registry passes it."""
 
-    def __init__(self, source: Any, *, resolve: Any = None) -> None:
+    def __init__(self, source: Any, *, resolve: Any = None,
+                 skip_text: Callable[[str | None], bool] | None = None) -> None:
         self.source = source
-        self.policy = source.retry.policy()
-        self.requests = 0
-        self._deadline: float | None = None
-        self._last_headers: dict[str, str] = {}
-        self._gl: gitlab.Gitlab | None = None
-
-    # --- plumbing --------------------------------------------------------------------------
+        self.client = GitLabClient.for_source(source)
+        self.skip_text = skip_text or (lambda text: False)
 
     @property
-    def gl(self) -> gitlab.Gitlab:
-        if self._gl is None:
-            self._gl = gitlab.Gitlab(
-                self.source.url,
-                private_token=self.source.token.get_secret_value(),
-                per_page=self.source.per_page,
-                timeout=self.source.timeout_seconds,
-                retry_transient_errors=False,  # sdbridge's policy retries, not the library's
-                keep_base_url=True,
-            )
-            self._gl.session.hooks["response"].append(self._remember)
-        return self._gl
+    def requests(self) -> int:
+        return self.client.requests
 
-    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.requests += 1
-        self._last_headers = dict(response.headers)
-
-    def _inspect(self, exc: BaseException) -> HttpFailure | None:
-        if isinstance(exc, GitlabError) and exc.response_code is not None:
-            return HttpFailure(exc.response_code, self.source.url, self._last_headers, str(exc))
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-            return HttpFailure(None, self.source.url, {}, type(exc).__name__)
-        return None
+    @property
+    def gl(self) -> Any:
+        return self.client.gl
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        return call(fn, source=self.source.name, what=what, inspect=self._inspect, policy=self.policy,
-                    deadline=self._deadline)
+        return self.client.call(what, fn)
 
     def _each(self, what: str, start: Callable[[], Any]) -> Iterator[Any]:
-        """Every item of a paged list; each page request runs under the retry policy (a page
-        that failed is asked again, the pages before it are kept)."""
-        pages = self._call(what, start)
-        while True:
-            try:
-                item = self._call(what, lambda: next(pages))
-            except StopIteration:
-                return
-            yield item
+        return self.client.each(what, start)
 
     # --- projects --------------------------------------------------------------------------
 
@@ -97,7 +63,7 @@ class GitLabConnector:
         found, problems, seen = [], [], set()
         for ref in self.source.projects:
             try:
-                project = self._call(f"reading project {ref}", lambda ref=ref: self.gl.projects.get(ref, **NO_LIBRARY_RETRY))
+                project = self._call(f"reading project {ref}", partial(self.gl.projects.get, ref, **NO_LIBRARY_RETRY))
             except FatalSourceError as exc:
                 problems.append(f"project {ref}: {exc.message}")
                 continue
@@ -107,9 +73,10 @@ class GitLabConnector:
         for ref in self.source.groups:
             try:
                 group = self.gl.groups.get(ref, lazy=True)
-                listed = list(self._each(f"listing projects of group {ref}", lambda group=group: iter(group.projects.list(
-                    iterator=True, include_subgroups=True, pagination="keyset", order_by="id", sort="asc",
-                    archived=None if self.source.include_archived else False, **NO_LIBRARY_RETRY))))
+                listing = partial(group.projects.list, iterator=True, include_subgroups=True, pagination="keyset",
+                                  order_by="id", sort="asc",
+                                  archived=None if self.source.include_archived else False, **NO_LIBRARY_RETRY)
+                listed = list(self._each(f"listing projects of group {ref}", listing))
             except FatalSourceError as exc:
                 problems.append(f"group {ref}: {exc.message}")
                 continue
@@ -141,12 +108,13 @@ class GitLabConnector:
                 data = {**issue.attributes, **base, "_kind": "issue"}
                 extra: dict[str, Any] = {}
                 if self.source.notes:
-                    notes = self._each(f"reading notes of {path}#{issue.iid}", lambda issue=issue: iter(
-                        manager.issues.get(issue.iid, lazy=True).notes.list(iterator=True, **NO_LIBRARY_RETRY)))
+                    handle = manager.issues.get(issue.iid, lazy=True)  # lazy: no request
+                    notes = self._each(f"reading notes of {path}#{issue.iid}",
+                                       partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY))
                     extra["notes"] = [n.attributes.get("body") for n in notes
-                                      if not n.attributes.get("system") and not is_own_text(n.attributes.get("body"))]
-                    links = self._call(f"reading links of {path}#{issue.iid}", lambda issue=issue: manager.issues.get(
-                        issue.iid, lazy=True).links.list(get_all=True, **NO_LIBRARY_RETRY))
+                                      if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))]
+                    links = self._call(f"reading links of {path}#{issue.iid}",
+                                       partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY))
                     extra["links"] = [link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
                                       for link in links]
                 data["sdbridge"] = extra
@@ -154,8 +122,8 @@ class GitLabConnector:
         if "merge_requests" in resources:
             for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
                 data = {**mr.attributes, **base, "_kind": "merge_request"}
-                approvals = self._call(f"reading approvals of {path}!{mr.iid}", lambda mr=mr: manager.mergerequests.get(
-                    mr.iid, lazy=True).approvals.get(**NO_LIBRARY_RETRY))
+                approvals = self._call(f"reading approvals of {path}!{mr.iid}", partial(
+                    manager.mergerequests.get(mr.iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY))
                 approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
                 data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
                 items.append((f"{pid}:mr:{mr.id}", _strip_people(data), data.get("updated_at")))
@@ -168,9 +136,9 @@ class GitLabConnector:
                     manager.environments.list(iterator=True, **NO_LIBRARY_RETRY))):
                 data = {**environment.attributes, **base, "_kind": "environment"}
                 # The schedule of an environment: its latest deployments (one page, newest first).
-                recent = self._call(f"reading deployments to {data.get('name')} of {path}", lambda data=data: (
-                    manager.deployments.list(environment=data.get("name"), order_by="updated_at", sort="desc",
-                                             per_page=RECENT_DEPLOYMENTS, get_all=False, **NO_LIBRARY_RETRY)))
+                recent = self._call(f"reading deployments to {data.get('name')} of {path}", partial(
+                    manager.deployments.list, environment=data.get("name"), order_by="updated_at", sort="desc",
+                    per_page=RECENT_DEPLOYMENTS, get_all=False, **NO_LIBRARY_RETRY))
                 data["sdbridge"] = {"deployments": [
                     {"ref": d.attributes.get("ref"), "sha": d.attributes.get("sha"),
                      "at": d.attributes.get("created_at"), "status": d.attributes.get("status")}
@@ -185,15 +153,14 @@ class GitLabConnector:
             ref = self.source.pipeline_ref or project.attributes.get("default_branch")
             for pipeline in listing("pipelines", manager.pipelines, ref=ref, **UPDATED_ORDER):
                 data = {**pipeline.attributes, **base, "_kind": "pipeline"}
-                summary = self._call(f"reading test report of {path} pipeline {pipeline.id}", lambda pipeline=pipeline:
-                                     manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get(
-                                         **NO_LIBRARY_RETRY))
+                summary = self._call(f"reading test report of {path} pipeline {pipeline.id}", partial(
+                    manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY))
                 data["sdbridge"] = {"tests": summarise_test_report(summary.attributes)}
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
 
     def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
-        self._deadline = with_deadline(self.policy)
+        self.client.begin()
         watermarks: dict[str, str] = dict(cursor.get("watermarks", {}))
         last_full = cursor.get("last_full")
         due = (
@@ -206,7 +173,7 @@ class GitLabConnector:
         items: list[tuple[str, dict, str | None]] = []
         for project in projects:
             pid = project.attributes["id"]
-            since = {}
+            since: dict[str, str | None] = {}
             if not full:
                 for name in ("issues", "merge_requests", "deployments", "pipelines"):
                     mark = watermarks.get(f"{pid}:{name}")

@@ -14,32 +14,18 @@ JSM Assets objects become items with `_kind: asset`. Mappings read items with JM
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
-
-import requests
-from jira import JIRA, JIRAError
+from typing import Any
 
 from sdbridge.connectors.base import ItemBatch
+from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.errors import ConfigError
-from sdbridge.http import HttpFailure, call, headers_of, with_deadline
-from sdbridge.pushback import is_own_text
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
 CHANGELOG_PAGE = 100
-
-
-def inspect(exc: BaseException) -> HttpFailure | None:
-    if isinstance(exc, JIRAError):
-        return HttpFailure(exc.status_code, exc.url, headers_of(exc.response), exc.text or "")
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return HttpFailure(exc.response.status_code, exc.response.url, headers_of(exc.response), str(exc))
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return HttpFailure(None, getattr(exc.request, "url", None), {}, type(exc).__name__)
-    return None
 
 
 def _epoch_ms(value: str | None) -> int | None:
@@ -53,54 +39,24 @@ def _epoch_ms(value: str | None) -> int | None:
 
 
 class JiraConnector:
-    type: ClassVar[str] = "jira"
+    """Pulls a Jira source's issues (and Assets objects) as items. `skip_text` tells which
+    comment bodies are not evidence (push-back's own comments); the registry passes it."""
 
-    def __init__(self, source: Any, *, resolve: Any = None) -> None:
+    def __init__(self, source: Any, *, resolve: Any = None,
+                 skip_text: Callable[[str | None], bool] | None = None) -> None:
         self.source = source
         self.cloud = source.auth == "cloud"
-        self.policy = source.retry.policy()
-        self.requests = 0
-        self._deadline: float | None = None
-        self._client: JIRA | None = None
+        self.client = JiraClient(source)
+        self.skip_text = skip_text or (lambda text: False)
         self._custom_ids: dict[str, str] = {}
         self._done_statuses: set[str] = set()
 
-    # --- plumbing --------------------------------------------------------------------------
-
-    def _call(self, what: str, fn: Any) -> Any:
-        def counted() -> Any:
-            self.requests += 1
-            return fn()
-
-        if self._deadline is None:
-            self._deadline = with_deadline(self.policy)
-        return call(counted, source=self.source.name, what=what, inspect=inspect, policy=self.policy,
-                    deadline=self._deadline)
-
     @property
-    def client(self) -> JIRA:
-        if self._client is None:
-            token = self.source.token.get_secret_value()
-            auth: dict[str, Any] = (
-                {"basic_auth": (self.source.email, token)} if self.cloud else {"token_auth": token}
-            )
-            self._client = self._call(
-                "connecting",
-                lambda: JIRA(
-                    server=self.source.url.rstrip("/"),
-                    options={"rest_api_version": "3" if self.cloud else "2"},
-                    max_retries=0,  # sdbridge's policy retries, not the library's
-                    timeout=self.source.timeout_seconds,
-                    get_server_info=True,
-                    logging=False,
-                    **auth,
-                ),
-            )
-        return self._client
+    def requests(self) -> int:
+        return self.client.requests
 
-    def _get(self, what: str, path: str, params: dict[str, Any] | None = None, base: str | None = None) -> Any:
-        kwargs = {"base": base} if base else {}
-        return self._call(what, lambda: self.client._get_json(path, params=params, **kwargs))
+    def _get(self, what: str, path: str, params: dict[str, Any] | None = None, api: str | None = None) -> Any:
+        return self.client.get(what, path, params, api)
 
     # --- fields ----------------------------------------------------------------------------
 
@@ -111,7 +67,7 @@ class JiraConnector:
         wanted = self.source.custom_fields
         if not wanted:
             return []
-        fields = self._call("reading /field", lambda: self.client.fields())
+        fields = self.client.call("reading /field", lambda: self.client.jira.fields())
         by_name: dict[str, list[dict]] = {}
         for f in fields:
             by_name.setdefault(str(f.get("name", "")).casefold(), []).append(f)
@@ -233,8 +189,7 @@ class JiraConnector:
         return sorted(transitions, key=lambda t: _epoch_ms(t["at"]) or 0)
 
     def approvals(self, key: str) -> list[dict]:
-        base = self.source.url.rstrip("/") + "/rest/servicedeskapi/{path}"
-        page = self._get("reading approvals", f"request/{key}/approval", base=base)
+        page = self._get("reading approvals", f"request/{key}/approval", api="servicedeskapi")
         return [
             {"name": a.get("name"), "decision": a.get("finalDecision"),
              "completed_at": (a.get("completedDate") or {}).get("iso8601")}
@@ -254,7 +209,7 @@ class JiraConnector:
                 if not page.get("comments") or start >= int(page.get("total", 0)):
                     break
         # Bodies only (no authors), and never sdbridge's own gap comment.
-        return [text for c in comments if (text := adf_to_text(c.get("body"))) and not is_own_text(text)]
+        return [text for c in comments if (text := adf_to_text(c.get("body"))) and not self.skip_text(text)]
 
     def enrich(self, issue: dict) -> dict:
         key = issue["key"]
@@ -282,13 +237,8 @@ class JiraConnector:
         objects: list[dict] = []
         start = 0
         while True:
-            url = f"{base}/object/aql?startAt={start}&maxResults=100&includeAttributes=true"
-
-            def post(url: str = url) -> Any:
-                response = self.client._session.post(url, data=json.dumps({"qlQuery": config.aql}))
-                return response.json()
-
-            page = self._call("reading Assets", post)
+            page = self.client.request("reading Assets", "POST", "object/aql", api=base, payload={"qlQuery": config.aql},
+                                       params={"startAt": start, "maxResults": 100, "includeAttributes": "true"})
             values = page.get("values", [])
             objects.extend(values)
             start += len(values)
@@ -299,7 +249,7 @@ class JiraConnector:
     # --- the pull --------------------------------------------------------------------------
 
     def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
-        self._deadline = with_deadline(self.policy)
+        self.client.begin()
         notes = self.resolve_custom_fields()
         if self.source.changelog:
             self._status_categories()
@@ -311,7 +261,7 @@ class JiraConnector:
             and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
         )
         full = full or watermark is None or due
-        since = None if full else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
+        since = None if full or watermark is None else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
         issues = self.search(since)
         unique = {str(i["id"]): i for i in issues}  # the overlap and eventual consistency repeat issues
         items = [(issue_id, self.enrich(issue), issue.get("fields", {}).get("updated"))

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -62,11 +63,21 @@ def unquote_formula_prefix(frame: pd.DataFrame) -> None:
 class TableFileConnector:
     """Reads one CSV or XLSX file as a `RawTable`."""
 
-    type: ClassVar[str] = "csv"
+    remote = False
 
     def __init__(self, source: Any, *, resolve: Any) -> None:
         self.source = source
         self.path: Path = resolve(source.path)
+
+    def content_hash(self) -> str | None:
+        """The file's SHA-256, or None when it is missing (the pull then says so)."""
+        if not self.path.is_file():
+            return None
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
     def pull(self) -> RawTable:
         if not self.path.exists():

@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 
 from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.errors import InputError, MappingError
+from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
-from sdbridge.mapping.transforms import apply_transform, condition_mask, first_non_empty
+from sdbridge.mapping.transforms import apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
 from sdbridge.values import blank_mask, parse_bools, parse_datetimes
 
@@ -351,12 +352,13 @@ class MappingEngine:
             columns[name] = series
         # Durations last: they read other canonical fields.
         for f in wp.fields:
-            spec = mapping.fields.get(f.name)
-            pair = spec.duration if spec is not None and spec.duration else None
+            declared = mapping.fields.get(f.name)
+            pair = declared.duration if declared is not None and declared.duration else None
             derive = (f.derive or {}).get("duration")
-            if pair is None and derive is None:
+            ends = pair or derive
+            if ends is None:
                 continue
-            start, end = (columns.get(name) for name in (pair or derive))  # type: ignore[union-attr]
+            start, end = (columns.get(name) for name in ends)
             if start is None or end is None:
                 continue
             span = end - start

@@ -9,72 +9,13 @@ JSON-shaped items (Jira, GitLab). A list of references means "the first non-empt
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Named transforms and the type of their argument. `None` means the transform takes none.
-TRANSFORMS: dict[str, type | tuple[type, ...] | None] = {
-    "strip": None,
-    "lower": None,
-    "upper": None,
-    "first": None,  # first value of a multi-valued field
-    "jira_comment_body": None,  # "25/Feb/26 10:17 PM;<accountId>;<body>" -> body
-    "unquote_formula": None,  # "'=SUM(..)" -> "=SUM(..)" (GitLab defuses formulas with a ')
-    "join": str,  # multi-valued -> one text, separator
-    "split": str,  # text -> multi-valued, separator
-    "map": dict,  # value map, e.g. {HW: hardware}; {values: {...}, default: ...}
-    "in": list,  # -> bool: value (case-insensitive) is one of these
-    "matches": str,  # -> bool: regex search (case-insensitive)
-    "extract": str,  # regex with one group -> that group
-    "replace": dict,  # {pattern: regex, with: replacement} (re.sub, \\1 for groups)
-    "date": dict,  # {formats: [...], tz: Europe/Oslo, dayfirst: false}
-    "default": (str, int, float, bool),  # value when empty
-}
+from sdbridge.mapping.transforms import Transform
 
 EXTRA_FIELDS = ("url",)
 """Fields a mapping may fill for every WP besides the catalogue's: `url` links to the ticket."""
-
-
-class Transform(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    name: str
-    arg: Any = None
-
-
-def _parse_transform(raw: object) -> Transform:
-    if isinstance(raw, str):
-        name, arg = raw, None
-    elif isinstance(raw, dict) and len(raw) == 1:
-        ((name, arg),) = raw.items()
-    else:
-        raise ValueError(f"a transform is a name or a one-key mapping like {{date: {{...}}}}, got {raw!r}")
-    if name not in TRANSFORMS:
-        raise ValueError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
-    expected = TRANSFORMS[name]
-    if expected is None and arg is not None:
-        raise ValueError(f"transform {name!r} takes no argument")
-    if expected is not None and not isinstance(arg, expected):
-        raise ValueError(f"transform {name!r} needs a {getattr(expected, '__name__', expected)} argument")
-    if name in ("matches", "extract"):
-        try:
-            pattern = re.compile(arg)
-        except re.error as exc:
-            raise ValueError(f"transform {name!r}: bad regular expression: {exc}") from None
-        if name == "extract" and pattern.groups != 1:
-            raise ValueError("transform 'extract' needs a regular expression with exactly one group")
-    if name == "replace":
-        if set(arg) != {"pattern", "with"}:
-            raise ValueError("transform 'replace' needs {pattern: <regex>, with: <text>}")
-        try:
-            re.compile(arg["pattern"])
-        except re.error as exc:
-            raise ValueError(f"transform 'replace': bad regular expression: {exc}") from None
-    if name == "date":
-        unknown = set(arg) - {"formats", "format", "tz", "dayfirst"}
-        if unknown:
-            raise ValueError(f"transform 'date': unknown keys {sorted(unknown)}")
-    return Transform(name=name, arg=arg)
 
 
 class FieldSpec(BaseModel):
@@ -125,7 +66,7 @@ class FieldSpec(BaseModel):
             return ()
         if not isinstance(raw, list):
             raw = [raw]
-        return tuple(_parse_transform(t) for t in raw)
+        return tuple(Transform.parse(t) for t in raw)
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldSpec:

@@ -1,64 +1,33 @@
-"""Column-wise operations of the mapping spec: `where` conditions, named transforms, and
-"first non-empty of" several references. Each works on a whole column; only multi-valued
-(list) cells are handled value by value."""
+"""The named transforms of the mapping spec, as one registry (`TRANSFORMS`: name, argument
+type, vectorised function), and "first non-empty of" several references. Each works on a
+whole column; only multi-valued (list) cells are handled value by value. A new transform is
+one function and one entry here: the spec validates from the same table."""
 
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from sdbridge.errors import MappingError
-from sdbridge.mapping.spec import Condition, Transform
-from sdbridge.values import blank_mask, is_list_column, parse_datetimes
+from sdbridge.values import TimeZoneName, blank_mask, is_list_column, parse_datetimes
 
 _JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3}/\d{2,4} \d{1,2}:\d{2}(?: [AP]M)?;[^;]*;", re.IGNORECASE)
 
 
-def _regex_mask(series: pd.Series, pattern: str) -> pd.Series:
+def regex_mask(series: pd.Series, pattern: str) -> pd.Series:
     """Case-insensitive regex search over a text column (groups in the pattern are fine)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
         return series.astype("str").str.contains(pattern, regex=True, flags=re.IGNORECASE)
 
 
-# --- where -----------------------------------------------------------------------------------
-
-
-def condition_mask(series: pd.Series, condition: Condition, placeholders: tuple[str, ...]) -> np.ndarray:
-    if condition.present is not None:
-        present = ~blank_mask(series, placeholders)
-        return present if condition.present else ~present
-    if is_list_column(series):
-        lowered = series.map(lambda v: [str(x).strip().lower() for x in v] if isinstance(v, list) else [])
-        if condition.contains is not None:
-            needle = condition.contains.lower()
-            return lowered.map(lambda values: needle in values).to_numpy(dtype=bool)
-        if condition.matches is not None:
-            pattern = re.compile(condition.matches, re.IGNORECASE)
-            return lowered.map(lambda values: any(pattern.search(v) for v in values)).to_numpy(dtype=bool)
-        wanted = {v.lower() for v in (condition.in_ or condition.not_in or (condition.equals,))}
-        hit = lowered.map(lambda values: bool(wanted.intersection(values))).to_numpy(dtype=bool)
-        return ~hit if condition.not_in is not None else hit
-    text = series.astype("str").str.strip().str.lower()
-    if condition.contains is not None:
-        mask = text.str.contains(condition.contains.lower(), regex=False)
-    elif condition.matches is not None:
-        mask = _regex_mask(text, condition.matches)
-    elif condition.equals is not None:
-        mask = text == condition.equals.lower()
-    elif condition.in_ is not None:
-        mask = text.isin([v.lower() for v in condition.in_])
-    else:
-        mask = ~text.isin([v.lower() for v in condition.not_in or ()])
-        return mask.fillna(True).to_numpy(dtype=bool)
-    return mask.fillna(False).to_numpy(dtype=bool)
-
-
-# --- transforms ------------------------------------------------------------------------------
+# --- the transforms --------------------------------------------------------------------------
 
 
 def _each(series: pd.Series, fn: Any) -> pd.Series:
@@ -68,82 +37,208 @@ def _each(series: pd.Series, fn: Any) -> pd.Series:
     return series.map(lambda v: fn(v) if isinstance(v, str) else v).astype("str")
 
 
+Apply = Callable[[pd.Series, Any, np.ndarray, Any], tuple[pd.Series, np.ndarray]]
+"""(column, argument, invalid mask, source config) -> (new column, invalid mask)."""
+
+
+def _text_case(method: str) -> Apply:
+    def apply(series: pd.Series, arg: Any, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+        if is_list_column(series):
+            return _each(series, getattr(str, method)), invalid
+        return getattr(series.astype("str").str, method)(), invalid
+
+    return apply
+
+
+def _first(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    first = series.map(lambda v: v[0] if isinstance(v, list) and v else (None if isinstance(v, list) else v))
+    return first.astype("str"), invalid
+
+
+def _join(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    if not is_list_column(series):
+        return series, invalid
+    return series.map(lambda v: arg.join(str(x) for x in v) if isinstance(v, list) and v else None).astype("str"), invalid
+
+
+def _split(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    text = series.map(lambda v: arg.join(v) if isinstance(v, list) else v) if is_list_column(series) else series
+    parts = text.map(lambda v: [p.strip() for p in v.split(arg) if p.strip()] if isinstance(v, str) else [])
+    return parts.astype(object), invalid
+
+
+def _map(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    nested = isinstance(arg.get("values"), dict)
+    values, default = (arg["values"], arg.get("default")) if nested else (arg, None)
+    lookup = {str(k).strip().lower(): v for k, v in values.items()}
+
+    def mapped(v: str) -> Any:
+        key = v.strip().lower()
+        if key in lookup:
+            return lookup[key]
+        return default if default is not None else v
+
+    return _each(series, mapped), invalid
+
+
+def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    wanted = {str(v).strip().lower() for v in arg}
+    if is_list_column(series):
+        hit = series.map(lambda v: any(str(x).strip().lower() in wanted for x in v) if isinstance(v, list) else False)
+        return hit.astype(bool), invalid
+    return series.astype("str").str.strip().str.lower().isin(wanted).fillna(False).astype(bool), invalid
+
+
+def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    if is_list_column(series):
+        pattern = re.compile(arg, re.IGNORECASE)
+        return series.map(lambda v: any(pattern.search(str(x)) for x in v) if isinstance(v, list) else False
+                          ).astype(bool), invalid
+    return regex_mask(series, arg).fillna(False).astype(bool), invalid
+
+
+def _extract(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    pattern = re.compile(arg)
+
+    def extract(v: str) -> str | None:
+        found = pattern.search(v)
+        return found.group(1) if found else None
+
+    if is_list_column(series):
+        return series.map(lambda v: [x for x in (extract(str(e)) for e in v) if x] if isinstance(v, list) else v), invalid
+    return _each(series, extract), invalid
+
+
+def _replace(series: pd.Series, arg: dict[str, str], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    pattern = re.compile(arg["pattern"])
+    return _each(series, lambda v: pattern.sub(arg["with"], v)), invalid
+
+
+def _default(series: pd.Series, arg: Any, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    out = series.astype(object).copy()
+    out[blank_mask(series)] = arg
+    return (out if isinstance(arg, bool) else out.astype("str")), invalid
+
+
+def _jira_comment_body(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    return _each(series, lambda v: _JIRA_COMMENT.sub("", v, count=1)), invalid
+
+
+def _unquote_formula(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    return _each(series, lambda v: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v), invalid
+
+
+def _date(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    formats = arg.get("formats") or ([arg["format"]] if arg.get("format") else list(source.date_formats))
+    parsed, bad = parse_datetimes(series, formats, arg.get("tz") or source.timezone)
+    return parsed, invalid | bad
+
+
+# --- arguments -------------------------------------------------------------------------------
+
+
+def _regex(groups: int | None = None) -> Callable[[str], str]:
+    """A validator of a regular expression (with exactly one group, when `groups` is 1)."""
+    def check(value: str) -> str:
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression: {exc}") from None
+        if groups is not None and pattern.groups != groups:
+            raise ValueError("needs a regular expression with exactly one group")
+        return value
+
+    return check
+
+
+Regex = Annotated[str, AfterValidator(_regex())]
+
+
+class _ReplaceArgument(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    pattern: Regex
+    with_: str = Field(alias="with")
+
+
+class _DateArgument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    formats: list[str] | None = None
+    format: str | None = None
+    tz: TimeZoneName | None = None
+    dayfirst: bool = False
+
+
+@dataclass(frozen=True)
+class TransformDef:
+    """One named transform: what its argument must be, what it does, in words."""
+
+    apply: Apply
+    argument: Any
+    """The argument's type for pydantic (None: takes no argument)."""
+    doc: str
+
+    def check(self, name: str, arg: Any) -> Any:
+        if self.argument is None:
+            if arg is not None:
+                raise ValueError(f"transform {name!r} takes no argument")
+            return None
+        try:
+            TypeAdapter(self.argument).validate_python(arg, strict=True)
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            message = problem["msg"].removeprefix("Value error, ")
+            raise ValueError(f"transform {name!r}: {where + ': ' if where else ''}{message}") from None
+        return arg
+
+
+TRANSFORMS: dict[str, TransformDef] = {
+    "strip": TransformDef(_text_case("strip"), None, "trim spaces"),
+    "lower": TransformDef(_text_case("lower"), None, "lower case"),
+    "upper": TransformDef(_text_case("upper"), None, "upper case"),
+    "first": TransformDef(_first, None, "the first value of a multi-valued field"),
+    "jira_comment_body": TransformDef(_jira_comment_body, None,
+                                      'a Jira CSV comment cell "25/Feb/26 10:17 PM;<accountId>;<body>" -> its body'),
+    "unquote_formula": TransformDef(_unquote_formula, None, "\"'=SUM(..)\" -> \"=SUM(..)\" (GitLab defuses formulas)"),
+    "join": TransformDef(_join, str, "multi-valued -> one text, joined by the separator"),
+    "split": TransformDef(_split, str, "text -> multi-valued, split at the separator"),
+    "map": TransformDef(_map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}"),
+    "in": TransformDef(_in, list[str | int | float | bool], "-> yes/no: the value (any case) is one of these"),
+    "matches": TransformDef(_matches, Regex, "-> yes/no: a regular expression matches (any case)"),
+    "extract": TransformDef(_extract, Annotated[str, AfterValidator(_regex(groups=1))],
+                            "the first group of a regular expression"),
+    "replace": TransformDef(_replace, _ReplaceArgument, "{pattern: <regex>, with: <text>} (\\1 for groups)"),
+    "date": TransformDef(_date, _DateArgument, "{formats: [...], tz: Europe/Oslo}: text -> a date"),
+    "default": TransformDef(_default, str | int | float | bool, "this value where the field is empty"),
+}
+"""Every named transform of the mapping spec: validated from this table at config load and
+run from it by the engine."""
+
+
 def apply_transform(
     series: pd.Series, transform: Transform, invalid: np.ndarray, source: Any
 ) -> tuple[pd.Series, np.ndarray]:
-    name, arg = transform.name, transform.arg
-    listy = is_list_column(series)
-    if name in ("strip", "lower", "upper") and not listy:
-        return getattr(series.astype("str").str, name)(), invalid
-    if name == "strip":
-        return _each(series, str.strip), invalid
-    if name == "lower":
-        return _each(series, str.lower), invalid
-    if name == "upper":
-        return _each(series, str.upper), invalid
-    if name == "first":
-        return (series.map(lambda v: v[0] if isinstance(v, list) and v else (None if isinstance(v, list) else v)).astype("str"), invalid)
-    if name == "join":
-        if not listy:
-            return series, invalid
-        return series.map(lambda v: arg.join(str(x) for x in v) if isinstance(v, list) and v else None).astype("str"), invalid
-    if name == "split":
-        text = series if not listy else series.map(lambda v: arg.join(v) if isinstance(v, list) else v)
-        return (
-            text.map(lambda v: [p.strip() for p in v.split(arg) if p.strip()] if isinstance(v, str) else []).astype(object),
-            invalid,
-        )
-    if name == "map":
-        values = arg.get("values", arg) if isinstance(arg.get("values"), dict) else arg
-        default = arg.get("default") if isinstance(arg.get("values"), dict) else None
-        lookup = {str(k).strip().lower(): v for k, v in values.items()}
+    return TRANSFORMS[transform.name].apply(series, transform.arg, invalid, source)
 
-        def mapped(v: str) -> Any:
-            key = v.strip().lower()
-            if key in lookup:
-                return lookup[key]
-            return default if default is not None else v
 
-        return _each(series, mapped), invalid
-    if name == "in":
-        wanted = {str(v).strip().lower() for v in arg}
-        if listy:
-            return series.map(lambda v: any(str(x).strip().lower() in wanted for x in v) if isinstance(v, list) else False).astype(bool), invalid
-        return series.astype("str").str.strip().str.lower().isin(wanted).fillna(False).astype(bool), invalid
-    if name == "matches":
-        if listy:
-            pattern = re.compile(arg, re.IGNORECASE)
-            return series.map(lambda v: any(pattern.search(str(x)) for x in v) if isinstance(v, list) else False).astype(bool), invalid
-        return _regex_mask(series, arg).fillna(False).astype(bool), invalid
-    if name == "extract":
-        pattern = re.compile(arg)
+class Transform(BaseModel):
+    """A named transform with its (validated) argument, as a mapping field lists it."""
 
-        def extract(v: str) -> str | None:
-            found = pattern.search(v)
-            return found.group(1) if found else None
+    model_config = ConfigDict(frozen=True)
+    name: str
+    arg: Any = None
 
-        if listy:
-            return series.map(
-                lambda v: [x for x in (extract(str(e)) for e in v) if x] if isinstance(v, list) else v
-            ), invalid
-        return _each(series, extract), invalid
-    if name == "replace":
-        pattern = re.compile(arg["pattern"])
-        return _each(series, lambda v: pattern.sub(arg["with"], v)), invalid
-    if name == "default":
-        blank = blank_mask(series)
-        out = series.astype(object).copy()
-        out[blank] = arg
-        return (out if isinstance(arg, bool) else out.astype("str")), invalid
-    if name == "jira_comment_body":
-        return _each(series, lambda v: _JIRA_COMMENT.sub("", v, count=1)), invalid
-    if name == "unquote_formula":
-        return _each(series, lambda v: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v), invalid
-    if name == "date":
-        formats = arg.get("formats") or ([arg["format"]] if arg.get("format") else list(source.date_formats))
-        parsed, bad = parse_datetimes(series, formats, arg.get("tz") or source.timezone)
-        return parsed, invalid | bad
-    raise MappingError(f"transform {name!r} is not implemented")  # guarded by spec validation
+    @classmethod
+    def parse(cls, raw: object) -> Transform:
+        if isinstance(raw, str):
+            name, arg = raw, None
+        elif isinstance(raw, dict) and len(raw) == 1:
+            ((name, arg),) = raw.items()
+        else:
+            raise ValueError(f"a transform is a name or a one-key mapping like {{date: {{...}}}}, got {raw!r}")
+        if name not in TRANSFORMS:
+            raise ValueError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+        return cls(name=name, arg=TRANSFORMS[name].check(name, arg))
 
 
 def _as_lists(series: pd.Series) -> pd.Series:

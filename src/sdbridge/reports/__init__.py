@@ -6,45 +6,35 @@ through the entry-point group `sdbridge.sinks` (name = format, value = a callabl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sdbridge.assessment import Assessment
 from sdbridge.errors import ConfigError
+from sdbridge.files import atomic_write
 from sdbridge.profile import load_catalogue
 
 Sink = Callable[[Assessment, Path], Path]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a temporary file in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; reports are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may run as a formula at the start of a cell."""
 
 
 def web_link(url: object) -> str | None:
     """Only http(s) links become links: a `javascript:` URL in an export must never run."""
     text = str(url or "").strip()
     return text if text.lower().startswith(("https://", "http://")) else None
+
+
+def neutralise(value: object) -> object:
+    """One cell: text a spreadsheet would run as a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +44,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             text = out[column].astype("str")
-            risky = text.str.startswith(_FORMULA_START).fillna(False)
+            risky = text.str.startswith(FORMULA_START).fillna(False)
             if risky.any():
                 out[column] = text.where(~risky, "'" + text)
     return out
@@ -103,9 +93,12 @@ def write_csv(assessment: Assessment, out: Path) -> Path:
     return atomic_write(out / "findings.csv", write)
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The one Jinja environment of the reports: HTML templates are autoescaped (an export's
+    text is always shown as text), Markdown ones are not."""
     env = Environment(
         loader=PackageLoader("sdbridge", "reports/templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -136,7 +129,7 @@ def write_md(assessment: Assessment, out: Path) -> Path:
                 "more": max(0, len(rows) - MAX_MD_FINDINGS_PER_WP),
             }
         )
-    text = _environment().get_template("report.md.j2").render(
+    text = environment().get_template("report.md.j2").render(
         a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5), never=never
     )
     return atomic_write(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from sdbridge.assessment import Assessment
+from sdbridge.files import atomic_write
 
 MAX_ROWS = 5000
 COLOURS = ["#0969da", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989"]
@@ -46,13 +46,9 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
 
 
 def render_html(assessment: Assessment) -> str:
-    env = Environment(loader=PackageLoader("sdbridge", "reports/templates"),
-                      autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True))
-    from sdbridge.reports import web_link
+    from sdbridge.reports import environment, never_provided
 
-    env.filters["link"] = web_link
-    from sdbridge.reports import never_provided
-
+    env = environment()
     never, unsourced = never_provided(assessment)
     findings = assessment.findings[~unsourced] if unsourced.any() else assessment.findings
     rows = findings.head(MAX_ROWS).astype(object).where(findings.head(MAX_ROWS).notna(), None)
@@ -68,7 +64,5 @@ def render_html(assessment: Assessment) -> str:
 
 
 def write_html(assessment: Assessment, out: Path) -> Path:
-    from sdbridge.reports import atomic_write
-
     text = render_html(assessment)
     return atomic_write(out / "report.html", lambda tmp: tmp.write_text(text, encoding="utf-8"))

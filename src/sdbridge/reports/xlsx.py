@@ -12,23 +12,23 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from sdbridge.assessment import Assessment
+from sdbridge.files import atomic_write
+from sdbridge.reports import neutralise
 
 FILLS = {
     "present": "C6EFCE", "missing": "FFC7CE", "invalid": "FFEB9C", "pending": "DDEBF7", "not_applicable": "EDEDED",
     "met": "C6EFCE", "gap": "FFC7CE", "not_evidenced": "FFEB9C",
 }
-_RISKY = ("=", "+", "-", "@", "\t", "\r")
 MAX_SHEET_ROWS = 100_000
 """Rows per sheet: beyond this a workbook is neither quick to write nor usable; the records
 with gaps come first, and the sheet says where the rest are (CSV, JSON, the audit package)."""
 
 
 def safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_RISKY):
-        return "'" + value
+    """A cell value: lists joined, formula-like text neutralised."""
     if isinstance(value, list):
-        return safe("; ".join(str(v) for v in value))
-    return value
+        value = "; ".join(str(v) for v in value)
+    return neutralise(value)
 
 
 def _header(sheet, names: list[str]) -> None:
@@ -45,10 +45,8 @@ def _fill(cell, status: str) -> None:
 
 
 def write_xlsx(assessment: Assessment, out: Path) -> Path:
-    from sdbridge.reports import atomic_write
-
     book = Workbook()
-    summary = book.active
+    summary = book.worksheets[0]
     summary.title = "Summary"
     summary.append([f"{assessment.profile} — variation {assessment.variation}"])
     summary.append([f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC"])

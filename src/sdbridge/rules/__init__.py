@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ from sdbridge.assessment import (
     ProcessResult,
     RejectionEntry,
     RequirementResult,
+    RequirementStatus,
+    SourceStatus,
     SourceSummary,
     Summary,
     WorkProductResult,
@@ -31,7 +34,6 @@ from sdbridge.profile import Catalogue, Item, Requirement, WorkProduct
 from sdbridge.rules.items import (
     GAP_CODES,
     INVALID,
-    STATUS_OF_CODE,
     ItemCheck,
     ItemStatus,
     check_items,
@@ -163,21 +165,6 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
     return parts
 
 
-def status_frame(check: ItemCheck) -> pd.DataFrame:
-    frame = check.table.frame
-    names = np.array([STATUS_OF_CODE[c].value for c in range(len(STATUS_OF_CODE))], dtype=object)
-    out = pd.DataFrame({
-        "record_id": frame[RECORD_ID].to_numpy(),
-        "source": frame[SOURCE].to_numpy(),
-        "title": frame["title"].astype("str").to_numpy() if "title" in frame and not is_list_column(frame["title"])
-        else None,
-        "url": frame[URL].to_numpy(),
-    })
-    for column, item in enumerate(check.items):
-        out[item.id] = pd.Categorical.from_codes(check.codes[:, column], list(names))
-    return out
-
-
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate finding parts column by column, keeping categorical columns categorical
     (a plain concat would turn differing categories into Python objects)."""
@@ -196,7 +183,8 @@ def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
     return ItemCoverage(
         label=item.label,
         coverage=round(counts["present"] / due, 4) if due else None,
-        **counts,
+        present=counts["present"], missing=counts["missing"], invalid=counts["invalid"], pending=counts["pending"],
+        not_applicable=counts["not_applicable"],
     )
 
 
@@ -220,6 +208,7 @@ def _requirement(
             gaps.append(f"{w} has {result.gaps} gap(s) in {result.records_with_gaps} of {result.records} record(s)")
     gaps += [f"{c.id}: {c.reason}" for c in own if c.status == "gap"]
     unknown += [f"{c.id}: {c.reason}" for c in own if c.status == "not_evidenced"]
+    status: RequirementStatus
     if gaps:
         status, reason = "gap", "; ".join(gaps + unknown)
     elif unknown:
@@ -240,10 +229,10 @@ def _requirement(
     )
 
 
-def _source_status(outcome: SourceOutcome) -> str:
+def _source_status(outcome: SourceOutcome) -> SourceStatus:
     """ok (records mapped), empty (read fine, no data rows), not_pulled, partial or failed."""
     if outcome.status != "ok":
-        return outcome.status
+        return cast(SourceStatus, outcome.status)
     return "empty" if outcome.items == 0 else "ok"
 
 
@@ -295,12 +284,12 @@ def assess(
         table = data.tables.get(wp.id)
         sources = data.fed_by.get(wp.id, [])
         result = WorkProductResult(name=wp.name, process=wp.process, kind=wp.kind, fed=bool(sources), sources=sources)
-        records_with_gaps = np.zeros(0, dtype=bool)
+        records_with_gaps: np.ndarray = np.zeros(0, dtype=bool)
         gaps = 0
         if table is not None and len(table.frame):
             check = check_items(table, placeholders)
             gap_mask = check.gap_mask
-            records_with_gaps = gap_mask.any(axis=1)
+            records_with_gaps = np.asarray(gap_mask.any(axis=1))
             gaps = int(gap_mask.sum())
             result.records = table.records
             for column, item in enumerate(check.items):

@@ -20,9 +20,9 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from sdbridge.mapping.engine import WorkProductTable
+from sdbridge.mapping.engine import RECORD_ID, SOURCE, URL, WorkProductTable
 from sdbridge.profile import Item, WorkProduct
-from sdbridge.values import blank_mask, parse_bools
+from sdbridge.values import blank_mask, is_list_column, parse_bools
 
 
 class ItemStatus(str, Enum):
@@ -69,6 +69,22 @@ class ItemCheck:
     @property
     def gap_mask(self) -> np.ndarray:
         return np.isin(self.codes, GAP_CODES)
+
+    def status_frame(self) -> pd.DataFrame:
+        """One row per record (record id, source, title, url) and one column per item holding
+        its status (present, missing, ...): for workbooks and the audit package."""
+        frame = self.table.frame
+        names = [STATUS_OF_CODE[c].value for c in range(len(STATUS_OF_CODE))]
+        titled = "title" in frame and not is_list_column(frame["title"])
+        out = pd.DataFrame({
+            "record_id": frame[RECORD_ID].to_numpy(),
+            "source": frame[SOURCE].to_numpy(),
+            "title": frame["title"].astype("str").to_numpy() if titled else None,
+            "url": frame[URL].to_numpy(),
+        })
+        for column, item in enumerate(self.items):
+            out[item.id] = pd.Categorical.from_codes(self.codes[:, column], names)
+        return out
 
 
 def _bool_column(frame: pd.DataFrame, name: str) -> np.ndarray | None:

@@ -65,9 +65,9 @@ _ZONE: ContextVar[str] = ContextVar("sdbridge_display_zone", default="UTC")
 
 def fmt_time(value: object) -> str:
     """A timestamp as people read it: in the configured zone."""
-    if value is None or pd.isna(value):  # type: ignore[arg-type]  # pd.isna takes any scalar
+    if value is None or pd.isna(value):
         return "—"
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(_ZONE.get())
     return stamp.strftime("%Y-%m-%d %H:%M")

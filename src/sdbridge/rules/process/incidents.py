@@ -8,6 +8,7 @@ from sdbridge.rules.process.base import (
     Context,
     Evaluation,
     Listed,
+    Population,
     ProcessRule,
     ProcessSettings,
     fmt_time,
@@ -56,14 +57,14 @@ class IncidentsClosed(ProcessRule):
         )
 
 
-def _closed(ctx: Context, noun: str, *fields: str) -> tuple[Evaluation | None, object]:
-    """The closed incidents, or the Evaluation saying why there are none to check."""
+def _incidents(ctx: Context, noun: str, *fields: str) -> Population | Evaluation:
+    """The incidents, or the Evaluation saying why there are none to check."""
     incidents = ctx.population("WP.18")
     if isinstance(incidents, str):
-        return Evaluation(noun, 0, unevaluable=incidents), None
+        return Evaluation(noun, 0, unevaluable=incidents)
     if reason := unmapped(incidents, "done", *fields):
-        return Evaluation(noun, 0, unevaluable=reason), None
-    return None, incidents
+        return Evaluation(noun, 0, unevaluable=reason)
+    return incidents
 
 
 @register
@@ -83,10 +84,10 @@ class RestorationDocumented(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "closed incidents"
-        early, incidents = _closed(ctx, noun, "restoration_steps")
-        if early is not None:
-            return early
-        closed = incidents.where(incidents.flag("done"))  # type: ignore[attr-defined]
+        incidents = _incidents(ctx, noun, "restoration_steps")
+        if isinstance(incidents, Evaluation):
+            return incidents
+        closed = incidents.where(incidents.flag("done"))
         provides = closed.provides("restoration_steps")
         return Evaluation(
             noun, closed.count(),
@@ -116,10 +117,10 @@ class RootCause(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "closed significant incidents"
-        early, incidents = _closed(ctx, noun, "significant", "root_cause", "solution")
-        if early is not None:
-            return early
-        p = incidents.where(incidents.flag("done") & incidents.flag("significant"))  # type: ignore[attr-defined]
+        incidents = _incidents(ctx, noun, "significant", "root_cause", "solution")
+        if isinstance(incidents, Evaluation):
+            return incidents
+        p = incidents.where(incidents.flag("done") & incidents.flag("significant"))
         provides = p.provides("root_cause") & p.provides("solution")
         answered = p.present("root_cause") & p.present("solution")
         failed = p.listed(provides & ~answered, lambda r: "no root cause and solution")
@@ -154,17 +155,15 @@ class ResolversTrained(ProcessRule):
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "resolvers"
         incidents, roles = ctx.population("WP.18"), ctx.population("WP.08")
-        for found in (incidents, roles):
-            if isinstance(found, str):
-                return Evaluation(noun, 0, unevaluable=found)
-        reason = unmapped(incidents, "resolver") or unmapped(roles, "person", "training")  # type: ignore[arg-type]
+        if isinstance(incidents, str) or isinstance(roles, str):
+            return Evaluation(noun, 0, unevaluable=incidents if isinstance(incidents, str) else str(roles))
+        reason = unmapped(incidents, "resolver") or unmapped(roles, "person", "training")
         if reason:
             return Evaluation(noun, 0, unevaluable=reason)
-        frame = roles.frame  # type: ignore[union-attr]
-        people = frame["person"].astype("str").str.strip().str.casefold()
-        trained = set(people[roles.present("training")].dropna())  # type: ignore[union-attr]
+        people = roles.frame["person"].astype("str").str.strip().str.casefold()
+        trained = set(people[roles.present("training")].dropna())
         listed = set(people.dropna())
-        names = incidents.frame["resolver"][incidents.present("resolver")]  # type: ignore[union-attr]
+        names = incidents.frame["resolver"][incidents.present("resolver")]
         resolvers = sorted({str(n).strip() for n in names if str(n).strip()})
         bad = [f"{name}: not on the roles list" if name.casefold() not in listed else f"{name}: no training recorded"
                for name in resolvers if name.casefold() not in trained]

@@ -1,0 +1,92 @@
+"""One GitLab connection, shared by the pull, the documents folder and the push-back writer.
+
+python-gitlab does the requests; its own retries are off (`retry_transient_errors=False`,
+and every call passes `obey_rate_limit=False, max_retries=0`). Each request — each page of
+a list — runs under sdbridge's retry policy with one deadline per pull or push, so a page
+that failed is asked again and the pages before it are kept. A session hook counts the
+requests and keeps the last response's headers (`Retry-After`, `RateLimit-Reset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError
+from pydantic import SecretStr
+
+from sdbridge.http import HttpFailure, RetryPolicy, call, with_deadline
+
+NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
+"""Pass to every python-gitlab call: sdbridge's policy retries, not the library's."""
+
+
+class GitLabClient:
+    def __init__(self, name: str, url: str, token: SecretStr, policy: RetryPolicy, *, per_page: int = 100,
+                 timeout: float = 30.0) -> None:
+        self.name = name
+        self.url = url
+        self.policy = policy
+        self.requests = 0
+        self._token = token
+        self._per_page = per_page
+        self._timeout = timeout
+        self._deadline: float | None = None
+        self._last_headers: dict[str, str] = {}
+        self._gl: gitlab.Gitlab | None = None
+
+    @classmethod
+    def for_source(cls, source: Any) -> GitLabClient:
+        return cls(source.name, source.url, source.token, source.retry.policy(), per_page=source.per_page,
+                   timeout=source.timeout_seconds)
+
+    @property
+    def gl(self) -> gitlab.Gitlab:
+        if self._gl is None:
+            self._gl = gitlab.Gitlab(
+                self.url,
+                private_token=self._token.get_secret_value(),
+                per_page=self._per_page,
+                timeout=self._timeout,
+                retry_transient_errors=False,
+                keep_base_url=True,
+            )
+            self._gl.session.hooks["response"].append(self._remember)
+        return self._gl
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+        self._last_headers = dict(response.headers)
+
+    def _inspect(self, exc: BaseException) -> HttpFailure | None:
+        if isinstance(exc, GitlabError) and exc.response_code is not None:
+            return HttpFailure(exc.response_code, self.url, self._last_headers, str(exc))
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return HttpFailure(None, self.url, {}, type(exc).__name__)
+        return None
+
+    def begin(self) -> None:
+        """Start a pull or a push: its retries share one time budget."""
+        self._deadline = with_deadline(self.policy)
+
+    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+        if self._deadline is None:
+            self.begin()
+        return call(fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy,
+                    deadline=self._deadline)
+
+    def each(self, what: str, start: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+        """Every item of a paged list; each page request runs under the retry policy."""
+        pages = self.call(what, start)
+        while True:
+            try:
+                item = self.call(what, lambda: next(pages))
+            except StopIteration:
+                return
+            yield item
+
+    def project(self, ref: str | int) -> Any:
+        """A project handle that makes no request by itself."""
+        return self.gl.projects.get(ref, lazy=True)

@@ -1,0 +1,117 @@
+"""One Jira connection, shared by the pull and the push-back writer.
+
+The `jira` library connects (server info, so a wrong URL or deployment fails at once) and
+reads what it has a method for (`fields()`, `myself()`). REST paths it has no method for —
+the enhanced search with `nextPageToken`, the paged changelog, JSM approvals, Assets, comment
+writes with entity properties — go through one `requests` session set up with the same
+credentials. Every request runs under sdbridge's retry policy with one deadline per pull or
+push, and is counted. The library's own retries are off (`max_retries=0`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from jira import JIRA, JIRAError
+
+from sdbridge.http import HttpFailure, RetryPolicy, call, headers_of, with_deadline
+
+
+def inspect(exc: BaseException) -> HttpFailure | None:
+    """A library or HTTP exception in the policy's terms; None for anything else."""
+    if isinstance(exc, JIRAError):
+        return HttpFailure(exc.status_code, exc.url, headers_of(exc.response), exc.text or "")
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return HttpFailure(exc.response.status_code, exc.response.url, headers_of(exc.response), str(exc))
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return HttpFailure(None, getattr(exc.request, "url", None), {}, type(exc).__name__)
+    return None
+
+
+class JiraClient:
+    def __init__(self, source: Any) -> None:
+        self.name: str = source.name
+        self.server: str = source.url.rstrip("/")
+        self.cloud: bool = source.auth == "cloud"
+        self.version = "3" if self.cloud else "2"
+        self.timeout: float = source.timeout_seconds
+        self.policy: RetryPolicy = source.retry.policy()
+        self._token: str = source.token.get_secret_value()
+        self._email: str | None = source.email
+        self.requests = 0
+        self._deadline: float | None = None
+        self._jira: JIRA | None = None
+        self._session: requests.Session | None = None
+
+    def begin(self) -> None:
+        """Start a pull or a push: its retries share one time budget."""
+        self._deadline = with_deadline(self.policy)
+
+    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+        def counted() -> Any:
+            self.requests += 1
+            return fn()
+
+        if self._deadline is None:
+            self.begin()
+        return call(counted, source=self.name, what=what, inspect=inspect, policy=self.policy,
+                    deadline=self._deadline)
+
+    def connect(self) -> JIRA:
+        """The library's client, connected (server info read) on first use."""
+        if self._jira is None:
+            auth: dict[str, Any] = {"basic_auth": (self._email, self._token)} if self.cloud else {"token_auth": self._token}
+            self._jira = self.call("connecting", lambda: JIRA(
+                server=self.server,
+                options={"rest_api_version": self.version},
+                max_retries=0,  # sdbridge's policy retries, not the library's
+                timeout=self.timeout,
+                get_server_info=True,
+                logging=False,
+                **auth,
+            ))
+        return self._jira
+
+    @property
+    def jira(self) -> JIRA:
+        return self.connect()
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self.connect()  # a wrong URL or token fails here, with the library's checks
+            session = requests.Session()
+            if self.cloud:
+                session.auth = (self._email or "", self._token)
+            else:
+                session.headers["Authorization"] = f"Bearer {self._token}"
+            session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+            self._session = session
+        return self._session
+
+    def url(self, path: str, api: str | None = None) -> str:
+        """`path` under the platform REST API, or under `api` (`servicedeskapi`, a full URL)."""
+        if api is None:
+            return f"{self.server}/rest/api/{self.version}/{path}"
+        if api.startswith("http"):
+            return f"{api.rstrip('/')}/{path}"
+        return f"{self.server}/rest/{api}/{path}"
+
+    def request(self, what: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+                payload: Any = None, api: str | None = None) -> Any:
+        """One REST request; the JSON answer (None when the body is empty)."""
+        url = self.url(path, api)
+
+        def send() -> Any:
+            response = self.session.request(method, url, params=params, timeout=self.timeout,
+                                            data=json.dumps(payload) if payload is not None else None)
+            response.raise_for_status()
+            return response.json() if response.content else None
+
+        return self.call(what, send)
+
+    def get(self, what: str, path: str, params: dict[str, Any] | None = None, api: str | None = None) -> Any:
+        return self.request(what, "GET", path, params=params, api=api)

@@ -1,0 +1,210 @@
+"""Push the gaps back where people work: one living comment per ticket, a label, a summary.
+
+For every ticket (Jira issue, GitLab issue or merge request) of a pushed work product:
+- gaps and no sdbridge comment yet       -> create the comment, add the label;
+- gaps changed since the comment         -> edit that same comment;
+- gaps unchanged                         -> nothing is written (the comment is only read, to
+                                            recreate it if someone deleted it);
+- gaps closed                            -> replace the comment with a short resolved note (or
+                                            delete it) and remove the label;
+- ticket left the active set             -> not touched.
+
+sdbridge owns a comment when it carries the marker *and* was written by the token's own
+user: a human who quotes the marker is never edited. Comments name the missing items and why
+they matter; they never carry values, other records' data or contact details. A cap on write
+requests stops a mapping mistake from commenting on thousands of tickets; `--dry-run` plans
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from sdbridge.errors import SdbridgeError
+from sdbridge.store import PushState
+
+
+@dataclass
+class OwnComment:
+    id: str
+    author: str | None
+    marked: bool
+
+
+class TicketWriter(Protocol):
+    """What push-back needs from a source; each method is one request."""
+
+    def me(self) -> str: ...
+    def find(self, ticket: str, comment_id: str | None) -> OwnComment | None: ...
+    def create(self, ticket: str, lines: list[str]) -> str: ...
+    def update(self, ticket: str, comment_id: str, lines: list[str] | None) -> None: ...
+    def delete(self, ticket: str, comment_id: str) -> None: ...
+    def label(self, ticket: str, label: str, add: bool) -> None: ...
+    def summary(self, existing: str | None, title: str, text_lines: list[str]) -> str: ...
+
+
+@dataclass
+class Action:
+    ticket: str
+    kind: str  # create | update | unchanged | retract
+    lines: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+
+@dataclass
+class PushResult:
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retracted: int = 0
+    writes: int = 0
+    dry_run: bool = False
+    capped: int = 0
+    plan: list[Action] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = (f"{self.source}: created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"retracted {self.retracted}")
+        if self.dry_run:
+            text += " (dry run: nothing was written)"
+        if self.capped:
+            text += (f"; write cap reached: {self.capped} ticket(s) not pushed — check the mapping, "
+                     "or raise push.max_writes")
+        return text
+
+
+def fingerprint(gaps: set[tuple[str, str]]) -> str:
+    """What a ticket's comment stands for: its gapped item ids and their statuses. The
+    wording is not part of it, so rewording a message rewrites no comment by itself."""
+    return hashlib.sha256("\n".join(f"{item}={status}" for item, status in sorted(gaps)).encode()).hexdigest()[:16]
+
+
+def plan(
+    findings: pd.DataFrame, active: set[str], state: dict[str, PushState], work_products: tuple[str, ...]
+) -> list[Action]:
+    """Pure: what to do per ticket, from this run's findings (work_product, item, record_id,
+    status, message), the tickets still in the source and what was pushed before."""
+    gaps: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    lines: dict[str, set[str]] = defaultdict(set)
+    rows = findings[findings["work_product"].isin(work_products) & findings["record_id"].notna()]
+    for ticket, item, status, message in zip(rows["record_id"], rows["item"], rows["status"], rows["message"]):
+        if ticket in active:
+            gaps[str(ticket)].add((str(item), str(status)))
+            lines[str(ticket)].add(str(message))
+    actions = []
+    for ticket in sorted(gaps):
+        mark = fingerprint(gaps[ticket])
+        text = sorted(lines[ticket])
+        previous = state.get(ticket)
+        if previous is None or not previous.comment_id:
+            actions.append(Action(ticket, "create", text, mark))
+        elif previous.fingerprint != mark:
+            actions.append(Action(ticket, "update", text, mark))
+        else:
+            actions.append(Action(ticket, "unchanged", text, mark))
+    for ticket, previous in sorted(state.items()):
+        if ticket not in gaps and ticket in active and previous.fingerprint not in (None, "resolved"):
+            actions.append(Action(ticket, "retract", [], "resolved"))
+    return actions
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+    def allows(self, writes: int) -> bool:
+        return self.used + writes <= self.limit
+
+    def spend(self, writes: int = 1) -> None:
+        self.used += writes
+
+
+def apply(
+    source: str,
+    actions: list[Action],
+    writer: TicketWriter,
+    state: dict[str, PushState],
+    save: Any,
+    *,
+    label: str,
+    on_resolved: str,
+    max_writes: int,
+    dry_run: bool,
+) -> PushResult:
+    """Carry out a plan. `save(ticket, comment_id, fingerprint, labelled)` records the state
+    after each ticket, so an interrupted push resumes without duplicates."""
+    result = PushResult(source=source, dry_run=dry_run, plan=actions)
+    budget = _Budget(max_writes)
+    me = None if dry_run else writer.me()
+    for action in actions:
+        previous = state.get(action.ticket) or PushState(None, None, False)
+        if dry_run:
+            setattr(result, _counter(action.kind), getattr(result, _counter(action.kind)) + 1)
+            continue
+        comment = None
+        if previous.comment_id:
+            comment = writer.find(action.ticket, previous.comment_id)
+            if comment is not None and not (comment.marked and comment.author == me):
+                comment = None  # not ours (any more): never edit it
+        kind = action.kind
+        if kind in ("update", "unchanged") and comment is None:
+            kind = "create"  # someone deleted our comment: write it again
+        if kind == "unchanged" and not previous.labelled:
+            kind = "relabel"  # the label did not make it last time (the comment did)
+        if kind == "unchanged":
+            result.unchanged += 1
+            continue
+        if kind == "retract" and comment is None:
+            kind = "retract-label"
+        writes = {"create": 2, "update": 1, "retract": 2, "retract-label": 1, "relabel": 1}[kind]
+        owned = comment.id if comment is not None else ""  # update and relabel only run on a comment found
+        if not budget.allows(writes):
+            result.capped += 1
+            continue
+        try:
+            if kind == "create":
+                comment_id = writer.create(action.ticket, action.lines)
+                budget.spend(1)
+                # Remember the comment before anything else can fail: a retry must edit it,
+                # never write a second one.
+                save(action.ticket, comment_id, action.fingerprint, False)
+                writer.label(action.ticket, label, add=True)
+                save(action.ticket, comment_id, action.fingerprint, True)
+                result.created += 1
+                writes -= 1
+            elif kind == "relabel":
+                writer.label(action.ticket, label, add=True)
+                save(action.ticket, owned, action.fingerprint, True)
+                result.unchanged += 1
+            elif kind == "update":
+                writer.update(action.ticket, owned, action.lines)
+                if not previous.labelled:
+                    writer.label(action.ticket, label, add=True)
+                save(action.ticket, owned, action.fingerprint, True)
+                result.updated += 1
+            else:
+                if comment is not None:
+                    if on_resolved == "delete":
+                        writer.delete(action.ticket, comment.id)
+                    else:
+                        writer.update(action.ticket, comment.id, None)
+                writer.label(action.ticket, label, add=False)
+                save(action.ticket, None if on_resolved == "delete" else previous.comment_id, "resolved", False)
+                result.retracted += 1
+        except SdbridgeError as exc:
+            result.notes.append(f"{action.ticket}: {exc}")
+            continue
+        budget.spend(writes)
+    result.writes = budget.used
+    return result
+
+
+def _counter(kind: str) -> str:
+    return {"create": "created", "update": "updated", "unchanged": "unchanged", "retract": "retracted"}[kind]

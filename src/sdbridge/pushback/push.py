@@ -1,0 +1,61 @@
+"""One source's push of a stored run: plan from the stored findings and push state, carry it
+out through the writer the registry names, and update the summary issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdbridge import registry
+from sdbridge.errors import PushError, SdbridgeError
+from sdbridge.pushback.plan import PushResult, TicketWriter, apply, plan
+from sdbridge.pushback.render import summary_lines
+from sdbridge.store import Store
+
+
+def push_source(source: Any, store: Store, run_id: str, *, dry_run: bool,
+                writer: TicketWriter | None = None) -> PushResult:
+    """Push one source's gaps of a stored run."""
+    report = store.assessment(run_id)
+    if report is None:
+        raise PushError(f"run {run_id} has no assessment to push")
+    entry = registry.of(source)
+    config = source.push
+    writer = writer or entry.push_writer(source)
+    active = entry.active_tickets(store.items(source.name))
+    state = store.push_state(source.name)
+    actions = plan(store.findings(run_id, source.name), active, state, config.work_products)
+
+    def save(ticket: str, comment_id: str | None, mark: str, labelled: bool) -> None:
+        store.save_push_state(source.name, ticket, comment_id, mark, labelled)
+
+    result = apply(source.name, actions, writer, state, save, label=config.label, on_resolved=config.on_resolved,
+                   max_writes=config.max_writes, dry_run=dry_run)
+    if config.summary.enabled and not dry_run:
+        key = f"summary:{source.name}"
+        if result.writes < config.max_writes:
+            previous_run = store.previous_assessed_run(run_id)
+            previous = store.assessment(previous_run) if previous_run else None
+            try:
+                existing = (state[key].comment_id if key in state else None) or config.summary.issue
+                ref = writer.summary(existing, config.summary.title, summary_lines(report, previous, source.name))
+                store.save_push_state(source.name, key, ref, "summary", False)
+                result.writes += 1
+            except SdbridgeError as exc:
+                result.notes.append(f"summary issue: {exc}")
+    return result
+
+
+def push_source_safely(store: Store, run_id: str, source: Any, *, dry_run: bool) -> PushResult:
+    """Push one source's gaps of a stored run; a failure is a note, never lost work."""
+    report = store.assessment(run_id)
+    if report is None:
+        raise PushError(f"run {run_id} has no assessment to push")
+    if any(s.name == source.name and s.status == "failed" for s in report.sources):
+        return PushResult(source.name, dry_run=dry_run, notes=["not pushed: this run could not pull the source"])
+    try:
+        return push_source(source, store, run_id, dry_run=dry_run)
+    except SdbridgeError as exc:
+        return PushResult(source.name, dry_run=dry_run, notes=[f"push failed: {exc}"])
+
+
+__all__ = ["push_source", "push_source_safely"]

@@ -1,0 +1,123 @@
+"""The module graph of `src/sdbridge`: no import cycle, and dependencies point down
+(cli -> runner/pipeline -> rules, mapping, store, pushback -> connectors' clients -> http).
+Imports inside functions count too: a cycle hidden in a function is still a cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in SRC.joinpath("sdbridge").rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _type_checking_lines(tree)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if getattr(node, "lineno", None) in skip:
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if not target or target == name or not target.startswith("sdbridge"):
+                    continue
+                graph[name].add(target)
+                parent = target.rpartition(".")[0]
+                while parent and parent != "sdbridge":  # importing a.b.c runs a.b's __init__ first
+                    if parent != name and not name.startswith(parent + "."):
+                        graph[name].add(parent)
+                    parent = parent.rpartition(".")[0]
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_there_is_no_import_cycle():
+    assert cycles(import_graph()) == []
+
+
+@pytest.mark.parametrize(("lower", "upper"), [
+    ("sdbridge.connectors", "sdbridge.pushback"),
+    ("sdbridge.connectors", "sdbridge.runner"),
+    ("sdbridge.connectors", "sdbridge.registry"),
+    ("sdbridge.reports", "sdbridge.connectors"),
+    ("sdbridge.rules", "sdbridge.connectors"),
+    ("sdbridge.store", "sdbridge.pushback"),
+    ("sdbridge.pushback", "sdbridge.runner"),
+    ("sdbridge.http", "sdbridge.connectors"),
+])
+def test_dependencies_point_down(lower, upper):
+    graph = import_graph()
+    offending = sorted(f"{m} -> {t}" for m, targets in graph.items() if m.startswith(lower)
+                       for t in targets if t.startswith(upper))
+    assert offending == []
+
+
+def test_the_graph_sees_real_imports():
+    graph = import_graph()
+    assert "sdbridge.connectors.jira_client" in graph["sdbridge.connectors.jira"]
+    assert "sdbridge.registry" in graph["sdbridge.runner"]
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
