@@ -24,8 +24,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-FIELDS = ["Key", "Reporter", "Assignee", "Description", "CI", "Priority", "Steps", "Root cause", "Created",
-          "Resolved", "Status"]
+FIELDS = [
+    "Key",
+    "Reporter",
+    "Assignee",
+    "Description",
+    "CI",
+    "Priority",
+    "Steps",
+    "Root cause",
+    "Created",
+    "Resolved",
+    "Status",
+]
 
 
 def generate(path: Path, n: int, seed: int = 29110) -> None:
@@ -41,19 +52,21 @@ def generate(path: Path, n: int, seed: int = 29110) -> None:
         out[rng.random(n) < 0.02] = "N/A"
         return out
 
-    frame = pd.DataFrame({
-        "Key": np.char.add("SD-", np.arange(1, n + 1).astype(str)),
-        "Reporter": maybe(rng.choice(["Ann", "Bo", "Cy", "Di"], n)),
-        "Assignee": maybe(rng.choice(["Ops", "Net", "DB"], n)),
-        "Description": maybe(rng.choice(["Mail down", "Slow web", "DNS fails", "Disk full"], n), 0.05),
-        "CI": maybe(rng.choice(["web01", "db01", "mail01"], n), 0.2),
-        "Priority": maybe(rng.choice(["Highest", "High", "Medium", "Low"], n), 0.01),
-        "Steps": maybe(rng.choice(["Restarted", "Failed over", "Rolled back"], n), 0.25),
-        "Root cause": maybe(rng.choice(["Config", "Capacity", "Bug"], n), 0.5),
-        "Created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "Resolved": np.where(done, resolved.strftime("%Y-%m-%dT%H:%M:%SZ"), ""),
-        "Status": np.where(done, "Done", "In Progress"),
-    })
+    frame = pd.DataFrame(
+        {
+            "Key": np.char.add("SD-", np.arange(1, n + 1).astype(str)),
+            "Reporter": maybe(rng.choice(["Ann", "Bo", "Cy", "Di"], n)),
+            "Assignee": maybe(rng.choice(["Ops", "Net", "DB"], n)),
+            "Description": maybe(rng.choice(["Mail down", "Slow web", "DNS fails", "Disk full"], n), 0.05),
+            "CI": maybe(rng.choice(["web01", "db01", "mail01"], n), 0.2),
+            "Priority": maybe(rng.choice(["Highest", "High", "Medium", "Low"], n), 0.01),
+            "Steps": maybe(rng.choice(["Restarted", "Failed over", "Rolled back"], n), 0.25),
+            "Root cause": maybe(rng.choice(["Config", "Capacity", "Bug"], n), 0.5),
+            "Created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Resolved": np.where(done, resolved.strftime("%Y-%m-%dT%H:%M:%SZ"), ""),
+            "Status": np.where(done, "Done", "In Progress"),
+        }
+    )
     frame.to_csv(path, index=False)
 
 
@@ -114,8 +127,10 @@ def time_pandera(path: Path) -> float | None:
         text = series.fillna("").astype(str).str.strip().str.lower()
         return ~text.isin(placeholders)
 
-    columns = {name: pa_schema.Column(str, checks=pa_schema.Check(filled, element_wise=False), nullable=True)
-               for name in FIELDS[:9]}
+    columns = {
+        name: pa_schema.Column(str, checks=pa_schema.Check(filled, element_wise=False), nullable=True)
+        for name in FIELDS[:9]
+    }
     schema = pa_schema.DataFrameSchema(columns)
     start = time.perf_counter()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -147,8 +162,10 @@ def main() -> int:
     summary = assessment.summary  # type: ignore[attr-defined]
     print(f"file: {size:.0f} MiB, records: {summary.records:,}, gaps: {summary.gaps:,}")
     print(f"pyarrow bare read      {arrow:7.2f} s")
-    print(f"sdbridge check         {ours:7.2f} s   {args.records / ours:,.0f} records/s   "
-          f"{ours / arrow:.2f}x pyarrow (target <= 3x)")
+    print(
+        f"sdbridge check         {ours:7.2f} s   {args.records / ours:,.0f} records/s   "
+        f"{ours / arrow:.2f}x pyarrow (target <= 3x)"
+    )
     if pandera is None:
         print("pandera                not installed (make bench installs it)")
     else:

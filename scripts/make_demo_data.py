@@ -26,17 +26,34 @@ rng = random.Random(29110)
 PEOPLE = ["Ingrid Bakke", "Ola Nordmann", "Kari Hansen", "Jonas Lie", "Sofie Berg", "Emil Dahl"]
 CUSTOMERS = ["Fjord Fisk AS", "Bergen Bakeri", "Tromsø Tours", "Oslo Legal DA", "Vestland Kommune IT"]
 CIS = [
-    ("CI-001", "web01", "HW"), ("CI-002", "web02", "HW"), ("CI-003", "db01", "HW"), ("CI-004", "db02", "HW"),
-    ("CI-005", "lb01", "HW"), ("CI-006", "mail01", "HW"), ("CI-007", "dns01", "HW"), ("CI-008", "backup01", "HW"),
-    ("CI-009", "PostgreSQL 16", "SW"), ("CI-010", "nginx", "SW"), ("CI-011", "Postfix", "SW"),
-    ("CI-012", "Customer portal", "SW"), ("CI-013", "Monitoring (Zabbix)", "SW"), ("CI-014", "WordPress cluster", "SW"),
-    ("CI-015", "Backup runbook", "DOC"), ("CI-016", "Network diagram", "DOC"), ("CI-017", "DR plan", "DOC"),
-    ("CI-018", "fw01", "HW"), ("CI-019", "vpn01", "HW"), ("CI-020", "Object storage", "SW"),
+    ("CI-001", "web01", "HW"),
+    ("CI-002", "web02", "HW"),
+    ("CI-003", "db01", "HW"),
+    ("CI-004", "db02", "HW"),
+    ("CI-005", "lb01", "HW"),
+    ("CI-006", "mail01", "HW"),
+    ("CI-007", "dns01", "HW"),
+    ("CI-008", "backup01", "HW"),
+    ("CI-009", "PostgreSQL 16", "SW"),
+    ("CI-010", "nginx", "SW"),
+    ("CI-011", "Postfix", "SW"),
+    ("CI-012", "Customer portal", "SW"),
+    ("CI-013", "Monitoring (Zabbix)", "SW"),
+    ("CI-014", "WordPress cluster", "SW"),
+    ("CI-015", "Backup runbook", "DOC"),
+    ("CI-016", "Network diagram", "DOC"),
+    ("CI-017", "DR plan", "DOC"),
+    ("CI-018", "fw01", "HW"),
+    ("CI-019", "vpn01", "HW"),
+    ("CI-020", "Object storage", "SW"),
 ]
 COMPONENTS = ["Web hosting", "Managed databases", "E-mail", "DNS", "Backup", "Network"]
 INCIDENT_KINDS = [
     ("Website down for {c}", "HTTP 502 from the load balancer for all sites of {c}."),
-    ("Slow database queries", "Query latency on the shared PostgreSQL cluster went above 2 s.\nCustomers see timeouts."),
+    (
+        "Slow database queries",
+        "Query latency on the shared PostgreSQL cluster went above 2 s.\nCustomers see timeouts.",
+    ),
     ("Mail not delivered", "Outgoing mail queue stuck; {c} reports bounces."),
     ("DNS resolution failing", "Resolver returns SERVFAIL for a subset of zones."),
     ("Backup job failed", "Nightly backup of {c} did not complete."),
@@ -45,9 +62,14 @@ INCIDENT_KINDS = [
     ("VPN tunnel flapping", "Site-to-site VPN to {c} drops every few minutes."),
 ]
 CHANGE_KINDS = [
-    "Upgrade PostgreSQL minor version", "Replace disk in backup01", "Rotate TLS certificates",
-    "Add web03 to the load balancer", "Patch Postfix (security)", "Move DNS to anycast",
-    "Enable 2FA on customer portal", "Decommission mail02",
+    "Upgrade PostgreSQL minor version",
+    "Replace disk in backup01",
+    "Rotate TLS certificates",
+    "Add web03 to the load balancer",
+    "Patch Postfix (security)",
+    "Move DNS to anycast",
+    "Enable 2FA on customer portal",
+    "Decommission mail02",
 ]
 
 
@@ -56,15 +78,45 @@ def jira_date(value: datetime) -> str:
 
 
 def write_jira(path: Path) -> None:
-    header = (
-        ["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Status Category", "Project key", "Priority",
-         "Resolution", "Assignee", "Reporter", "Creator", "Created", "Updated", "Resolved", "Due Date",
-         "Component/s", "Component/s", "Labels", "Labels", "Labels", "Description",
-         "Custom field (Impact)", "Custom field (Affected CI)", "Custom field (Restoration steps)",
-         "Custom field (Root cause)", "Custom field (Solution)", "Custom field (Business impact)",
-         "Custom field (Approvers)", "Comment", "Comment", "Comment", "Watchers", "Watchers",
-         "Custom field (Approved on)", "Custom field (Implemented on)", "Custom field (Test result)"]
-    )
+    header = [
+        "Summary",
+        "Issue key",
+        "Issue id",
+        "Issue Type",
+        "Status",
+        "Status Category",
+        "Project key",
+        "Priority",
+        "Resolution",
+        "Assignee",
+        "Reporter",
+        "Creator",
+        "Created",
+        "Updated",
+        "Resolved",
+        "Due Date",
+        "Component/s",
+        "Component/s",
+        "Labels",
+        "Labels",
+        "Labels",
+        "Description",
+        "Custom field (Impact)",
+        "Custom field (Affected CI)",
+        "Custom field (Restoration steps)",
+        "Custom field (Root cause)",
+        "Custom field (Solution)",
+        "Custom field (Business impact)",
+        "Custom field (Approvers)",
+        "Comment",
+        "Comment",
+        "Comment",
+        "Watchers",
+        "Watchers",
+        "Custom field (Approved on)",
+        "Custom field (Implemented on)",
+        "Custom field (Test result)",
+    ]
     rows = []
     start = datetime(2026, 1, 5, 8, 0)
     key = 100
@@ -83,7 +135,7 @@ def write_jira(path: Path) -> None:
             issue_type = rng.choice(["Service Request", "Task"])
         priority = rng.choices(["Highest", "High", "Medium", "Low"], weights=[1, 3, 6, 3])[0]
         open_ = created > datetime(2026, 11, 10) or rng.random() < 0.08
-        status, category = (("In Progress", "In Progress") if open_ else ("Resolved", "Done"))
+        status, category = ("In Progress", "In Progress") if open_ else ("Resolved", "Done")
         resolved = "" if open_ else jira_date(created + timedelta(hours=rng.randint(1, 72), minutes=rng.randint(0, 59)))
         assignee = rng.choice(PEOPLE)
         reporter = f"{customer} service desk" if rng.random() < 0.6 else rng.choice(PEOPLE)
@@ -98,26 +150,50 @@ def write_jira(path: Path) -> None:
             affected = f"{ci_id} {ci_name}" if rng.random() > 0.18 else ""
             if not affected and comp and rng.random() < 0.4:
                 affected = ""  # the component still names the service
-            restoration = "" if open_ else rng.choice(
-                ["Restarted the service and verified with synthetic checks.",
-                 "Failed over to the standby node; customer confirmed.",
-                 "Freed disk space, rotated logs, monitored for an hour.", "", ""]
+            restoration = (
+                ""
+                if open_
+                else rng.choice(
+                    [
+                        "Restarted the service and verified with synthetic checks.",
+                        "Failed over to the standby node; customer confirmed.",
+                        "Freed disk space, rotated logs, monitored for an hour.",
+                        "",
+                        "",
+                    ]
+                )
             )
             significant = priority in ("Highest", "High")
             root_cause = ""
             solution = ""
             if significant and not open_:
                 root_cause = rng.choice(
-                    ["Log rotation misconfigured after the last upgrade.", "Expired intermediate certificate.",
-                     "Connection pool exhausted by a runaway cron job.", "TBD", "", ""]
+                    [
+                        "Log rotation misconfigured after the last upgrade.",
+                        "Expired intermediate certificate.",
+                        "Connection pool exhausted by a runaway cron job.",
+                        "TBD",
+                        "",
+                        "",
+                    ]
                 )
-                solution = "" if not root_cause or root_cause == "TBD" else rng.choice(
-                    ["Fixed config in Ansible role; change raised.", "Automated renewal via ACME.", "Added pool limits."]
+                solution = (
+                    ""
+                    if not root_cause or root_cause == "TBD"
+                    else rng.choice(
+                        [
+                            "Fixed config in Ansible role; change raised.",
+                            "Automated renewal via ACME.",
+                            "Added pool limits.",
+                        ]
+                    )
                 )
             comments = []
             if not open_ and not restoration and rng.random() < 0.35:
-                comments.append(f"{jira_date(created + timedelta(hours=2))};557058:{rng.randint(10**6, 10**7)};"
-                                "Rolled back the deployment, service restored.")
+                comments.append(
+                    f"{jira_date(created + timedelta(hours=2))};557058:{rng.randint(10**6, 10**7)};"
+                    "Rolled back the deployment, service restored."
+                )
             row.update({21: desc, 22: impact, 23: affected, 24: restoration, 25: root_cause, 26: solution})
             for i, c in enumerate(comments[:3]):
                 row[29 + i] = c
@@ -136,24 +212,49 @@ def write_jira(path: Path) -> None:
                 implemented = created + timedelta(days=2, hours=3)
                 if not late_written and approvers:
                     approved_at, late_written = implemented + timedelta(hours=5), True  # approved after the fact
-                row.update({34: jira_date(approved_at) if approvers else "", 35: jira_date(implemented),
-                            36: "Passed" if n % 7 else ""})
+                row.update(
+                    {
+                        34: jira_date(approved_at) if approvers else "",
+                        35: jira_date(implemented),
+                        36: "Passed" if n % 7 else "",
+                    }
+                )
         else:
             summary = rng.choice(["New mailbox for Bergen Bakeri", "Quote for extra storage", "Update invoice address"])
             row.update({21: "Routine request."})
         if n == 12:
-            summary = "=HYPERLINK(\"http://example.invalid\",\"click\")"  # a formula a spreadsheet must not run
+            summary = '=HYPERLINK("http://example.invalid","click")'  # a formula a spreadsheet must not run
         if n == 44:
             summary = "Tjenesten på Tromsø-noden svarer tregt (æøå)"
-        row.update({
-            0: summary, 1: f"NHS-{key}", 2: str(10000 + key), 3: issue_type, 4: status, 5: category, 6: "NHS",
-            7: priority, 8: "" if open_ else "Done", 9: assignee, 10: reporter, 11: reporter,
-            12: jira_date(created), 13: jira_date(created + timedelta(days=1)), 14: resolved,
-            16: comp[0] if comp else "", 17: comp[1] if len(comp) > 1 else "",
-            18: labels[0] if labels else "", 19: labels[1] if len(labels) > 1 else "",
-            20: labels[2] if len(labels) > 2 else "",
-            32: rng.choice(PEOPLE), 33: rng.choice(PEOPLE), 34: row[34], 35: row[35], 36: row[36],
-        })
+        row.update(
+            {
+                0: summary,
+                1: f"NHS-{key}",
+                2: str(10000 + key),
+                3: issue_type,
+                4: status,
+                5: category,
+                6: "NHS",
+                7: priority,
+                8: "" if open_ else "Done",
+                9: assignee,
+                10: reporter,
+                11: reporter,
+                12: jira_date(created),
+                13: jira_date(created + timedelta(days=1)),
+                14: resolved,
+                16: comp[0] if comp else "",
+                17: comp[1] if len(comp) > 1 else "",
+                18: labels[0] if labels else "",
+                19: labels[1] if len(labels) > 1 else "",
+                20: labels[2] if len(labels) > 2 else "",
+                32: rng.choice(PEOPLE),
+                33: rng.choice(PEOPLE),
+                34: row[34],
+                35: row[35],
+                36: row[36],
+            }
+        )
         rows.append([row[i] for i in range(len(header))])
     rows.insert(60, list(rows[59]))  # Jira exports sometimes repeat a row when an issue moved during export
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -163,21 +264,45 @@ def write_jira(path: Path) -> None:
 
 
 def write_gitlab(path: Path) -> None:
-    header = ["Issue ID", "URL", "Title", "State", "Description", "Author", "Author Username", "Assignee",
-              "Assignee Username", "Confidential", "Locked", "Due Date", "Created At (UTC)", "Updated At (UTC)",
-              "Closed At (UTC)", "Milestone", "Weight", "Labels", "Time Estimate", "Time Spent"]
+    header = [
+        "Issue ID",
+        "URL",
+        "Title",
+        "State",
+        "Description",
+        "Author",
+        "Author Username",
+        "Assignee",
+        "Assignee Username",
+        "Confidential",
+        "Locked",
+        "Due Date",
+        "Created At (UTC)",
+        "Updated At (UTC)",
+        "Closed At (UTC)",
+        "Milestone",
+        "Weight",
+        "Labels",
+        "Time Estimate",
+        "Time Spent",
+    ]
     rows = []
     for iid in range(1, 31):
         created = datetime(2026, 2, 1, 9) + timedelta(hours=rng.randint(0, 24 * 280))
-        closed = "" if rng.random() < 0.2 else (created + timedelta(hours=rng.randint(1, 48))).strftime("%Y-%m-%d %H:%M:%S")
+        closed = (
+            "" if rng.random() < 0.2 else (created + timedelta(hours=rng.randint(1, 48))).strftime("%Y-%m-%d %H:%M:%S")
+        )
         incident = rng.random() < 0.6
         labels = ["incident"] if incident else ["feature"]
         if incident:
             labels.append(rng.choice(["priority::1", "priority::2", "priority::3", "priority::4"]))
             if rng.random() > 0.25:
                 labels.append(f"component::{rng.choice(['portal', 'api', 'billing'])}")
-        title = rng.choice(["Portal login fails", "API returns 500 on /invoices", "Billing export empty"]
-                           if incident else ["Add dark mode", "Improve search", "Export invoices as PDF"])
+        title = rng.choice(
+            ["Portal login fails", "API returns 500 on /invoices", "Billing export empty"]
+            if incident
+            else ["Add dark mode", "Improve search", "Export invoices as PDF"]
+        )
         if iid == 7:
             title = "'=SUM(A1:A9) shown on invoice page"
         sections = ["## Summary", f"{title}."]
@@ -186,16 +311,38 @@ def write_gitlab(path: Path) -> None:
             if closed and rng.random() > 0.3:
                 sections += ["## Restoration steps", "Rolled back release; cleared cache."]
             if closed and "priority::1" in labels and rng.random() > 0.4:
-                sections += ["## Root cause", "Session store ran out of memory.", "## Solution", "Raised limits; alert added."]
+                sections += [
+                    "## Root cause",
+                    "Session store ran out of memory.",
+                    "## Solution",
+                    "Raised limits; alert added.",
+                ]
         author = rng.choice(PEOPLE)
         assignee = rng.choice(PEOPLE) if rng.random() > 0.15 else ""
-        rows.append([
-            str(iid), f"https://gitlab.example.invalid/nordlys/portal/-/issues/{iid}", title,
-            "closed" if closed else "opened", "\n".join(s for s in sections if s), author,
-            author.split()[0].lower(), assignee, assignee.split()[0].lower() if assignee else "", "No", "No", "",
-            created.strftime("%Y-%m-%d %H:%M:%S"), created.strftime("%Y-%m-%d %H:%M:%S"), closed, "", "",
-            ",".join(labels), "0", "0",
-        ])
+        rows.append(
+            [
+                str(iid),
+                f"https://gitlab.example.invalid/nordlys/portal/-/issues/{iid}",
+                title,
+                "closed" if closed else "opened",
+                "\n".join(s for s in sections if s),
+                author,
+                author.split()[0].lower(),
+                assignee,
+                assignee.split()[0].lower() if assignee else "",
+                "No",
+                "No",
+                "",
+                created.strftime("%Y-%m-%d %H:%M:%S"),
+                created.strftime("%Y-%m-%d %H:%M:%S"),
+                closed,
+                "",
+                "",
+                ",".join(labels),
+                "0",
+                "0",
+            ]
+        )
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -213,11 +360,18 @@ def write_cmdb(path: Path) -> None:
         if kind == "DOC":
             location = "SharePoint/IT/Docs"
         in_service = datetime(2022, 1, 1) + timedelta(days=rng.randint(0, 1400))
-        sheet.append([
-            ci_id, name, f"{name} ({'server' if kind == 'HW' else 'service' if kind == 'SW' else 'document'})",
-            kind, rng.choice(["In service", "In service", "Change planned", "Incident open"]),
-            in_service if rng.random() > 0.1 else None, owner, location if rng.random() > 0.1 else "",
-        ])
+        sheet.append(
+            [
+                ci_id,
+                name,
+                f"{name} ({'server' if kind == 'HW' else 'service' if kind == 'SW' else 'document'})",
+                kind,
+                rng.choice(["In service", "In service", "Change planned", "Incident open"]),
+                in_service if rng.random() > 0.1 else None,
+                owner,
+                location if rng.random() > 0.1 else "",
+            ]
+        )
     book.save(path)
 
 
@@ -225,24 +379,47 @@ def write_feedback(path: Path) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "Feedback"
-    sheet.append(["ID", "Received", "Type", "Customer", "Email", "Phone", "Comment", "Status", "Outcome",
-                  "Signed off by", "Signed off on"])
+    sheet.append(
+        [
+            "ID",
+            "Received",
+            "Type",
+            "Customer",
+            "Email",
+            "Phone",
+            "Comment",
+            "Status",
+            "Outcome",
+            "Signed off by",
+            "Signed off on",
+        ]
+    )
     for n in range(1, 26):
         received = datetime(2026, 1, 10, 10) + timedelta(days=rng.randint(0, 300), hours=rng.randint(0, 8))
         customer = rng.choice(CUSTOMERS)
         closed = rng.random() > 0.2
         signed = closed and rng.random() > 0.25
-        sheet.append([
-            f"FB-{n:03d}", received, rng.choice(["Complaint", "Compliment", "Comment"]), f"Contact at {customer}",
-            f"support@{customer.split()[0].lower()}.example" if rng.random() > 0.15 else "",
-            "+47 555 00 000" if rng.random() > 0.5 else "",
-            rng.choice(["Slow response on ticket", "Great help with migration", "Invoice unclear", "Downtime too long"]),
-            "Closed" if closed else "Open",
-            rng.choice(["Explained invoice; credit note issued", "Shared RCA with customer", "Thanked the team", ""])
-            if closed else "",
-            rng.choice(PEOPLE[:2]) if signed else "",
-            received + timedelta(days=rng.randint(1, 10)) if signed else None,
-        ])
+        sheet.append(
+            [
+                f"FB-{n:03d}",
+                received,
+                rng.choice(["Complaint", "Compliment", "Comment"]),
+                f"Contact at {customer}",
+                f"support@{customer.split()[0].lower()}.example" if rng.random() > 0.15 else "",
+                "+47 555 00 000" if rng.random() > 0.5 else "",
+                rng.choice(
+                    ["Slow response on ticket", "Great help with migration", "Invoice unclear", "Downtime too long"]
+                ),
+                "Closed" if closed else "Open",
+                rng.choice(
+                    ["Explained invoice; credit note issued", "Shared RCA with customer", "Thanked the team", ""]
+                )
+                if closed
+                else "",
+                rng.choice(PEOPLE[:2]) if signed else "",
+                received + timedelta(days=rng.randint(1, 10)) if signed else None,
+            ]
+        )
     book.save(path)
 
 
@@ -508,7 +685,13 @@ Add a second DNS provider by the end of next quarter.
 
 ROLES = [
     ["ID", "Role", "Person", "Training", "Competence"],
-    ["R-01", "Service Manager", "Ingrid Bakke", "ITIL 4 Foundation (2024)", "ISO/IEC 29110 service delivery course (2025)"],
+    [
+        "R-01",
+        "Service Manager",
+        "Ingrid Bakke",
+        "ITIL 4 Foundation (2024)",
+        "ISO/IEC 29110 service delivery course (2025)",
+    ],
     ["R-02", "Control Manager", "Ingrid Bakke", "ITIL 4 Foundation (2024)", ""],
     ["R-03", "Incident Manager", "Ola Nordmann", "Incident handling workshop (2025)", ""],
     ["R-04", "Engineer", "Kari Hansen", "Linux admin (2023)", ""],
@@ -516,33 +699,170 @@ ROLES = [
     ["R-06", "Relationship Manager", "Sofie Berg", "Customer service (2024)", ""],
 ]
 CATALOGUE = [
-    ["Service ID", "Service", "Description", "Service hours", "Quality measures", "How to use", "Chargeable",
-     "Costs", "Dependencies", "Applicable standards", "Approved on"],
-    ["S-01", "Web hosting", "Managed web hosting", "24/7", "99.9 % availability", "Order in the portal", "yes",
-     "from NOK 300/month", "Network, DNS", "ISO 27001 controls", "2026-03-15"],
-    ["S-02", "Managed databases", "PostgreSQL as a service", "24/7", "99.95 %, RPO 15 min", "Order in the portal",
-     "yes", "from NOK 900/month", "Backup, Network", "ISO 27001 controls", "2026-03-15"],
-    ["S-03", "E-mail", "Business e-mail", "24/7", "99.9 %", "Ask the service desk", "yes", "", "DNS",
-     "GDPR", "2026-03-15"],
-    ["S-04", "DNS", "Authoritative DNS", "24/7", "100 % of queries answered", "Portal", "no", "", "",
-     "RFC 1035", "2026-03-15"],
-    ["S-05", "Backup", "Nightly backups kept 30 days", "business hours", "Restore tested monthly",
-     "Included with hosting", "no", "", "Object storage", "ISO 27001 controls", "2026-03-15"],
+    [
+        "Service ID",
+        "Service",
+        "Description",
+        "Service hours",
+        "Quality measures",
+        "How to use",
+        "Chargeable",
+        "Costs",
+        "Dependencies",
+        "Applicable standards",
+        "Approved on",
+    ],
+    [
+        "S-01",
+        "Web hosting",
+        "Managed web hosting",
+        "24/7",
+        "99.9 % availability",
+        "Order in the portal",
+        "yes",
+        "from NOK 300/month",
+        "Network, DNS",
+        "ISO 27001 controls",
+        "2026-03-15",
+    ],
+    [
+        "S-02",
+        "Managed databases",
+        "PostgreSQL as a service",
+        "24/7",
+        "99.95 %, RPO 15 min",
+        "Order in the portal",
+        "yes",
+        "from NOK 900/month",
+        "Backup, Network",
+        "ISO 27001 controls",
+        "2026-03-15",
+    ],
+    [
+        "S-03",
+        "E-mail",
+        "Business e-mail",
+        "24/7",
+        "99.9 %",
+        "Ask the service desk",
+        "yes",
+        "",
+        "DNS",
+        "GDPR",
+        "2026-03-15",
+    ],
+    [
+        "S-04",
+        "DNS",
+        "Authoritative DNS",
+        "24/7",
+        "100 % of queries answered",
+        "Portal",
+        "no",
+        "",
+        "",
+        "RFC 1035",
+        "2026-03-15",
+    ],
+    [
+        "S-05",
+        "Backup",
+        "Nightly backups kept 30 days",
+        "business hours",
+        "Restore tested monthly",
+        "Included with hosting",
+        "no",
+        "",
+        "Object storage",
+        "ISO 27001 controls",
+        "2026-03-15",
+    ],
 ]
 AGREEMENTS = [
-    ["ID", "Type", "Agreement", "Approval", "Scope", "Start", "Review", "End", "Our owner", "Counterpart owner",
-     "Legal requirements", "Signed on"],
-    ["AG-01", "Customer", "SLA Fjord Fisk AS", "Signed 2025-01-10", "Web hosting, e-mail", "2025-01-10",
-     "2027-01-10", "2028-01-09", "Sofie Berg", "IT lead, Fjord Fisk", "", "2025-01-10"],
-    ["AG-02", "Customer", "SLA Bergen Bakeri", "Signed 2024-05-02", "Web hosting", "2024-05-02", "2026-05-02",
-     "2027-05-01", "Sofie Berg", "Owner, Bergen Bakeri", "", "2024-05-02"],
-    ["AG-03", "Customer", "SLA Oslo Legal DA", "", "Managed databases, backup", "2025-09-01", "2027-09-01",
-     "2028-08-31", "Sofie Berg", "", "", ""],
-    ["AG-04", "Supplier", "Colocation Oslo DC1", "Signed 2023-02-01", "Rack space, power, network",
-     "2023-02-01", "2027-02-01", "2028-01-31", "Ingrid Bakke", "Account manager, DC1", "GDPR processor terms",
-     "2023-02-01"],
-    ["AG-05", "Supplier", "Object storage", "Accepted online 2025-06-01", "Backup storage", "2025-06-01",
-     "2026-12-10", "", "Jonas Lie", "Vendor support", "", "2025-06-01"],
+    [
+        "ID",
+        "Type",
+        "Agreement",
+        "Approval",
+        "Scope",
+        "Start",
+        "Review",
+        "End",
+        "Our owner",
+        "Counterpart owner",
+        "Legal requirements",
+        "Signed on",
+    ],
+    [
+        "AG-01",
+        "Customer",
+        "SLA Fjord Fisk AS",
+        "Signed 2025-01-10",
+        "Web hosting, e-mail",
+        "2025-01-10",
+        "2027-01-10",
+        "2028-01-09",
+        "Sofie Berg",
+        "IT lead, Fjord Fisk",
+        "",
+        "2025-01-10",
+    ],
+    [
+        "AG-02",
+        "Customer",
+        "SLA Bergen Bakeri",
+        "Signed 2024-05-02",
+        "Web hosting",
+        "2024-05-02",
+        "2026-05-02",
+        "2027-05-01",
+        "Sofie Berg",
+        "Owner, Bergen Bakeri",
+        "",
+        "2024-05-02",
+    ],
+    [
+        "AG-03",
+        "Customer",
+        "SLA Oslo Legal DA",
+        "",
+        "Managed databases, backup",
+        "2025-09-01",
+        "2027-09-01",
+        "2028-08-31",
+        "Sofie Berg",
+        "",
+        "",
+        "",
+    ],
+    [
+        "AG-04",
+        "Supplier",
+        "Colocation Oslo DC1",
+        "Signed 2023-02-01",
+        "Rack space, power, network",
+        "2023-02-01",
+        "2027-02-01",
+        "2028-01-31",
+        "Ingrid Bakke",
+        "Account manager, DC1",
+        "GDPR processor terms",
+        "2023-02-01",
+    ],
+    [
+        "AG-05",
+        "Supplier",
+        "Object storage",
+        "Accepted online 2025-06-01",
+        "Backup storage",
+        "2025-06-01",
+        "2026-12-10",
+        "",
+        "Jonas Lie",
+        "Vendor support",
+        "",
+        "2025-06-01",
+    ],
 ]
 
 

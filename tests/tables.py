@@ -40,5 +40,9 @@ def table_of(wp_id: str, records: list[dict], unsourced: dict[str, list[str]] | 
     ids = frame["id"] if "id" in frame else pd.Series([None] * len(frame))
     frame[RECORD_ID] = [i if isinstance(i, str) and i else f"row {r}" for i, r in zip(ids, frame[ROW_COL])]
     frame[URL] = None
-    return WorkProductTable(work_product=wp, frame=frame, placeholders=tuple(DEFAULT_PLACEHOLDERS),
-                            unsourced={k: set(v) for k, v in (unsourced or {}).items()})
+    return WorkProductTable(
+        work_product=wp,
+        frame=frame,
+        placeholders=tuple(DEFAULT_PLACEHOLDERS),
+        unsourced={k: set(v) for k, v in (unsourced or {}).items()},
+    )

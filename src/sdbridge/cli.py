@@ -80,8 +80,11 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         for note in s.notes:
             out.print(f"[yellow]note[/] {s.name}: {note}", highlight=False)
         for wp_id, items in s.never_provides.items():
-            out.print(f"[yellow]note[/] {s.name} never provides {wp_id} {', '.join(items)} (not in this export): "
-                      "these items are missing on each of its records", highlight=False)
+            out.print(
+                f"[yellow]note[/] {s.name} never provides {wp_id} {', '.join(items)} (not in this export): "
+                "these items are missing on each of its records",
+                highlight=False,
+            )
         if s.error:
             out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False, soft_wrap=True)
 
@@ -297,8 +300,11 @@ def export_package(
     target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
     files = build_package(result.assessment, result.tables, period=chosen)
     write_package(files, target)
-    out.print(f"wrote {target}: {len(files)} files, run {result.assessment.run_id}"
-              + (f", period {chosen}" if chosen else ""), highlight=False)
+    out.print(
+        f"wrote {target}: {len(files)} files, run {result.assessment.run_id}"
+        + (f", period {chosen}" if chosen else ""),
+        highlight=False,
+    )
 
 
 @app.command()
@@ -328,13 +334,16 @@ def mapping(
             for name, field in spec.fields.items():
                 items = ", ".join(i.id for i in wp.items if name in i.fields or name == i.when)
                 origin = "your config" if field.required else f"preset {src.preset}"
-                sources_text = ", ".join(r if isinstance(r, str) else f"({', '.join(r.references())})"
-                                         for r in field.from_) or (f"duration {field.duration}" if field.duration
-                                                                   else repr(field.value))
+                sources_text = ", ".join(
+                    r if isinstance(r, str) else f"({', '.join(r.references())})" for r in field.from_
+                ) or (f"duration {field.duration}" if field.duration else repr(field.value))
                 transforms = ", ".join(t.name for t in field.transforms)
                 table.add_row(name, items, sources_text, transforms, origin)
-            unmapped = [i.id for i in wp.record_items if not any(f in spec.fields for f in i.fields)
-                        and not any((wp.field(f).derive or {}) for f in i.fields)]
+            unmapped = [
+                i.id
+                for i in wp.record_items
+                if not any(f in spec.fields for f in i.fields) and not any((wp.field(f).derive or {}) for f in i.fields)
+            ]
             out.print(table)
             if where:
                 out.print(f"  records: {where}", highlight=False)
@@ -369,8 +378,9 @@ def _print_pulls(pulls: list[Any]) -> None:
 def profile(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP, e.g. WP.18.")] = None,
-    checks: Annotated[bool, typer.Option("--checks", help="List the process checks: what each reads and when it "
-                                                          "is met.")] = False,
+    checks: Annotated[
+        bool, typer.Option("--checks", help="List the process checks: what each reads and when it is met.")
+    ] = False,
 ) -> None:
     """Show the ISO/IEC 29110-4-3 catalogue: requirements, work products and their items."""
     if checks:

@@ -56,6 +56,10 @@ def cron_trigger(expression: str, timezone: tzinfo) -> WallClockCronTrigger:
         raise ValueError(f"cron needs five fields (minute hour day month day-of-week), got {expression!r}")
     minute, hour, day, month, day_of_week = fields
     return WallClockCronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(day_of_week),
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_day_of_week(day_of_week),
         timezone=timezone,
     )

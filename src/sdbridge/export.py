@@ -95,11 +95,20 @@ def _records(table: WorkProductTable, status: pd.DataFrame | None) -> pd.DataFra
 
 def annex_c(assessment: Assessment) -> bytes:
     catalogue = load_catalogue()
-    rows: list[list[object]] = [["work_product", "name", "audit_evidence", "fed_by", "records", "gaps", "evidence_status"]]
+    rows: list[list[object]] = [
+        ["work_product", "name", "audit_evidence", "fed_by", "records", "gaps", "evidence_status"]
+    ]
     for wp in catalogue.work_products:
         result = assessment.work_products[wp.id]
-        status = ("not evidenced" if not result.fed else "no records" if result.records == 0
-                  else "complete" if result.gaps == 0 else "partial")
+        status = (
+            "not evidenced"
+            if not result.fed
+            else "no records"
+            if result.records == 0
+            else "complete"
+            if result.gaps == 0
+            else "partial"
+        )
         for line in wp.audit_evidence:
             rows.append([wp.id, wp.name, line, ", ".join(result.sources), result.records, result.gaps, status])
     return _csv(rows)
@@ -108,19 +117,25 @@ def annex_c(assessment: Assessment) -> bytes:
 def annex_b(assessment: Assessment) -> bytes:
     catalogue = load_catalogue()
     status = {r.id: r.status for r in assessment.requirements}
-    rows: list[list[object]] = [["requirement", "requirement_status", "guide_task", "guide_task_name", "work_product",
-                                 "records", "gaps"]]
+    rows: list[list[object]] = [
+        ["requirement", "requirement_status", "guide_task", "guide_task_name", "work_product", "records", "gaps"]
+    ]
     for req in catalogue.requirements:
         for task in req.guide_tasks:
             wps = [w for w in catalogue.task_work_products.get(task, ()) if w in req.work_products] or list(
-                catalogue.task_work_products.get(task, ()))
+                catalogue.task_work_products.get(task, ())
+            )
             for wp in wps:
                 result = assessment.work_products[wp]
-                rows.append([req.id, status[req.id], task, catalogue.guide_tasks[task], wp, result.records, result.gaps])
+                rows.append(
+                    [req.id, status[req.id], task, catalogue.guide_tasks[task], wp, result.records, result.gaps]
+                )
     return _csv(rows)
 
 
-def build_package(assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None) -> dict[str, bytes]:
+def build_package(
+    assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None
+) -> dict[str, bytes]:
     from sdbridge.reports.html import render_html
 
     files: dict[str, bytes] = {
@@ -191,5 +206,7 @@ def verify(path: Path) -> list[str]:
                 continue
             if actual != digest:
                 problems.append(f"{name}: altered (SHA-256 differs from the manifest)")
-        problems += [f"{name}: not listed in the manifest" for name in sorted(names - set(expected) - {"manifest.json"})]
+        problems += [
+            f"{name}: not listed in the manifest" for name in sorted(names - set(expected) - {"manifest.json"})
+        ]
     return problems

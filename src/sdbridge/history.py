@@ -52,8 +52,15 @@ def runs_table(config: Config, limit: int) -> Table:
     for run, failed, records, gaps, new, closed in rows[-limit:]:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(run.status, "")
         table.add_row(
-            run.id, run.trigger, run.started_at.replace("T", " ")[:16], f"[{style}]{run.status}[/]",
-            ", ".join(failed), records, gaps, new, closed,
+            run.id,
+            run.trigger,
+            run.started_at.replace("T", " ")[:16],
+            f"[{style}]{run.status}[/]",
+            ", ".join(failed),
+            records,
+            gaps,
+            new,
+            closed,
         )
     return table
 
@@ -73,8 +80,12 @@ def trend_table(config: Config, limit: int, wp_id: str | None) -> Table:
         change = values[-1] - values[0]
         colour = "green" if change < 0 else "red" if change > 0 else ""
         table.add_row(
-            wp, catalogue.work_product(wp).name, str(values[0]), str(values[-1]),
-            f"[{colour}]{change:+d}[/]" if colour else "0", sparkline(values),
+            wp,
+            catalogue.work_product(wp).name,
+            str(values[0]),
+            str(values[-1]),
+            f"[{colour}]{change:+d}[/]" if colour else "0",
+            sparkline(values),
         )
     return table
 

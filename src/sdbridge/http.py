@@ -118,7 +118,9 @@ def call(
         if status is not None and status not in RETRIABLE:
             hint = HINTS.get(status, "the server refused the request")
             raise HttpStatusError(
-                f"source {source!r}: {what} failed with HTTP {status} at {where}", status=status, source=source,
+                f"source {source!r}: {what} failed with HTTP {status} at {where}",
+                status=status,
+                source=source,
                 hint=hint,
             ) from None
         wanted = retry_after_seconds(failure.headers) if status is not None else None

@@ -36,8 +36,15 @@ class CheckResult:
             raise ValueError("a check result without its input cannot be restricted")
         data = replace(self.input, tables=tables)
         a = self.assessment
-        assessment = assess(load_catalogue(), data, variation=a.variation, placeholders=tables_placeholders(tables),
-                            run_id=a.run_id, generated_at=a.generated_at, config_path=a.config)
+        assessment = assess(
+            load_catalogue(),
+            data,
+            variation=a.variation,
+            placeholders=tables_placeholders(tables),
+            run_id=a.run_id,
+            generated_at=a.generated_at,
+            config_path=a.config,
+        )
         assessment.sources = a.sources
         assessment.trend = a.trend
         return CheckResult(assessment, tables, data)
@@ -95,8 +102,11 @@ def check(
                 raise
             outcomes.append(
                 SourceOutcome(
-                    name=source.name, type=source.type, location=source.location,
-                    status="not_pulled" if isinstance(exc, NotPulledError) else "failed", error=str(exc),
+                    name=source.name,
+                    type=source.type,
+                    location=source.location,
+                    status="not_pulled" if isinstance(exc, NotPulledError) else "failed",
+                    error=str(exc),
                 )
             )
             continue
@@ -105,8 +115,13 @@ def check(
             parts[wp_id].append(wp_table)
     now = now or datetime.now(UTC)
     merged = merge_tables(catalogue, parts)
-    data = CheckInput(tables=merged, outcomes=outcomes, fed_by=dict(fed_by), evidence=dict(evidence),
-                      process=ProcessSettings(**config.process.model_dump()))
+    data = CheckInput(
+        tables=merged,
+        outcomes=outcomes,
+        fed_by=dict(fed_by),
+        evidence=dict(evidence),
+        process=ProcessSettings(**config.process.model_dump()),
+    )
     assessment = assess(
         catalogue,
         data,

@@ -100,13 +100,27 @@ class SourceType:
 BUILTINS: dict[str, SourceType] = {
     "csv": SourceType("csv", "file", "sdbridge.connectors.tables:TableFileConnector", TableSourceConfig),
     "xlsx": SourceType("xlsx", "file", "sdbridge.connectors.tables:TableFileConnector", TableSourceConfig),
-    "documents": SourceType("documents", "file", "sdbridge.connectors.documents:DocumentsConnector",
-                            DocumentsSourceConfig),
-    "jira": SourceType("jira", "items", "sdbridge.connectors.jira:JiraConnector", JiraSourceConfig,
-                       writer="sdbridge.pushback.writers:JiraWriter", ticket_of=_jira_ticket, reads_own_comments=True),
-    "gitlab": SourceType("gitlab", "items", "sdbridge.connectors.gitlab:GitLabConnector", GitLabSourceConfig,
-                         writer="sdbridge.pushback.writers:GitLabWriter", ticket_of=_gitlab_ticket,
-                         reads_own_comments=True),
+    "documents": SourceType(
+        "documents", "file", "sdbridge.connectors.documents:DocumentsConnector", DocumentsSourceConfig
+    ),
+    "jira": SourceType(
+        "jira",
+        "items",
+        "sdbridge.connectors.jira:JiraConnector",
+        JiraSourceConfig,
+        writer="sdbridge.pushback.writers:JiraWriter",
+        ticket_of=_jira_ticket,
+        reads_own_comments=True,
+    ),
+    "gitlab": SourceType(
+        "gitlab",
+        "items",
+        "sdbridge.connectors.gitlab:GitLabConnector",
+        GitLabSourceConfig,
+        writer="sdbridge.pushback.writers:GitLabWriter",
+        ticket_of=_gitlab_ticket,
+        reads_own_comments=True,
+    ),
 }
 
 
@@ -118,8 +132,14 @@ def _plugin(name: str) -> SourceType | None:
             kind = getattr(cls, "kind", "file" if hasattr(cls, "pull") else "items")
             if kind not in ("file", "items"):
                 raise ConfigError(f"source type {name!r} ({entry.value}): kind must be 'file' or 'items', not {kind!r}")
-            return SourceType(name, cast(Kind, kind), cls, writer=getattr(cls, "writer", None),
-                              ticket_of=getattr(cls, "ticket_of", None), builtin=False)
+            return SourceType(
+                name,
+                cast(Kind, kind),
+                cls,
+                writer=getattr(cls, "writer", None),
+                ticket_of=getattr(cls, "ticket_of", None),
+                builtin=False,
+            )
     return None
 
 

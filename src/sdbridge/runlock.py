@@ -47,7 +47,11 @@ class RunLock:
         if previous.get("pid") and previous.get("pid") != os.getpid():
             self.took_over = previous
         os.ftruncate(fd, 0)
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
         return self

@@ -82,8 +82,14 @@ def pull_source_into(config: Config, store: Store, source: Any, *, run_id: str |
         f"updated {counts['updated']}, unchanged {counts['unchanged']}, left the source {counts['deleted']}"
     )
     if batch.problems:
-        return PullOutcome(name, "partial", items=len(batch.items), notes=notes, requests=batch.requests,
-                           error="; ".join(batch.problems))
+        return PullOutcome(
+            name,
+            "partial",
+            items=len(batch.items),
+            notes=notes,
+            requests=batch.requests,
+            error="; ".join(batch.problems),
+        )
     return PullOutcome(name, "pulled", items=len(batch.items), notes=notes, requests=batch.requests)
 
 
@@ -109,13 +115,19 @@ def pull_all(
         outcomes.append(outcome)
         if run_id:
             store.record_source(
-                run_id, source.name, outcome.status, error=outcome.error, items=outcome.items,
+                run_id,
+                source.name,
+                outcome.status,
+                error=outcome.error,
+                items=outcome.items,
                 snapshot_id=outcome.snapshot_id,
             )
     return outcomes
 
 
-def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None) -> tuple[dict[str, RawTable], list[str]]:
+def stored_raw(
+    config: Config, store: Store | None, *, run_id: str | None = None
+) -> tuple[dict[str, RawTable], list[str]]:
     """The raw tables `check` should use, from the store, and notes about them."""
     raw: dict[str, RawTable] = {}
     notes: list[str] = []
@@ -148,8 +160,12 @@ def stored_raw(config: Config, store: Store | None, *, run_id: str | None = None
             items = store.items(source.name, as_of=as_of)
             frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
             raw[source.name] = RawTable(
-                source=source.name, frame=frame, columns={}, location=source.location,
-                fetched_at=datetime.now(UTC), kind="json",
+                source=source.name,
+                frame=frame,
+                columns={},
+                location=source.location,
+                fetched_at=datetime.now(UTC),
+                kind="json",
             )
     return raw, notes
 
@@ -191,8 +207,11 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
 
 
 def _trend_point(assessment: Assessment) -> dict:
-    return {"run_id": assessment.run_id, "started_at": assessment.generated_at.isoformat(),
-            "by_work_product": {wp: c.gaps for wp, c in assessment.summary.by_work_product.items()}}
+    return {
+        "run_id": assessment.run_id,
+        "started_at": assessment.generated_at.isoformat(),
+        "by_work_product": {wp: c.gaps for wp, c in assessment.summary.by_work_product.items()},
+    }
 
 
 def pull_once(config: Config, *, only: str | None = None, full: bool = False) -> tuple[str, list[PullOutcome], str]:
@@ -232,11 +251,19 @@ def run_once(
             _annotate_sources(assessment, store, pulls, now)
             assessment.trend = [*store.trend(), _trend_point(assessment)]
             for checked in assessment.sources:  # a source that failed in mapping counts as failed too
-                if checked.status == "failed" and not any(p.source == checked.name for p in pulls if p.status == "failed"):
+                if checked.status == "failed" and not any(
+                    p.source == checked.name for p in pulls if p.status == "failed"
+                ):
                     pulls.append(PullOutcome(checked.name, "failed", error=checked.error))
-            status = "partial" if any(p.status in ("failed", "partial") for p in pulls) or not all(
-                s.healthy for s in assessment.sources) else "ok"
-            written = write_reports(assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats))
+            status = (
+                "partial"
+                if any(p.status in ("failed", "partial") for p in pulls)
+                or not all(s.healthy for s in assessment.sources)
+                else "ok"
+            )
+            written = write_reports(
+                assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats)
+            )
             # The stored report is the assessment without findings (they go to their own table).
             store.save_assessment(run_id, assessment.model_dump(mode="json"), assessment.findings)
             pushes = push_sources(config, store, run_id, dry_run=dry_run)
@@ -256,8 +283,9 @@ def push_sources(config: Config, store: Store, run_id: str, *, dry_run: bool) ->
     in its result's notes and does not stop the others."""
     from sdbridge.pushback.push import push_source_safely
 
-    return [push_source_safely(store, run_id, source, dry_run=dry_run) for source in config.sources
-            if source.push.enabled]
+    return [
+        push_source_safely(store, run_id, source, dry_run=dry_run) for source in config.sources if source.push.enabled
+    ]
 
 
 def push_once(config: Config, *, run_id: str | None = None, dry_run: bool = False) -> list:
@@ -281,6 +309,8 @@ def run_log_line(outcome: RunOutcome) -> dict:
         "failed": {p.source: p.error for p in outcome.pulls if p.status == "failed"},
         "records": summary.records if summary else None,
         "gaps": summary.gaps if summary else None,
-        "push": {p.source: {"created": p.created, "updated": p.updated, "unchanged": p.unchanged,
-                            "retracted": p.retracted} for p in outcome.pushes},
+        "push": {
+            p.source: {"created": p.created, "updated": p.updated, "unchanged": p.unchanged, "retracted": p.retracted}
+            for p in outcome.pushes
+        },
     }

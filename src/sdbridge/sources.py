@@ -115,7 +115,10 @@ def catalogue_problems(source: dict[str, Any]) -> list[tuple[str, str]]:
                 close = difflib.get_close_matches(str(name), sorted(known), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 problems.append(
-                    (f"map.{wp_id}.fields.{name}", f"{wp_id} has no field {name!r}; {hint}its fields: {', '.join(wp.field_names)}")
+                    (
+                        f"map.{wp_id}.fields.{name}",
+                        f"{wp_id} has no field {name!r}; {hint}its fields: {', '.join(wp.field_names)}",
+                    )
                 )
             if isinstance(field, dict) and isinstance(field.get("duration"), list):
                 for ref in field["duration"]:
@@ -265,7 +268,13 @@ class JiraSourceConfig(SourceBase):
 
 GitLabResource = Literal["issues", "merge_requests", "deployments", "environments", "releases", "pipelines"]
 GITLAB_RESOURCES: tuple[GitLabResource, ...] = (
-    "issues", "merge_requests", "deployments", "environments", "releases", "pipelines")
+    "issues",
+    "merge_requests",
+    "deployments",
+    "environments",
+    "releases",
+    "pipelines",
+)
 
 
 class GitLabSourceConfig(SourceBase):

@@ -222,8 +222,15 @@ class Store:
         )
 
     def record_source(
-        self, run_id: str, source: str, status: str, *, error: str | None = None, items: int | None = None,
-        changed: int | None = None, snapshot_id: int | None = None,
+        self,
+        run_id: str,
+        source: str,
+        status: str,
+        *,
+        error: str | None = None,
+        items: int | None = None,
+        changed: int | None = None,
+        snapshot_id: int | None = None,
     ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO run_sources (run_id, source, status, error, items, changed, snapshot_id, "
@@ -250,8 +257,9 @@ class Store:
             "SELECT source, status, snapshot_id, error FROM run_sources WHERE run_id = ?", (run_id,)
         ).fetchall()
         run, trigger, started, ended, status, error = row
-        return RunDetail(run, trigger, started, ended, status, error,
-                         sources={s: RunSource(st, i, e) for s, st, i, e in sources})
+        return RunDetail(
+            run, trigger, started, ended, status, error, sources={s: RunSource(st, i, e) for s, st, i, e in sources}
+        )
 
     def snapshot_as_of(self, source: str, moment: str) -> int | None:
         """The snapshot of a file source that a run starting at `moment` checked: the latest
@@ -305,8 +313,17 @@ class Store:
             snapshot_id = db.execute(
                 "INSERT INTO table_snapshots (source, content_hash, location, fetched_at, pulled_at, columns, notes, "
                 "kind, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (raw.source, content_hash, raw.location, raw.fetched_at.isoformat(), _now(), json.dumps(raw.columns),
-                 json.dumps(raw.notes), raw.kind, data),
+                (
+                    raw.source,
+                    content_hash,
+                    raw.location,
+                    raw.fetched_at.isoformat(),
+                    _now(),
+                    json.dumps(raw.columns),
+                    json.dumps(raw.notes),
+                    raw.kind,
+                    data,
+                ),
             ).lastrowid
             if snapshot_id is None:
                 raise StoreError(f"the store {self.path} did not keep the snapshot of {raw.source}")
@@ -335,8 +352,13 @@ class Store:
         if kind == "json":
             frame["_item"] = frame["_item"].map(json.loads).astype(object)
         raw = RawTable(
-            source=name, frame=frame, columns=json.loads(columns), location=location,
-            fetched_at=datetime.fromisoformat(fetched), kind=kind, notes=json.loads(notes),
+            source=name,
+            frame=frame,
+            columns=json.loads(columns),
+            location=location,
+            fetched_at=datetime.fromisoformat(fetched),
+            kind=kind,
+            notes=json.loads(notes),
         )
         return Snapshot(id=sid, source=name, content_hash=digest, pulled_at=datetime.fromisoformat(pulled), raw=raw)
 
@@ -366,7 +388,9 @@ class Store:
                     "SELECT content_hash, active FROM items WHERE source = ? AND item_id = ?", (source, item_id)
                 ).fetchone()
                 if row is not None and row[0] == digest and row[1]:
-                    db.execute("UPDATE items SET last_seen = ? WHERE source = ? AND item_id = ?", (now, source, item_id))
+                    db.execute(
+                        "UPDATE items SET last_seen = ? WHERE source = ? AND item_id = ?", (now, source, item_id)
+                    )
                     counts["unchanged"] += 1
                     continue
                 change = "created" if row is None else "updated"
@@ -385,7 +409,8 @@ class Store:
                 )
             if full:
                 gone = [
-                    r[0] for r in db.execute("SELECT item_id FROM items WHERE source = ? AND active = 1", (source,))
+                    r[0]
+                    for r in db.execute("SELECT item_id FROM items WHERE source = ? AND active = 1", (source,))
                     if r[0] not in seen
                 ]
                 for item_id in gone:
@@ -420,7 +445,9 @@ class Store:
         columns = STORED_FINDING_COLUMNS
         rows = findings[columns].astype(object).where(findings[columns].notna(), None).itertuples(index=False)
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO assessments (run_id, report) VALUES (?, ?)", (run_id, json.dumps(report)))
+            db.execute(
+                "INSERT OR REPLACE INTO assessments (run_id, report) VALUES (?, ?)", (run_id, json.dumps(report))
+            )
             db.execute("DELETE FROM findings WHERE run_id = ?", (run_id,))
             db.executemany(
                 "INSERT INTO findings (run_id, id, work_product, item, record_id, source, status, severity, url, "
@@ -434,7 +461,9 @@ class Store:
         ).fetchall()
         return {t: PushState(c, f, bool(lab)) for t, c, f, lab in rows}
 
-    def save_push_state(self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool) -> None:
+    def save_push_state(
+        self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool
+    ) -> None:
         self.db.execute(
             "INSERT INTO push_state (source, ticket, comment_id, fingerprint, labelled, updated_at) VALUES "
             "(?, ?, ?, ?, ?, ?) ON CONFLICT(source, ticket) DO UPDATE SET comment_id = excluded.comment_id, "
@@ -457,7 +486,8 @@ class Store:
         """The assessed run before this one."""
         row = self.db.execute(
             "SELECT a.run_id FROM assessments a JOIN runs r ON r.id = a.run_id WHERE r.started_at < "
-            "(SELECT started_at FROM runs WHERE id = ?) ORDER BY r.started_at DESC LIMIT 1", (run_id,)
+            "(SELECT started_at FROM runs WHERE id = ?) ORDER BY r.started_at DESC LIMIT 1",
+            (run_id,),
         ).fetchone()
         return row[0] if row else None
 
@@ -474,13 +504,19 @@ class Store:
         """Gaps per WP over the last assessed runs, oldest first."""
         rows = self.db.execute(
             "SELECT r.id, r.started_at, a.report FROM runs r JOIN assessments a ON a.run_id = r.id "
-            "ORDER BY r.started_at DESC LIMIT ?", (limit,)
+            "ORDER BY r.started_at DESC LIMIT ?",
+            (limit,),
         ).fetchall()
         trend = []
         for run_id, started, report in reversed(rows):
             by_wp = json.loads(report)["summary"]["by_work_product"]
-            trend.append({"run_id": run_id, "started_at": started,
-                          "by_work_product": {wp: counts["gaps"] for wp, counts in by_wp.items()}})
+            trend.append(
+                {
+                    "run_id": run_id,
+                    "started_at": started,
+                    "by_work_product": {wp: counts["gaps"] for wp, counts in by_wp.items()},
+                }
+            )
         return trend
 
     def finding_ids(self, run_id: str) -> set[str]:

@@ -26,13 +26,28 @@ def render(wp_id: str) -> str:
     catalogue = load_catalogue()
     wp = catalogue.work_product(wp_id)
     headings = _preset()["options"]["headings"]
-    front = {"work_product": wp.id, "id": f"DOC-{wp.id[3:]}", "version": "0.1", "status": "draft",
-             "owner": "TBD", "approved_by": "TBD", "approved_on": None, "next_review": None}
+    front = {
+        "work_product": wp.id,
+        "id": f"DOC-{wp.id[3:]}",
+        "version": "0.1",
+        "status": "draft",
+        "owner": "TBD",
+        "approved_by": "TBD",
+        "approved_on": None,
+        "next_review": None,
+    }
     if wp.id == "WP.19":
         front.update({"period_start": None, "period_end": None})
-    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", f"# {wp.name}", "",
-             f"<!-- {wp.id} ({wp.process}, ISO/IEC 29110-4-3 Table {wp.table}). Fill in every section; "
-             "replace TBD. Set approved_on and next_review when the document is approved. -->", ""]
+    lines = [
+        "---",
+        yaml.safe_dump(front, sort_keys=False).strip(),
+        "---",
+        f"# {wp.name}",
+        "",
+        f"<!-- {wp.id} ({wp.process}, ISO/IEC 29110-4-3 Table {wp.table}). Fill in every section; "
+        "replace TBD. Set approved_on and next_review when the document is approved. -->",
+        "",
+    ]
     for item in wp.items:
         for field in item.fields:
             if field in FRONT_KEYS or field not in headings:

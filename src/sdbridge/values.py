@@ -64,9 +64,7 @@ def blank_mask(series: pd.Series, placeholders: Iterable[str] = ()) -> np.ndarra
     if pd.api.types.is_bool_dtype(series):
         return series.isna().to_numpy() if series.dtype == object else np.zeros(len(series), dtype=bool)
     if series.dtype == object:  # lists, or a mix of lists and text
-        return np.fromiter(
-            (not _list_has_value(v, lowered) for v in series), dtype=bool, count=len(series)
-        )
+        return np.fromiter((not _list_has_value(v, lowered) for v in series), dtype=bool, count=len(series))
     return _blank_text(series, lowered)
 
 
@@ -88,9 +86,9 @@ def as_text(series: pd.Series, separator: str = "; ") -> pd.Series:
         return hours.round(2).astype("str").where(series.notna(), None).astype("str")
     if series.dtype == object and is_list_column(series):
         return series.map(
-            lambda v: separator.join(str(x) for x in v if x is not None and str(x).strip())
-            if isinstance(v, list)
-            else v
+            lambda v: (
+                separator.join(str(x) for x in v if x is not None and str(x).strip()) if isinstance(v, list) else v
+            )
         ).astype("str")
     return series.astype("str")
 
@@ -173,6 +171,8 @@ def parse_bools(series: pd.Series) -> pd.Series:
     if series.dtype == object and is_list_column(series):
         return series.map(lambda v: bool(v) if isinstance(v, list) else False).astype(bool)
     if series.dtype == object:
-        return series.map(lambda v: v if isinstance(v, bool) else str(v).strip().lower() in TRUE_WORDS if v is not None else False).astype(bool)
+        return series.map(
+            lambda v: v if isinstance(v, bool) else str(v).strip().lower() in TRUE_WORDS if v is not None else False
+        ).astype(bool)
     text = series.astype("str").str.strip().str.lower()
     return text.isin(TRUE_WORDS).fillna(False).astype(bool)

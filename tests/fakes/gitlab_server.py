@@ -25,6 +25,7 @@ MAX_PER_PAGE = 100
 class RawText(str):
     """A body sent as plain text (a raw repository file), not JSON."""
 
+
 BOT = {"id": 1, "username": "sdbridge-bot", "name": "sdbridge bot"}
 
 
@@ -50,9 +51,14 @@ class FakeProject:
     """Repository files of the default branch: path -> text."""
 
     def json(self) -> dict:
-        return {"id": self.id, "path_with_namespace": self.path, "name": self.path.split("/")[-1],
-                "default_branch": self.default_branch, "archived": self.archived,
-                "web_url": f"https://gitlab.example.invalid/{self.path}"}
+        return {
+            "id": self.id,
+            "path_with_namespace": self.path,
+            "name": self.path.split("/")[-1],
+            "default_branch": self.default_branch,
+            "archived": self.archived,
+            "web_url": f"https://gitlab.example.invalid/{self.path}",
+        }
 
 
 @dataclass
@@ -202,9 +208,17 @@ class FakeGitLab:
             items = project.issues if m.group(2) == "issues" else project.merge_requests
             if method == "POST" and m.group(3) is None:
                 iid = max((i["iid"] for i in items), default=0) + 1
-                issue = {"id": 90_000 + iid, "iid": iid, "title": body.get("title"), "description": body.get("description"),
-                         "labels": [], "state": "opened", "issue_type": "issue", "updated_at": "2026-01-01T00:00:00.000Z",
-                         "references": {"full": f"{project.path}#{iid}"}}
+                issue = {
+                    "id": 90_000 + iid,
+                    "iid": iid,
+                    "title": body.get("title"),
+                    "description": body.get("description"),
+                    "labels": [],
+                    "state": "opened",
+                    "issue_type": "issue",
+                    "updated_at": "2026-01-01T00:00:00.000Z",
+                    "references": {"full": f"{project.path}#{iid}"},
+                }
                 items.append(issue)
                 return 201, issue
             item = next(i for i in items if i["iid"] == int(m.group(3)))
@@ -231,7 +245,7 @@ class FakeGitLab:
     def _page(self, path: str, items: list, query: dict) -> tuple[int, Any, dict]:
         per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
         page = int(query.get("page", 1))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         headers = {"X-Page": str(page), "X-Per-Page": str(per_page)}
         more = page * per_page < len(items)
         headers["X-Next-Page"] = str(page + 1) if more else ""
@@ -254,7 +268,11 @@ class FakeGitLab:
             ids = self.groups.get(unquote(match.group(1)))
             if ids is None:
                 return 404, {"message": "404 Group Not Found"}, {}
-            projects = [p for p in self.projects if p.id in ids and (str(query.get("archived")).lower() != "false" or not p.archived)]
+            projects = [
+                p
+                for p in self.projects
+                if p.id in ids and (str(query.get("archived")).lower() != "false" or not p.archived)
+            ]
             projects.sort(key=lambda p: p.id)
             after = int(query.get("id_after", 0))
             per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
@@ -286,8 +304,11 @@ class FakeGitLab:
         if m := re.fullmatch(r"/merge_requests/(\d+)/approvals", rest):
             return 200, project.approvals.get(int(m.group(1)), {"approved": False, "approved_by": []}), {}
         if rest == "/deployments":
-            chosen = [d for d in self._updated(project.deployments, query)
-                      if not query.get("environment") or d["environment"]["name"] == query["environment"]]
+            chosen = [
+                d
+                for d in self._updated(project.deployments, query)
+                if not query.get("environment") or d["environment"]["name"] == query["environment"]
+            ]
             if query.get("sort") == "desc":
                 chosen.reverse()
             return self._page(path, chosen, query)
@@ -296,15 +317,25 @@ class FakeGitLab:
         if rest == "/releases":
             return self._page(path, sorted(project.releases, key=lambda r: r["released_at"], reverse=True), query)
         if rest == "/pipelines":
-            chosen = [p for p in self._updated(project.pipelines, query) if not query.get("ref") or p["ref"] == query["ref"]]
+            chosen = [
+                p for p in self._updated(project.pipelines, query) if not query.get("ref") or p["ref"] == query["ref"]
+            ]
             return self._page(path, chosen, query)
         if rest == "/repository/tree":
             prefix = query.get("path", "").strip("/")
             if query.get("ref", "main") != project.default_branch:
                 return 404, {"message": "404 Tree Not Found"}, {}
-            entries = [{"id": hashlib.sha1(text.encode()).hexdigest(), "name": p.split("/")[-1], "type": "blob",
-                        "path": p, "mode": "100644"}
-                       for p, text in sorted(project.files.items()) if not prefix or p.startswith(prefix + "/")]
+            entries = [
+                {
+                    "id": hashlib.sha1(text.encode()).hexdigest(),
+                    "name": p.split("/")[-1],
+                    "type": "blob",
+                    "path": p,
+                    "mode": "100644",
+                }
+                for p, text in sorted(project.files.items())
+                if not prefix or p.startswith(prefix + "/")
+            ]
             return self._page(path, entries, query)
         if m := re.fullmatch(r"/repository/files/(.+)/raw", rest):
             name = unquote(m.group(1))
@@ -312,7 +343,9 @@ class FakeGitLab:
                 return 404, {"message": "404 File Not Found"}, {}
             return 200, RawText(project.files[name]), {}
         if m := re.fullmatch(r"/pipelines/(\d+)/test_report_summary", rest):
-            empty = {"total": {"time": 0, "count": 0, "success": 0, "failed": 0, "skipped": 0, "error": 0},
-                     "test_suites": []}
+            empty = {
+                "total": {"time": 0, "count": 0, "success": 0, "failed": 0, "skipped": 0, "error": 0},
+                "test_suites": [],
+            }
             return 200, project.test_reports.get(int(m.group(1)), empty), {}
         return 404, {"message": "404 Not Found"}, {}

@@ -29,7 +29,9 @@ STATUS = {"Resolved": ("5", "done"), "In Progress": ("3", "indeterminate")}
 
 
 def custom_field_list() -> list[dict]:
-    return [{"id": fid, "name": name, "custom": True, "schema": {"custom": "textarea"}} for fid, name in CUSTOM.values()]
+    return [
+        {"id": fid, "name": name, "custom": True, "schema": {"custom": "textarea"}} for fid, name in CUSTOM.values()
+    ]
 
 
 def _stamp(text: str) -> datetime | None:
@@ -43,9 +45,13 @@ def _iso(moment: datetime | None) -> str | None:
 def adf(text: str | None) -> dict | None:
     if not text:
         return None
-    return {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.split("\n") if line
-    ]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.split("\n") if line
+        ],
+    }
 
 
 def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -> list[dict]:
@@ -75,8 +81,14 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
         for cell in values.get("Comment", []):
             if cell:
                 stamp, account, body = cell.split(";", 2)
-                comments.append({"id": str(len(comments) + 1), "body": text(body), "created": _iso(_stamp(stamp)),
-                                 "author": {"accountId": account}})
+                comments.append(
+                    {
+                        "id": str(len(comments) + 1),
+                        "body": text(body),
+                        "created": _iso(_stamp(stamp)),
+                        "author": {"accountId": account},
+                    }
+                )
         due = _stamp(one["Due Date"]) if one["Due Date"] and one["Due Date"] != "ASAP" else None
         fields = {
             "summary": one["Summary"],
@@ -98,18 +110,38 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
             if column in DATETIME_FIELDS:
                 fields[field_id] = _iso(_stamp(one[column]))
             else:
-                fields[field_id] = (text(one[column]) if column.endswith(("steps)", "cause)", "(Solution)")) else
-                                    (one[column] or None))
+                fields[field_id] = (
+                    text(one[column]) if column.endswith(("steps)", "cause)", "(Solution)")) else (one[column] or None)
+                )
         changelog = []
         if resolved is not None:
-            changelog.append({"id": "1", "created": _iso(created), "items": [
-                {"field": "status", "fromString": "Open", "toString": "In Progress", "from": "1", "to": "3"}]})
-            changelog.append({"id": "2", "created": _iso(resolved), "items": [
-                {"field": "status", "fromString": "In Progress", "toString": "Resolved", "from": "3", "to": "5"}]})
-        issues.append({
-            "id": one["Issue id"], "key": one["Issue key"], "fields": fields, "_changelog": changelog,
-            "_updated_ms": int(_stamp(one["Updated"]).timestamp() * 1000),
-        })
+            changelog.append(
+                {
+                    "id": "1",
+                    "created": _iso(created),
+                    "items": [
+                        {"field": "status", "fromString": "Open", "toString": "In Progress", "from": "1", "to": "3"}
+                    ],
+                }
+            )
+            changelog.append(
+                {
+                    "id": "2",
+                    "created": _iso(resolved),
+                    "items": [
+                        {"field": "status", "fromString": "In Progress", "toString": "Resolved", "from": "3", "to": "5"}
+                    ],
+                }
+            )
+        issues.append(
+            {
+                "id": one["Issue id"],
+                "key": one["Issue key"],
+                "fields": fields,
+                "_changelog": changelog,
+                "_updated_ms": int(_stamp(one["Updated"]).timestamp() * 1000),
+            }
+        )
     return issues
 
 
@@ -127,9 +159,14 @@ def assets_from_cmdb(path: Path = DEMO / "cmdb.xlsx") -> list[dict]:
                 value = value.strftime("%Y-%m-%d %H:%M:%S")
             values = [] if value in (None, "") else [{"value": str(value), "displayValue": str(value)}]
             attributes.append({"objectTypeAttribute": {"name": name}, "objectAttributeValues": values})
-        objects.append({
-            "id": str(number), "objectKey": record["CI ID"], "label": record["Name"],
-            "objectType": {"name": {"HW": "Hardware", "SW": "Software", "DOC": "Document"}[record["Type"]]},
-            "attributes": attributes, "updated": "2026-11-01T10:00:00.000Z",
-        })
+        objects.append(
+            {
+                "id": str(number),
+                "objectKey": record["CI ID"],
+                "label": record["Name"],
+                "objectType": {"name": {"HW": "Hardware", "SW": "Software", "DOC": "Document"}[record["Type"]]},
+                "attributes": attributes,
+                "updated": "2026-11-01T10:00:00.000Z",
+            }
+        )
     return objects

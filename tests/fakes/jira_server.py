@@ -120,8 +120,11 @@ class FakeJira:
 
     @property
     def writes(self) -> int:
-        return sum(1 for method, path, _ in self.requests
-                   if method in ("PUT", "DELETE") or (method == "POST" and not path.endswith("/aql")))
+        return sum(
+            1
+            for method, path, _ in self.requests
+            if method in ("PUT", "DELETE") or (method == "POST" and not path.endswith("/aql"))
+        )
 
     def comments_of(self, key: str) -> list[dict]:
         return self._issue(key)["fields"].setdefault("comment", {"comments": []})["comments"]
@@ -130,8 +133,10 @@ class FakeJira:
         """Any change to an issue moves its `updated` to now (the newest time in the fake), as Jira does."""
         issue["_updated_ms"] = max(i["_updated_ms"] for i in self.issues) + 1000
         from datetime import UTC, datetime
+
         issue["fields"]["updated"] = datetime.fromtimestamp(issue["_updated_ms"] / 1000, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S.000+0000")
+            "%Y-%m-%dT%H:%M:%S.000+0000"
+        )
 
     def _write(self, method: str, route: str, body: Any) -> tuple[int, Any] | None:
         me = {"accountId": "bot-account", "displayName": "sdbridge bot"} if self.cloud else {"name": "bot"}
@@ -142,8 +147,13 @@ class FakeJira:
             issue = self._issue(match.group(1))
             comments = self.comments_of(match.group(1))
             if method == "POST":
-                comment = {"id": str(10_000 + len(self.requests)), "body": body["body"], "author": me,
-                           "properties": body.get("properties", []), "created": issue["fields"]["updated"]}
+                comment = {
+                    "id": str(10_000 + len(self.requests)),
+                    "body": body["body"],
+                    "author": me,
+                    "properties": body.get("properties", []),
+                    "created": issue["fields"]["updated"],
+                }
                 comments.append(comment)
                 issue["fields"]["comment"]["total"] = len(comments)
                 self._touch(issue)
@@ -188,7 +198,8 @@ class FakeJira:
             return written
         if path.endswith("/serverInfo"):
             return 200, {
-                "baseUrl": "http://fake", "deploymentType": "Cloud" if self.cloud else "Server",
+                "baseUrl": "http://fake",
+                "deploymentType": "Cloud" if self.cloud else "Server",
                 "version": "1001.0.0" if self.cloud else "9.12.0",
                 "versionNumbers": [1001, 0, 0] if self.cloud else [9, 12, 0],
             }
@@ -215,7 +226,7 @@ class FakeJira:
             issue = self._issue(match.group(1))
             comments = issue["fields"].get("comment", {}).get("comments", [])
             start, size = int(query.get("startAt", 0)), int(query.get("maxResults", 50))
-            return 200, {"comments": comments[start:start + size], "startAt": start, "total": len(comments)}
+            return 200, {"comments": comments[start : start + size], "startAt": start, "total": len(comments)}
         match = re.fullmatch(r"issue/([^/]+)", route)
         if match:
             issue = self._issue(match.group(1))
@@ -226,9 +237,14 @@ class FakeJira:
             return 200, {"values": self._issue(match.group(1)).get("_approvals", []), "isLastPage": True}
         if re.fullmatch(r"/jsm/assets/workspace/[^/]+/v1/object/aql", path) and method == "POST":
             start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 25)), 25)
-            page = self.assets[start:start + size]
-            return 200, {"values": page, "startAt": start, "maxResults": size, "total": len(self.assets),
-                         "isLast": start + size >= len(self.assets)}
+            page = self.assets[start : start + size]
+            return 200, {
+                "values": page,
+                "startAt": start,
+                "maxResults": size,
+                "total": len(self.assets),
+                "isLast": start + size >= len(self.assets),
+            }
         return 404, {"errorMessages": [f"no route {path}"]}
 
     def _issue(self, key: str) -> dict:
@@ -258,7 +274,7 @@ class FakeJira:
         size = min(int(query.get("maxResults", 50)), SEARCH_PAGE_CLOUD)
         offset = int(base64.b64decode(query["nextPageToken"]).decode()) if query.get("nextPageToken") else 0
         matching = self._matching(query.get("jql", ""))
-        page = matching[offset:offset + size]
+        page = matching[offset : offset + size]
         result: dict[str, Any] = {"issues": [self._shape(i, query.get("fields")) for i in page]}
         if offset + size < len(matching):
             result["nextPageToken"] = base64.b64encode(str(offset + size).encode()).decode()
@@ -272,14 +288,23 @@ class FakeJira:
             return 400, {"errorMessages": [f"The result window is limited to {self.dc_window} results."]}
         size = min(int(query.get("maxResults", 50)), SEARCH_PAGE_DC, self.dc_window - start)
         matching = self._matching(query.get("jql", ""))
-        page = matching[start:start + size]
-        return 200, {"startAt": start, "maxResults": size, "total": len(matching),
-                     "issues": [self._shape(i, query.get("fields")) for i in page]}
+        page = matching[start : start + size]
+        return 200, {
+            "startAt": start,
+            "maxResults": size,
+            "total": len(matching),
+            "issues": [self._shape(i, query.get("fields")) for i in page],
+        }
 
     def _changelog(self, key: str, query: dict) -> tuple[int, Any]:
         histories = self._issue(key).get("_changelog", [])
         start = int(query.get("startAt", 0))
         size = min(int(query.get("maxResults", 100)), CHANGELOG_PAGE)
-        page = histories[start:start + size]
-        return 200, {"values": page, "startAt": start, "maxResults": size, "total": len(histories),
-                     "isLast": start + size >= len(histories)}
+        page = histories[start : start + size]
+        return 200, {
+            "values": page,
+            "startAt": start,
+            "maxResults": size,
+            "total": len(histories),
+            "isLast": start + size >= len(histories),
+        }

@@ -16,8 +16,17 @@ from sdbridge.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.yaml"
-CONTRACT = {"profile", "variation", "generated_at", "run_id", "sources", "summary", "work_products",
-            "requirements", "findings"}
+CONTRACT = {
+    "profile",
+    "variation",
+    "generated_at",
+    "run_id",
+    "sources",
+    "summary",
+    "work_products",
+    "requirements",
+    "findings",
+}
 FINDING_KEYS = {"work_product", "item", "record_id", "source", "status", "severity", "url", "message"}
 
 runner = CliRunner()
@@ -117,8 +126,14 @@ def test_demo_command_prints_the_summary_and_writes_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Work products" in result.output and "Most frequent gaps" in result.output
     assert "WP.18" in result.output
-    assert {p.name for p in tmp_path.iterdir()} == {"report.json", "report.md", "findings.csv", "report.html",
-                                                    "report.xlsx", "junit.xml"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "report.json",
+        "report.md",
+        "findings.csv",
+        "report.html",
+        "report.xlsx",
+        "junit.xml",
+    }
 
 
 def test_demo_command_and_demo_config_agree(tmp_path, demo_report):
@@ -170,8 +185,9 @@ def test_init_writes_a_starter_that_loads(tmp_path):
 
 
 def test_mapping_command_shows_where_each_field_comes_from(tmp_path):
-    result = runner.invoke(app, ["mapping", "-c", str(DEMO_CONFIG), "--source", "jira", "--work-product", "WP.18"],
-                           env={"COLUMNS": "220"})
+    result = runner.invoke(
+        app, ["mapping", "-c", str(DEMO_CONFIG), "--source", "jira", "--work-product", "WP.18"], env={"COLUMNS": "220"}
+    )
     assert result.exit_code == 0, result.output
     assert "jira -> WP.18 Service incident record" in result.output
     root = next(line for line in result.output.splitlines() if line.startswith("│ root_cause"))
@@ -180,8 +196,9 @@ def test_mapping_command_shows_where_each_field_comes_from(tmp_path):
 
 
 def test_variation_can_be_chosen_on_the_command_line(tmp_path):
-    result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--variation", "governance", "--format", "json",
-                                 "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["check", "-c", str(DEMO_CONFIG), "--variation", "governance", "--format", "json", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["variation"] == "governance" and report["conformance"]["requirements"] == 5

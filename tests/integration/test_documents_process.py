@@ -21,6 +21,7 @@ def check(config):
     """Checks pinned to one day, so that review dates and reporting periods do not age."""
     return run_check(config, now=NOW)
 
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"
 runner = CliRunner()
@@ -74,8 +75,10 @@ def test_freshness_warns_before_evidence_expires(demo):
     fresh = {f.work_product: f for f in check(load_config(demo)).assessment.freshness}
     assert fresh["WP.14"].status == "ok"
     (demo.parent / "data" / "documents" / "business-goals.md").write_text(
-        (demo.parent / "data" / "documents" / "business-goals.md").read_text().replace(
-            "next_review: 2027-01-15", "next_review: 2025-01-15"))
+        (demo.parent / "data" / "documents" / "business-goals.md")
+        .read_text()
+        .replace("next_review: 2027-01-15", "next_review: 2025-01-15")
+    )
     fresh = {f.work_product: f for f in check(load_config(demo)).assessment.freshness}
     assert fresh["WP.01"].status == "expired" and "2025-01-15" in fresh["WP.01"].detail
 
@@ -86,8 +89,11 @@ def test_headings_are_matched_without_case_accents_or_numbering():
     doc = parse_document(
         "---\nwork_product: wp14\nid: P-1\n---\n# Policy\n## 2. PRIORITY MATRIX\nImpact x urgency.\n"
         "## Change definitions\n\n## Information security\n<!-- guidance only -->\n",
-        {"prioritization_matrix": ["Prioritization matrix", "Priority matrix"],
-         "change_definitions": ["Change definitions"], "security_measures": ["Information security"]},
+        {
+            "prioritization_matrix": ["Prioritization matrix", "Priority matrix"],
+            "change_definitions": ["Change definitions"],
+            "security_measures": ["Information security"],
+        },
         "policy.md",
     )
     assert doc["wp"] == "WP.14"
@@ -105,14 +111,18 @@ def test_templates_start_every_item_missing_and_are_recognised(tmp_path):
     result = runner.invoke(app, ["init", str(tmp_path / "c.yaml"), "--templates", str(tmp_path / "docs")])
     assert result.exit_code == 0, result.output
     (tmp_path / "c.yaml").write_text(
-        "sources:\n  - {name: docs, type: documents, path: docs, preset: documents}\n", encoding="utf-8")
+        "sources:\n  - {name: docs, type: documents, path: docs, preset: documents}\n", encoding="utf-8"
+    )
     assessment = check(load_config(tmp_path / "c.yaml")).assessment
     wp14 = assessment.work_products["WP.14"]
     assert wp14.records == 1 and wp14.items["WP.14.b"].missing == 1
     policy = next((tmp_path / "docs").glob("WP-14-*.md"))
-    policy.write_text(policy.read_text().replace("## Prioritization matrix\n<!-- WP.14.b: A prioritization matrix "
-                                                 "for managing change and failure. -->\nTBD",
-                                                 "## Prioritization matrix\nImpact x urgency."))
+    policy.write_text(
+        policy.read_text().replace(
+            "## Prioritization matrix\n<!-- WP.14.b: A prioritization matrix for managing change and failure. -->\nTBD",
+            "## Prioritization matrix\nImpact x urgency.",
+        )
+    )
     assessment = check(load_config(tmp_path / "c.yaml")).assessment
     assert assessment.work_products["WP.14"].items["WP.14.b"].present == 1
 

@@ -20,17 +20,23 @@ def _check(config: Path, out: Path) -> tuple[int, dict, str]:
 
 def test_a_seven_column_jira_export_evidences_no_incident_check(write, tmp_path):
     # The columns of a minimal Jira "Export CSV (current fields)" with a narrow column choice.
-    write("narrow.csv", """
+    write(
+        "narrow.csv",
+        """
         Issue Type,Issue key,Issue id,Parent,Summary,Status,Resolution
         Incident,OPS-1,10001,,Mail down,In Progress,
         Incident,OPS-2,10002,,VPN flaps,Open,
         Incident,OPS-3,10003,,Disk alarm,Waiting for support,
         Task,OPS-4,10004,,Renew cert,Done,Done
-        """)
-    config = write("sdbridge.yaml", """
+        """,
+    )
+    config = write(
+        "sdbridge.yaml",
+        """
         sources:
           - {name: jira, type: csv, path: narrow.csv, preset: jira-csv}
-        """)
+        """,
+    )
     code, report, _ = _check(config, tmp_path / "r")
     assert code == 0
     checks = {c["id"]: c for c in report["process_checks"]}
@@ -50,11 +56,14 @@ def test_a_seven_column_jira_export_evidences_no_incident_check(write, tmp_path)
 def test_a_header_only_export_is_empty_and_its_work_product_has_no_evidence(write, tmp_path):
     write("roles.csv", "Role,Name,Responsibilities,Training,Competence,Service manager\n")
     write("incidents.csv", "Issue Type,Issue key,Summary,Status,Created\nIncident,OPS-1,Down,Done,2026-11-01 10:00\n")
-    config = write("sdbridge.yaml", """
+    config = write(
+        "sdbridge.yaml",
+        """
         sources:
           - {name: roles, type: csv, path: roles.csv, preset: roles-list}
           - {name: jira, type: csv, path: incidents.csv, preset: jira-csv}
-        """)
+        """,
+    )
     code, report, output = _check(config, tmp_path / "r")
     assert code == 0  # an empty export is read fine: no source failed
     roles = next(s for s in report["sources"] if s["name"] == "roles")
@@ -72,15 +81,21 @@ def test_a_header_only_export_is_empty_and_its_work_product_has_no_evidence(writ
 
 def test_a_gitlab_csv_export_never_provides_restoration_steps_or_root_cause(write, tmp_path):
     # GitLab "Export as CSV" columns (GitLab 16/17 issue list export); descriptions follow no template.
-    write("gitlab.csv", """
+    write(
+        "gitlab.csv",
+        """
         Issue ID,URL,Title,State,Description,Author,Author Username,Assignee,Assignee Username,Confidential,Locked,Due Date,Created At (UTC),Updated At (UTC),Closed At (UTC),Milestone,Weight,Labels,Time Estimate,Time Spent
         1,https://gitlab.example.invalid/ops/web/-/issues/1,Site down,closed,Users saw 502,Ann,ann,Bo,bo,No,No,,2026-11-01 10:00:00,2026-11-01 12:00:00,2026-11-01 12:00:00,,,"incident,priority::1",0,0
         2,https://gitlab.example.invalid/ops/web/-/issues/2,Slow API,opened,Latency high,Ann,ann,,,No,No,,2026-11-20 10:00:00,2026-11-20 10:00:00,,,,"incident,priority::1",0,0
-        """)
-    config = write("sdbridge.yaml", """
+        """,
+    )
+    config = write(
+        "sdbridge.yaml",
+        """
         sources:
           - {name: gitlab, type: csv, path: gitlab.csv, preset: gitlab-csv}
-        """)
+        """,
+    )
     code, report, output = _check(config, tmp_path / "r")
     assert code == 0
     gitlab = report["sources"][0]

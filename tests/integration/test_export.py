@@ -33,8 +33,17 @@ def test_a_fresh_package_holds_what_an_auditor_asks_for_and_verifies(tmp_path):
         checklist = list(csv.DictReader(io.StringIO(archive.read("annex-c-checklist.csv").decode())))
         trace = list(csv.DictReader(io.StringIO(archive.read("annex-b-traceability.csv").decode())))
         report = json.loads(archive.read("report.json"))
-    assert {"index.html", "report.json", "findings.csv", "annex-c-checklist.csv", "annex-b-traceability.csv",
-            "WP.18/records.csv", "WP.18/records.json", "WP.18/findings.csv", "manifest.json"} <= names
+    assert {
+        "index.html",
+        "report.json",
+        "findings.csv",
+        "annex-c-checklist.csv",
+        "annex-b-traceability.csv",
+        "WP.18/records.csv",
+        "WP.18/records.json",
+        "WP.18/findings.csv",
+        "manifest.json",
+    } <= names
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["run_id"] == report["run_id"] and manifest["evidence_collected_at"]
     assert {row["work_product"] for row in checklist} == {f"WP.{i:02d}" for i in range(1, 22)}
@@ -73,7 +82,9 @@ def test_a_missing_file_is_named(tmp_path):
 def test_the_period_selects_records_by_their_dates(tmp_path):
     whole = export(tmp_path)
     half = tmp_path / "half.zip"
-    result = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--out", str(half), "--period", "2026-01-01..2026-03-31"])
+    result = runner.invoke(
+        app, ["export", "-c", str(DEMO_CONFIG), "--out", str(half), "--period", "2026-01-01..2026-03-31"]
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(whole) as a, zipfile.ZipFile(half) as b:
         all_rows = list(csv.DictReader(io.StringIO(a.read("WP.18/records.csv").decode())))

@@ -38,8 +38,13 @@ def fake():
 
 def write_config(folder: Path, base: str, **extra) -> Path:
     source = {
-        "name": "gitlab", "type": "gitlab", "url": base, "token": "${SDB_GITLAB_TOKEN}",
-        "projects": ["nordlys/portal"], "preset": "gitlab", "per_page": 5,
+        "name": "gitlab",
+        "type": "gitlab",
+        "url": base,
+        "token": "${SDB_GITLAB_TOKEN}",
+        "projects": ["nordlys/portal"],
+        "preset": "gitlab",
+        "per_page": 5,
         "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
         **extra,
     }
@@ -70,7 +75,9 @@ def test_pull_then_check_feeds_five_work_products(fake, tmp_path):
     unapproved = {f"nordlys/portal!{iid}" for iid, a in portal.approvals.items() if not a["approved_by"]}
     assert set(findings[(findings.item == "WP.11.f")].record_id) >= unapproved
     failing = findings[(findings.item == "WP.20.e")]
-    assert set(failing.record_id) == {f"nordlys/portal#{p}" for p, r in portal.test_reports.items() if r["total"]["failed"]}
+    assert set(failing.record_id) == {
+        f"nordlys/portal#{p}" for p, r in portal.test_reports.items() if r["total"]["failed"]
+    }
     production = tables["WP.12"].frame.set_index(RECORD_ID).loc["nordlys/portal/production"]
     assert len(production["change_schedule"]) == len(portal.deployments)
 
@@ -120,7 +127,8 @@ def test_429_and_502_are_survived_with_nothing_lost(fake, tmp_path):
     portal = fake.projects[0]
     assert result.tables["WP.11"].records == len(portal.merge_requests)
     assert result.tables["WP.18"].records == len(
-        [i for i in portal.issues if i["issue_type"] == "incident" or "incident" in i["labels"]])
+        [i for i in portal.issues if i["issue_type"] == "incident" or "incident" in i["labels"]]
+    )
 
 
 def test_a_forbidden_project_is_named_and_the_others_are_checked(fake, tmp_path):
@@ -160,7 +168,9 @@ def test_documents_can_live_in_a_gitlab_repository(fake, tmp_path):
     config.write_text(
         "sources:\n  - name: docs\n    type: documents\n    preset: documents\n    gitlab:\n"
         f"      url: {fake.base}\n      token: ${{SDB_GITLAB_TOKEN}}\n      project: nordlys/portal\n"
-        "      ref: main\n      path: docs/governance\n", encoding="utf-8")
+        "      ref: main\n      path: docs/governance\n",
+        encoding="utf-8",
+    )
     check_first = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "before")])
     # check never reads the network: a source not pulled yet is named, and the run is partial (exit 3)
     assert check_first.exit_code == 3 and fake.requests == []

@@ -26,8 +26,9 @@ TOKEN = "t0ken-that-must-never-show"
 
 @pytest.fixture
 def fake():
-    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(),
-                      assets=assets_from_cmdb())
+    server = FakeJira(
+        cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(), assets=assets_from_cmdb()
+    )
     base = server.start()
     server.base = base
     yield server
@@ -36,9 +37,15 @@ def fake():
 
 def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Path:
     source = {
-        "name": "jira", "type": "jira", "url": base, "auth": "cloud" if cloud else "datacenter",
-        "token": "${SDB_JIRA_TOKEN}", "projects": ["NHS"], "preset": "jira-service-management",
-        "timezone": "Europe/Oslo", "page_size": 50,
+        "name": "jira",
+        "type": "jira",
+        "url": base,
+        "auth": "cloud" if cloud else "datacenter",
+        "token": "${SDB_JIRA_TOKEN}",
+        "projects": ["NHS"],
+        "preset": "jira-service-management",
+        "timezone": "Europe/Oslo",
+        "page_size": 50,
         "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
         **extra,
     }
@@ -69,8 +76,11 @@ def test_pull_then_check_gives_the_records_of_the_csv_export(fake, tmp_path):
     csv = check(load_config(DEMO.parent / "demo.yaml"))
     for wp in ("WP.18", "WP.11"):
         from_api = canonical(api.tables[wp].frame)
-        from_csv = {k: v for k, v in canonical(csv.tables[wp].frame).items()
-                    if csv.tables[wp].frame.set_index(RECORD_ID).loc[k, "_source"] == "jira"}
+        from_csv = {
+            k: v
+            for k, v in canonical(csv.tables[wp].frame).items()
+            if csv.tables[wp].frame.set_index(RECORD_ID).loc[k, "_source"] == "jira"
+        }
         assert from_api.keys() == from_csv.keys()
         for key in from_api:
             expected = dict(from_csv[key])
@@ -117,13 +127,13 @@ def test_a_second_pull_reads_only_what_changed_plus_the_overlap(fake, tmp_path):
 
 def test_a_429_burst_and_a_503_are_survived_with_nothing_lost(fake, tmp_path):
     config_path = write_config(tmp_path, fake.base)
-    fake.fail_next("/rest/api/3/search/jql", (429, {"Retry-After": "1"}), (429, {"Retry-After": "1"}),
-                   (503, {}))
+    fake.fail_next("/rest/api/3/search/jql", (429, {"Retry-After": "1"}), (429, {"Retry-After": "1"}), (503, {}))
     result = runner.invoke(app, ["pull", "-c", str(config_path)])
     assert result.exit_code == 0, result.output
     api, _ = check_with_store(load_config(config_path))
     assert api.tables["WP.18"].records + api.tables["WP.11"].records == sum(
-        1 for i in fake.issues if i["fields"]["issuetype"]["name"] in ("Incident", "Change"))
+        1 for i in fake.issues if i["fields"]["issuetype"]["name"] in ("Incident", "Change")
+    )
 
 
 def test_a_401_stops_the_source_with_one_line_and_exit_3(fake, tmp_path, monkeypatch):
@@ -147,8 +157,9 @@ def test_the_token_is_never_written_anywhere(fake, tmp_path):
 
 
 def test_data_center_pages_with_startat_and_continues_past_the_result_window(tmp_path):
-    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False),
-                      custom_fields=custom_field_list(), dc_window=60)
+    server = FakeJira(
+        cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list(), dc_window=60
+    )
     base = server.start()
     try:
         config_path = write_config(tmp_path, base, cloud=False, result_window=60)
@@ -166,12 +177,15 @@ def test_data_center_pages_with_startat_and_continues_past_the_result_window(tmp
 
 
 def test_an_ambiguous_custom_field_name_lists_the_candidates(fake, tmp_path):
-    fake.custom_fields.append({"id": "customfield_20000", "name": "Root cause", "custom": True,
-                               "schema": {"custom": "select"}})
+    fake.custom_fields.append(
+        {"id": "customfield_20000", "name": "Root cause", "custom": True, "schema": {"custom": "select"}}
+    )
     config_path = write_config(tmp_path, fake.base)
     result = runner.invoke(app, ["pull", "-c", str(config_path)])
     assert result.exit_code == 2
-    assert "ambiguous" in result.output and "customfield_10103" in result.output and "customfield_20000" in result.output
+    assert (
+        "ambiguous" in result.output and "customfield_10103" in result.output and "customfield_20000" in result.output
+    )
 
 
 def test_check_makes_no_request_and_says_to_pull_first(fake, tmp_path):
@@ -199,13 +213,20 @@ def test_after_a_failed_pull_check_says_the_source_failed_not_ok(fake, tmp_path,
 
 
 def test_jsm_approvals_evidence_the_change_approval(fake, tmp_path):
-    changes = [i for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change"
-               and i["fields"]["customfield_10105"]][:2]
+    changes = [
+        i for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change" and i["fields"]["customfield_10105"]
+    ][:2]
     approved, unapproved = changes
     for issue in changes:
         issue["fields"]["customfield_10106"] = None
-    approved["_approvals"] = [{"id": "1", "name": "CAB", "finalDecision": "approved",
-                               "completedDate": {"iso8601": "2026-05-01T10:00:00+0200"}}]
+    approved["_approvals"] = [
+        {
+            "id": "1",
+            "name": "CAB",
+            "finalDecision": "approved",
+            "completedDate": {"iso8601": "2026-05-01T10:00:00+0200"},
+        }
+    ]
     unapproved["_approvals"] = [{"id": "2", "name": "CAB", "finalDecision": "pending"}]
     config_path = write_config(tmp_path, fake.base)
     assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
@@ -216,4 +237,5 @@ def test_jsm_approvals_evidence_the_change_approval(fake, tmp_path):
     row = f_items[f_items.record_id == unapproved["key"]]
     assert len(row) == 1 and "(approval)" in row.message.iat[0]
     assert fake.count("/servicedeskapi/request/") == sum(
-        1 for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change")
+        1 for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change"
+    )

@@ -17,9 +17,12 @@ runner = CliRunner()
 
 
 def ours(fake: FakeJira, key: str) -> list[dict]:
-    return [c for c in fake.comments_of(key)
-            if any(p["key"] == "sdbridge" and p["value"].get("marker") == MARKER for p in c.get("properties", []))
-            and c["author"].get("accountId") == "bot-account"]
+    return [
+        c
+        for c in fake.comments_of(key)
+        if any(p["key"] == "sdbridge" and p["value"].get("marker") == MARKER for p in c.get("properties", []))
+        and c["author"].get("accountId") == "bot-account"
+    ]
 
 
 def config(tmp_path, fake, **push):
@@ -102,8 +105,9 @@ def test_the_write_cap_holds(fake, tmp_path):
 
 def test_a_dry_run_sends_no_write_request(fake, tmp_path):
     path = write_config(tmp_path, fake.base, push={"enabled": True})
-    result = runner.invoke(app, ["run", "-c", str(path), "--dry-run", "--out", str(tmp_path / "r")],
-                           env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["run", "-c", str(path), "--dry-run", "--out", str(tmp_path / "r")], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert fake.writes == 0
     assert "plan create" in result.output and "(dry run: nothing was written)" in result.output
@@ -114,8 +118,12 @@ def test_a_human_comment_with_the_marker_is_left_alone(fake, tmp_path):
     cfg = config(tmp_path, fake)
     outcome = run_once(cfg, out=tmp_path / "r")
     key = sorted(gapped(outcome))[0]
-    human = {"id": "555", "body": f"Copying what the bot said {MARKER}", "author": {"accountId": "a-human"},
-             "properties": [{"key": "sdbridge", "value": {"marker": MARKER}}]}
+    human = {
+        "id": "555",
+        "body": f"Copying what the bot said {MARKER}",
+        "author": {"accountId": "a-human"},
+        "properties": [{"key": "sdbridge", "value": {"marker": MARKER}}],
+    }
     comments = fake.comments_of(key)
     comments.remove(ours(fake, key)[0])  # someone deleted sdbridge's comment ...
     comments.append(human)  # ... and a human quoted its marker

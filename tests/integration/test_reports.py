@@ -15,16 +15,25 @@ from sdbridge.cli import app
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.yaml"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--out", str(out),
-                                 "--format", "json,html,xlsx,junit"])
+    result = runner.invoke(
+        app, ["check", "-c", str(DEMO_CONFIG), "--out", str(out), "--format", "json,html,xlsx,junit"]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -68,13 +77,18 @@ def test_the_html_report_loads_without_errors_and_the_filter_narrows_the_table(b
 
 
 def test_a_title_with_a_script_tag_shows_as_text(browser, tmp_path):
-    (tmp_path / "t.csv").write_text('Key,Summary,Priority,Link\nSD-1,"<script>window.pwned=1</script>",,'
-                                    '"javascript:window.pwned=2"\n', encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        'Key,Summary,Priority,Link\nSD-1,"<script>window.pwned=1</script>",,"javascript:window.pwned=2"\n',
+        encoding="utf-8",
+    )
     (tmp_path / "c.yaml").write_text(
         "sources:\n  - {name: t, type: csv, path: t.csv, map: {WP.18: {fields: {id: Key, title: Summary,"
-        " priority: Priority, url: Link}}}}\n", encoding="utf-8")
-    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"),
-                                 "--format", "html"])
+        " priority: Priority, url: Link}}}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"), "--format", "html"]
+    )
     assert result.exit_code == 0, result.output
     page, errors = open_page(browser, tmp_path / "r" / "report.html")
     assert page.evaluate("window.pwned === undefined")
@@ -86,8 +100,8 @@ def test_a_title_with_a_script_tag_shows_as_text(browser, tmp_path):
 
 def test_the_html_report_is_self_contained(reports):
     html = (reports / "report.html").read_text(encoding="utf-8")
-    assert "http://" not in html.split("<table id=\"findings\"")[0]
-    assert "<script src" not in html and "<link rel=\"stylesheet\"" not in html
+    assert "http://" not in html.split('<table id="findings"')[0]
+    assert "<script src" not in html and '<link rel="stylesheet"' not in html
 
 
 def test_the_workbook_has_a_sheet_per_fed_work_product(reports):

@@ -76,8 +76,12 @@ def test_a_real_scheduler_fires_a_run_and_stops_cleanly_on_sigterm(tmp_path):
     (tmp_path / "sdbridge.yaml").write_text(config, encoding="utf-8")
     exe = Path(sys.executable).with_name("sdbridge")
     service = subprocess.Popen(
-        [str(exe), "schedule", "-c", "sdbridge.yaml"], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env={**os.environ},
+        [str(exe), "schedule", "-c", "sdbridge.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ},
     )
     lines: list[str] = []
     try:
@@ -110,9 +114,18 @@ def test_a_real_scheduler_fires_a_run_and_stops_cleanly_on_sigterm(tmp_path):
 
 @pytest.mark.parametrize(
     ("crontab", "names"),
-    [("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"), ("0,6", "sun,sat"), ("0-2", "sun,mon,tue"),
-     ("*", "*"), ("mon-fri", "mon,tue,wed,thu,fri"), ("*/2", "sun,tue,thu,sat"), ("0-6/2", "sun,tue,thu,sat"),
-     ("1-5/2", "mon,wed,fri")],
+    [
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0,6", "sun,sat"),
+        ("0-2", "sun,mon,tue"),
+        ("*", "*"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("0-6/2", "sun,tue,thu,sat"),
+        ("1-5/2", "mon,wed,fri"),
+    ],
 )
 def test_crontab_days_of_week_count_from_sunday(crontab, names):
     from sdbridge.cron import crontab_day_of_week

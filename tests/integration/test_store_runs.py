@@ -32,7 +32,11 @@ def workspace(demo_workspace: Path) -> Path:
 def sdbridge(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("sdbridge")
     return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        [str(exe), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
@@ -120,8 +124,10 @@ def test_check_replays_a_past_run_after_the_file_changed(workspace):
     path.write_text(path.read_text(encoding="utf-8").replace(",Incident,", ",Task,", 10), encoding="utf-8")
     second = run_once(config, out=workspace / "r2")
     assert second.assessment.summary.records < first.assessment.summary.records
-    replay = runner.invoke(app, ["check", "-c", str(workspace / "sdbridge.yaml"), "--run", first.run_id,
-                                 "--out", str(workspace / "replay")])
+    replay = runner.invoke(
+        app,
+        ["check", "-c", str(workspace / "sdbridge.yaml"), "--run", first.run_id, "--out", str(workspace / "replay")],
+    )
     assert replay.exit_code == 0, replay.output
     assert findings_of(workspace / "replay") == findings_of(workspace / "r1")
 
@@ -130,9 +136,12 @@ def test_check_says_when_a_file_changed_since_the_pull(workspace):
     run_once(load_config(workspace / "sdbridge.yaml"), out=workspace / "r")
     with (workspace / "data" / "gitlab-issues.csv").open("a", encoding="utf-8") as handle:
         handle.write("")
-    (workspace / "data" / "gitlab-issues.csv").write_bytes((workspace / "data" / "gitlab-issues.csv").read_bytes() + b"\n")
-    result = runner.invoke(app, ["check", "-c", str(workspace / "sdbridge.yaml"), "--out", str(workspace / "c")],
-                           env={"COLUMNS": "200"})
+    (workspace / "data" / "gitlab-issues.csv").write_bytes(
+        (workspace / "data" / "gitlab-issues.csv").read_bytes() + b"\n"
+    )
+    result = runner.invoke(
+        app, ["check", "-c", str(workspace / "sdbridge.yaml"), "--out", str(workspace / "c")], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0
     assert "gitlab-issues.csv has changed since" in result.output
 
@@ -149,8 +158,9 @@ def test_history_shows_runs_and_the_trend(workspace):
     assert first.run_id in result.output
     assert "WP.18" in result.output and "Service incident record" in result.output
     gone = next(f for f in first.assessment.findings.itertuples() if f.item == "WP.18.h")
-    follow = runner.invoke(app, ["history", "-c", str(workspace / "sdbridge.yaml"), "--finding", gone.id],
-                           env={"COLUMNS": "200"})
+    follow = runner.invoke(
+        app, ["history", "-c", str(workspace / "sdbridge.yaml"), "--finding", gone.id], env={"COLUMNS": "200"}
+    )
     assert follow.exit_code == 0 and "open" in follow.output
 
 
@@ -159,9 +169,15 @@ def test_one_run_at_a_time(workspace):
     path = store_path(config)
     path.parent.mkdir(parents=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time; from pathlib import Path; from sdbridge.runlock import RunLock;"
-         "l=RunLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(30)", str(path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from sdbridge.runlock import RunLock;"
+            "l=RunLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -42,8 +42,12 @@ def import_graph() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                    )
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+                ]
             for target in targets:
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
@@ -99,20 +103,24 @@ def test_there_is_no_import_cycle():
     assert cycles(import_graph()) == []
 
 
-@pytest.mark.parametrize(("lower", "upper"), [
-    ("sdbridge.connectors", "sdbridge.pushback"),
-    ("sdbridge.connectors", "sdbridge.runner"),
-    ("sdbridge.connectors", "sdbridge.registry"),
-    ("sdbridge.reports", "sdbridge.connectors"),
-    ("sdbridge.rules", "sdbridge.connectors"),
-    ("sdbridge.store", "sdbridge.pushback"),
-    ("sdbridge.pushback", "sdbridge.runner"),
-    ("sdbridge.http", "sdbridge.connectors"),
-])
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [
+        ("sdbridge.connectors", "sdbridge.pushback"),
+        ("sdbridge.connectors", "sdbridge.runner"),
+        ("sdbridge.connectors", "sdbridge.registry"),
+        ("sdbridge.reports", "sdbridge.connectors"),
+        ("sdbridge.rules", "sdbridge.connectors"),
+        ("sdbridge.store", "sdbridge.pushback"),
+        ("sdbridge.pushback", "sdbridge.runner"),
+        ("sdbridge.http", "sdbridge.connectors"),
+    ],
+)
 def test_dependencies_point_down(lower, upper):
     graph = import_graph()
-    offending = sorted(f"{m} -> {t}" for m, targets in graph.items() if m.startswith(lower)
-                       for t in targets if t.startswith(upper))
+    offending = sorted(
+        f"{m} -> {t}" for m, targets in graph.items() if m.startswith(lower) for t in targets if t.startswith(upper)
+    )
     assert offending == []
 
 

@@ -16,7 +16,9 @@ def problems_of(path) -> list[str]:
 
 def test_every_problem_is_reported_with_path_and_line(write):
     write("x.csv", "a\n1\n")
-    path = write("c.yaml", """
+    path = write(
+        "c.yaml",
+        """
         profile:
           variation: fulll
         sources:
@@ -33,7 +35,8 @@ def test_every_problem_is_reported_with_path_and_line(write):
             type: carrier-pigeon
         reports:
           formats: [json, pdf]
-    """)
+    """,
+    )
     problems = problems_of(path)
     text = "\n".join(problems)
     assert "c.yaml:2: profile.variation" in text
@@ -47,13 +50,18 @@ def test_every_problem_is_reported_with_path_and_line(write):
 
 def test_missing_environment_variable_is_named(write, monkeypatch):
     monkeypatch.delenv("SDB_TEST_PATH", raising=False)
-    path = write("c.yaml", """
+    path = write(
+        "c.yaml",
+        """
         sources:
           - name: a
             type: csv
             path: ${SDB_TEST_PATH}
-    """)
-    assert any("c.yaml:4: sources[0].path: environment variable SDB_TEST_PATH is not set" in p for p in problems_of(path))
+    """,
+    )
+    assert any(
+        "c.yaml:4: sources[0].path: environment variable SDB_TEST_PATH is not set" in p for p in problems_of(path)
+    )
     monkeypatch.setenv("SDB_TEST_PATH", "exports/a.csv")
     assert str(load_config(path).sources[0].path) == "exports/a.csv"
 
@@ -65,7 +73,9 @@ def test_unknown_preset_lists_the_shipped_ones(write):
 
 
 def test_bad_transform_and_bad_where(write):
-    path = write("c.yaml", """
+    path = write(
+        "c.yaml",
+        """
         sources:
           - name: a
             type: csv
@@ -77,7 +87,8 @@ def test_bad_transform_and_bad_where(write):
                 fields:
                   priority: {from: P, transforms: [shout]}
                   ci: {from: C, transforms: [{extract: "no group"}]}
-    """)
+    """,
+    )
     text = "\n".join(problems_of(path))
     assert "give exactly one of equals, in" in text
     assert "unknown transform 'shout'" in text

@@ -27,8 +27,9 @@ def run(policy: RetryPolicy = RetryPolicy(tries=4, backoff_seconds=1, max_wait_s
         waits.append(seconds)
         clock[0] += seconds
 
-    result = call(get, source="jira", what="searching issues", inspect=inspect, policy=policy, sleep=sleep,
-                  clock=lambda: clock[0])
+    result = call(
+        get, source="jira", what="searching issues", inspect=inspect, policy=policy, sleep=sleep, clock=lambda: clock[0]
+    )
     return result, waits
 
 

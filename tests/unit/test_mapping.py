@@ -93,7 +93,9 @@ def test_gaps_of_the_sample(write):
     assert not any(r == "SD-1" and i in ("WP.18.g", "WP.18.i", "WP.18.j") for r, i, _ in got)
     # SD-1 has a root cause but no solution: the finding says which half is missing.
     sd1 = findings[(findings.record_id == "SD-1") & (findings.item == "WP.18.h")]
-    assert sd1.message.iat[0].startswith("Root cause and solution for incidents with significant impact (WP.18 h) is missing")
+    assert sd1.message.iat[0].startswith(
+        "Root cause and solution for incidents with significant impact (WP.18 h) is missing"
+    )
     assert "(solution)" in sd1.message.iat[0]
 
 
@@ -185,23 +187,44 @@ def test_json_items_are_mapped_with_jmespath():
     from sdbridge.connectors.base import ROW, RawTable
 
     items = [
-        {"key": "SD-1", "fields": {"priority": {"name": "High"}, "labels": ["db", "prod"],
-                                   "created": "2026-03-01T10:00:00.000+0100", "resolutiondate": None}},
+        {
+            "key": "SD-1",
+            "fields": {
+                "priority": {"name": "High"},
+                "labels": ["db", "prod"],
+                "created": "2026-03-01T10:00:00.000+0100",
+                "resolutiondate": None,
+            },
+        },
         {"key": "SD-2", "fields": {"priority": None, "labels": [], "created": "2026-03-02T10:00:00.000+0100"}},
     ]
     raw = RawTable(
-        source="api", frame=pd.DataFrame({"_item": items, ROW: [1, 2]}), columns={}, location="https://x.invalid",
-        fetched_at=datetime.now(UTC), kind="json",
+        source="api",
+        frame=pd.DataFrame({"_item": items, ROW: [1, 2]}),
+        columns={},
+        location="https://x.invalid",
+        fetched_at=datetime.now(UTC),
+        kind="json",
     )
-    source = TableSourceConfig.model_validate({
-        "name": "api", "type": "csv", "path": "unused.csv",
-        "map": {"WP.18": {"fields": {
-            "id": "key", "priority": "fields.priority.name", "ci": "fields.labels",
-            "started_at": "fields.created",
-            "time_to_resolve": {"duration": ["started_at", "ended_at"]},
-            "ended_at": "fields.resolutiondate",
-        }}},
-    })
+    source = TableSourceConfig.model_validate(
+        {
+            "name": "api",
+            "type": "csv",
+            "path": "unused.csv",
+            "map": {
+                "WP.18": {
+                    "fields": {
+                        "id": "key",
+                        "priority": "fields.priority.name",
+                        "ci": "fields.labels",
+                        "started_at": "fields.created",
+                        "time_to_resolve": {"duration": ["started_at", "ended_at"]},
+                        "ended_at": "fields.resolutiondate",
+                    }
+                }
+            },
+        }
+    )
     tables, outcome = MappingEngine(load_catalogue(), ("N/A",)).map_source(raw, source)
     frame = tables["WP.18"].frame.set_index("_record_id")
     assert outcome.mapped == 2
@@ -224,8 +247,15 @@ def test_dates_of_a_subset_of_rows_stay_on_their_rows():
 
 
 SAMPLE_ARGUMENTS = {
-    "join": ", ", "split": ",", "map": {"hw": "hardware"}, "in": ["yes"], "matches": "^a", "extract": "(a+)",
-    "replace": {"pattern": "a", "with": "b"}, "date": {"formats": ["%Y-%m-%d"], "tz": "UTC"}, "default": "x",
+    "join": ", ",
+    "split": ",",
+    "map": {"hw": "hardware"},
+    "in": ["yes"],
+    "matches": "^a",
+    "extract": "(a+)",
+    "replace": {"pattern": "a", "with": "b"},
+    "date": {"formats": ["%Y-%m-%d"], "tz": "UTC"},
+    "default": "x",
 }
 
 

@@ -86,8 +86,14 @@ class SheetConnector:
     def pull(self) -> RawTable:
         items = self.source.model_extra["demo_items"]
         frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
-        return RawTable(source=self.source.name, frame=frame, columns={}, location="sheet://demo",
-                        fetched_at=datetime.now(UTC), kind="json")
+        return RawTable(
+            source=self.source.name,
+            frame=frame,
+            columns={},
+            location="sheet://demo",
+            fetched_at=datetime.now(UTC),
+            kind="json",
+        )
 
 
 class EntryPoint:
@@ -116,7 +122,9 @@ ITEMS = '[{number: INC1, priority: "1", sys_updated_on: "2026-11-01"}, {number: 
 
 
 def test_a_plugin_item_source_is_pulled_checked_run_and_pushed(plugin, write, tmp_path):
-    config = write("c.yaml", f"""
+    config = write(
+        "c.yaml",
+        f"""
         sources:
           - name: itsm
             type: itsm
@@ -125,7 +133,8 @@ def test_a_plugin_item_source_is_pulled_checked_run_and_pushed(plugin, write, tm
             map:
               WP.18:
                 fields: {{id: number, priority: priority}}
-    """)
+    """,
+    )
     pulled = runner.invoke(app, ["pull", "-c", str(config)])
     assert pulled.exit_code == 0, pulled.output
     assert "itsm: pulled 2 item(s)" in pulled.output
@@ -147,7 +156,9 @@ def test_a_plugin_item_source_is_pulled_checked_run_and_pushed(plugin, write, tm
 
 
 def test_a_plugin_file_source_is_checked_and_skipped_when_unchanged(plugin, write):
-    path = write("c.yaml", f"""
+    path = write(
+        "c.yaml",
+        f"""
         sources:
           - name: sheet
             type: sheet
@@ -155,7 +166,8 @@ def test_a_plugin_file_source_is_checked_and_skipped_when_unchanged(plugin, writ
             map:
               WP.18:
                 fields: {{id: number, priority: priority}}
-    """)
+    """,
+    )
     result = check(load_config(path))
     findings = result.assessment.findings
     assert result.tables["WP.18"].records == 2

@@ -50,8 +50,13 @@ class MemoryWriter:
 def findings(*rows):
     """Rows of (work product, ticket, message); the item and status are read off the message."""
     frame = pd.DataFrame(rows, columns=["work_product", "record_id", "message"])
-    frame["item"] = frame["message"].str.extract(r"\((WP\.\d\d) (\w)\)").apply(
-        lambda m: f"{m[0]}.{m[1]}" if isinstance(m[0], str) else "WP.18.x", axis=1) if len(frame) else []
+    frame["item"] = (
+        frame["message"]
+        .str.extract(r"\((WP\.\d\d) (\w)\)")
+        .apply(lambda m: f"{m[0]}.{m[1]}" if isinstance(m[0], str) else "WP.18.x", axis=1)
+        if len(frame)
+        else []
+    )
     frame["status"] = "missing"
     return frame
 

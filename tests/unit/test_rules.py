@@ -63,13 +63,38 @@ def _assess(tables, fed_by, variation="full"):
 
 
 def test_requirements_not_evidenced_met_and_gap():
-    complete = table_of("WP.18", [{
-        "id": "IN-1", "done": True, "significant": False, "reporter": "Ann", "resolver": "Ops",
-        "description": "d", "impact": "i", "ci": "c", "priority": "p", "restoration_steps": "s",
-        "started_at": "2026-03-01T10:00:00Z", "ended_at": "2026-03-01T11:00:00Z",
-    }])
-    roles = table_of("WP.08", [{"id": "R-1", "role": "Service Manager", "person": "Ops", "service_manager": True,
-                                "training": "ITIL 4", "competence": "29110 course"}])
+    complete = table_of(
+        "WP.18",
+        [
+            {
+                "id": "IN-1",
+                "done": True,
+                "significant": False,
+                "reporter": "Ann",
+                "resolver": "Ops",
+                "description": "d",
+                "impact": "i",
+                "ci": "c",
+                "priority": "p",
+                "restoration_steps": "s",
+                "started_at": "2026-03-01T10:00:00Z",
+                "ended_at": "2026-03-01T11:00:00Z",
+            }
+        ],
+    )
+    roles = table_of(
+        "WP.08",
+        [
+            {
+                "id": "R-1",
+                "role": "Service Manager",
+                "person": "Ops",
+                "service_manager": True,
+                "training": "ITIL 4",
+                "competence": "29110 course",
+            }
+        ],
+    )
     gappy = table_of("WP.18", [{"id": "IN-2", "done": True}])
     only_incidents = {r.id: r for r in _assess({"WP.18": complete}, {"WP.18": ["jira"]}).requirements}
     assert only_incidents["P15"].status == "not_evidenced"  # WP.08 only
@@ -79,8 +104,10 @@ def test_requirements_not_evidenced_met_and_gap():
     assert only_incidents["P17"].status == "not_evidenced"
     assert "no source feeds WP.11" in only_incidents["P17"].reason
     assert "no source maps `root_cause`, `solution` for WP.18" in only_incidents["P17"].reason
-    both = {r.id: r for r in _assess({"WP.18": complete, "WP.08": roles},
-                                     {"WP.18": ["jira"], "WP.08": ["roles"]}).requirements}
+    both = {
+        r.id: r
+        for r in _assess({"WP.18": complete, "WP.08": roles}, {"WP.18": ["jira"], "WP.08": ["roles"]}).requirements
+    }
     assert both["P15"].status == "met" and "P15.resolvers-trained met" in both["P15"].reason
     gap = {r.id: r for r in _assess({"WP.18": gappy}, {"WP.18": ["jira"]}).requirements}
     assert gap["P16"].status == "gap" and "WP.18 has" in gap["P16"].reason
@@ -89,11 +116,25 @@ def test_requirements_not_evidenced_met_and_gap():
 
 
 def test_a_requirement_is_met_only_when_its_checks_evaluated_records():
-    open_only = table_of("WP.18", [{
-        "id": "IN-1", "done": False, "significant": True, "reporter": "Ann", "description": "d", "impact": "i",
-        "ci": "c", "priority": "p", "started_at": "2026-11-20T10:00:00Z", "restoration_steps": "",
-        "root_cause": "", "solution": "",
-    }])
+    open_only = table_of(
+        "WP.18",
+        [
+            {
+                "id": "IN-1",
+                "done": False,
+                "significant": True,
+                "reporter": "Ann",
+                "description": "d",
+                "impact": "i",
+                "ci": "c",
+                "priority": "p",
+                "started_at": "2026-11-20T10:00:00Z",
+                "restoration_steps": "",
+                "root_cause": "",
+                "solution": "",
+            }
+        ],
+    )
     requirements = {r.id: r for r in _assess({"WP.18": open_only}, {"WP.18": ["jira"]}).requirements}
     assert requirements["P16"].status == "not_evidenced"  # WP.18 has no gap, but no incident is closed
     assert "no closed incidents to evaluate" in requirements["P16"].reason

@@ -20,11 +20,14 @@ def read(path: Path, **options):
 
 
 def test_repeated_jira_headers_become_one_multi_valued_field(write):
-    path = write("jira.csv", """
+    path = write(
+        "jira.csv",
+        """
         Issue key,Labels,Labels,Labels,Summary
         SD-1,network,urgent,customer,First
         SD-2,,,,Second
-    """)
+    """,
+    )
     raw = read(path)
     assert raw.columns["Labels"] == ["Labels", "Labels (2)", "Labels (3)"]
     first = raw.frame.iloc[0]
@@ -77,7 +80,7 @@ def test_explicit_encoding_is_used(write):
 
 
 def test_gitlab_formula_quote_is_removed_when_asked(write):
-    path = write("gl.csv", "Title,Labels\n'=SUM(A1),\"incident,priority::1\"\n")
+    path = write("gl.csv", 'Title,Labels\n\'=SUM(A1),"incident,priority::1"\n')
     assert read(path).frame.loc[0, "Title"] == "'=SUM(A1)"
     assert read(path, unquote_formulas=True).frame.loc[0, "Title"] == "=SUM(A1)"
 

@@ -56,8 +56,11 @@ def sections(body: str) -> tuple[str | None, dict[str, str]]:
     (underlined) headings count; a `#` line inside a code fence does not."""
     tokens = _MARKDOWN.parse(body)
     lines = body.splitlines()
-    heads = [(token.map[0], token.map[1], tokens[i + 1].content.strip())
-             for i, token in enumerate(tokens) if token.type == "heading_open" and token.map]
+    heads = [
+        (token.map[0], token.map[1], tokens[i + 1].content.strip())
+        for i, token in enumerate(tokens)
+        if token.type == "heading_open" and token.map
+    ]
     found: dict[str, str] = {}
     for n, (_, end, text) in enumerate(heads):
         stop = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
@@ -82,12 +85,15 @@ def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict
             loaded = yaml.safe_load(match.group(1)) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                             line=(mark.line + 2) if mark else None) from None
+            raise InputError(
+                f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
+                path=path,
+                line=(mark.line + 2) if mark else None,
+            ) from None
         if not isinstance(loaded, dict):
             raise InputError("front matter must be a mapping of keys", path=path, line=2)
         front = {str(k): _plain(v) for k, v in loaded.items()}
-        body = text[match.end():]
+        body = text[match.end() :]
     title, found = sections(_COMMENT.sub("", body))  # guidance in HTML comments is not content
     evidence: dict[str, Any] = {}
     for field, synonyms in headings.items():
@@ -133,8 +139,12 @@ class DocumentsConnector:
     def files(self) -> list[Path]:
         assert self.folder is not None
         if not self.folder.is_dir():
-            raise InputError("folder does not exist", path=str(self.folder), source=self.source.name,
-                             hint=f"check `path` of source {self.source.name!r}")
+            raise InputError(
+                "folder does not exist",
+                path=str(self.folder),
+                source=self.source.name,
+                hint=f"check `path` of source {self.source.name!r}",
+            )
         return sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
 
     def content_hash(self) -> str:
@@ -162,9 +172,10 @@ class DocumentsConnector:
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path), source=self.source.name) from None
-            found.append((self._relative(path), text,
-                          datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()))
+                raise InputError(
+                    f"not UTF-8 text (byte {exc.start})", path=str(path), source=self.source.name
+                ) from None
+            found.append((self._relative(path), text, datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()))
         return found
 
     def pull(self) -> RawTable:
@@ -179,8 +190,15 @@ class DocumentsConnector:
                 notes.append(f"{rel}: no `work_product:` in its front matter; it evidences nothing")
             items.append(item)
         frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
-        return RawTable(source=self.source.name, frame=frame, columns={}, location=self.location,
-                        fetched_at=datetime.now(UTC), kind="json", notes=notes)
+        return RawTable(
+            source=self.source.name,
+            frame=frame,
+            columns={},
+            location=self.location,
+            fetched_at=datetime.now(UTC),
+            kind="json",
+            notes=notes,
+        )
 
 
 class _Repository:
@@ -197,13 +215,18 @@ class _Repository:
         if self._tree is None:
             project = self.client.project(self.config.project)
             prefix = self.config.path.strip("/")
-            entries = self.client.each(f"listing {self.config.project}:{prefix or '/'}", lambda: iter(
-                project.repository_tree(path=prefix, ref=self.config.ref, recursive=True, iterator=True,
-                                        **NO_LIBRARY_RETRY)))
+            entries = self.client.each(
+                f"listing {self.config.project}:{prefix or '/'}",
+                lambda: iter(
+                    project.repository_tree(
+                        path=prefix, ref=self.config.ref, recursive=True, iterator=True, **NO_LIBRARY_RETRY
+                    )
+                ),
+            )
             found = []
             for entry in entries:
                 if entry.get("type") == "blob" and entry["path"].lower().endswith(SUFFIXES):
-                    rel = entry["path"][len(prefix):].lstrip("/") if prefix else entry["path"]
+                    rel = entry["path"][len(prefix) :].lstrip("/") if prefix else entry["path"]
                     found.append((rel, entry.get("id", "")))
             self._tree = sorted(found)
         return self._tree
@@ -211,8 +234,9 @@ class _Repository:
     def read(self, rel: str) -> str:
         full = f"{self.config.path.strip('/')}/{rel}".lstrip("/")
         project = self.client.project(self.config.project)
-        data = self.client.call(f"reading {full}", lambda: project.files.raw(
-            file_path=full, ref=self.config.ref, **NO_LIBRARY_RETRY))
+        data = self.client.call(
+            f"reading {full}", lambda: project.files.raw(file_path=full, ref=self.config.ref, **NO_LIBRARY_RETRY)
+        )
         try:
             return bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -37,8 +37,9 @@ class GitLabConnector:
     """Pulls a GitLab source's projects as items. `skip_text` tells which note bodies are
     not evidence (push-back's own notes); the registry passes it."""
 
-    def __init__(self, source: Any, *, resolve: Any = None,
-                 skip_text: Callable[[str | None], bool] | None = None) -> None:
+    def __init__(
+        self, source: Any, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
+    ) -> None:
         self.source = source
         self.client = GitLabClient.for_source(source)
         self.skip_text = skip_text or (lambda text: False)
@@ -73,9 +74,16 @@ class GitLabConnector:
         for ref in self.source.groups:
             try:
                 group = self.gl.groups.get(ref, lazy=True)
-                listing = partial(group.projects.list, iterator=True, include_subgroups=True, pagination="keyset",
-                                  order_by="id", sort="asc",
-                                  archived=None if self.source.include_archived else False, **NO_LIBRARY_RETRY)
+                listing = partial(
+                    group.projects.list,
+                    iterator=True,
+                    include_subgroups=True,
+                    pagination="keyset",
+                    order_by="id",
+                    sort="asc",
+                    archived=None if self.source.include_archived else False,
+                    **NO_LIBRARY_RETRY,
+                )
                 listed = list(self._each(f"listing projects of group {ref}", listing))
             except FatalSourceError as exc:
                 problems.append(f"group {ref}: {exc.message}")
@@ -100,8 +108,12 @@ class GitLabConnector:
             after = since.get(name)
             if after:
                 query["updated_after"] = after
-            return self._each(f"listing {name} of {path}", lambda: iter(manager_attr.list(
-                iterator=True, per_page=self.source.per_page, **query, **NO_LIBRARY_RETRY)))
+            return self._each(
+                f"listing {name} of {path}",
+                lambda: iter(
+                    manager_attr.list(iterator=True, per_page=self.source.per_page, **query, **NO_LIBRARY_RETRY)
+                ),
+            )
 
         if "issues" in resources:
             for issue in listing("issues", manager.issues, scope="all", **UPDATED_ORDER):
@@ -109,21 +121,32 @@ class GitLabConnector:
                 extra: dict[str, Any] = {}
                 if self.source.notes:
                     handle = manager.issues.get(issue.iid, lazy=True)  # lazy: no request
-                    notes = self._each(f"reading notes of {path}#{issue.iid}",
-                                       partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY))
-                    extra["notes"] = [n.attributes.get("body") for n in notes
-                                      if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))]
-                    links = self._call(f"reading links of {path}#{issue.iid}",
-                                       partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY))
-                    extra["links"] = [link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
-                                      for link in links]
+                    notes = self._each(
+                        f"reading notes of {path}#{issue.iid}",
+                        partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY),
+                    )
+                    extra["notes"] = [
+                        n.attributes.get("body")
+                        for n in notes
+                        if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))
+                    ]
+                    links = self._call(
+                        f"reading links of {path}#{issue.iid}",
+                        partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY),
+                    )
+                    extra["links"] = [
+                        link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
+                        for link in links
+                    ]
                 data["sdbridge"] = extra
                 items.append((f"{pid}:issue:{issue.id}", _strip_people(data), data.get("updated_at")))
         if "merge_requests" in resources:
             for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
                 data = {**mr.attributes, **base, "_kind": "merge_request"}
-                approvals = self._call(f"reading approvals of {path}!{mr.iid}", partial(
-                    manager.mergerequests.get(mr.iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY))
+                approvals = self._call(
+                    f"reading approvals of {path}!{mr.iid}",
+                    partial(manager.mergerequests.get(mr.iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY),
+                )
                 approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
                 data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
                 items.append((f"{pid}:mr:{mr.id}", _strip_people(data), data.get("updated_at")))
@@ -132,29 +155,50 @@ class GitLabConnector:
                 data = {**deployment.attributes, **base, "_kind": "deployment"}
                 items.append((f"{pid}:deployment:{deployment.id}", _strip_people(data), data.get("updated_at")))
         if "environments" in resources:
-            for environment in self._each(f"listing environments of {path}", lambda: iter(
-                    manager.environments.list(iterator=True, **NO_LIBRARY_RETRY))):
+            for environment in self._each(
+                f"listing environments of {path}",
+                lambda: iter(manager.environments.list(iterator=True, **NO_LIBRARY_RETRY)),
+            ):
                 data = {**environment.attributes, **base, "_kind": "environment"}
                 # The schedule of an environment: its latest deployments (one page, newest first).
-                recent = self._call(f"reading deployments to {data.get('name')} of {path}", partial(
-                    manager.deployments.list, environment=data.get("name"), order_by="updated_at", sort="desc",
-                    per_page=RECENT_DEPLOYMENTS, get_all=False, **NO_LIBRARY_RETRY))
-                data["sdbridge"] = {"deployments": [
-                    {"ref": d.attributes.get("ref"), "sha": d.attributes.get("sha"),
-                     "at": d.attributes.get("created_at"), "status": d.attributes.get("status")}
-                    for d in recent]}
+                recent = self._call(
+                    f"reading deployments to {data.get('name')} of {path}",
+                    partial(
+                        manager.deployments.list,
+                        environment=data.get("name"),
+                        order_by="updated_at",
+                        sort="desc",
+                        per_page=RECENT_DEPLOYMENTS,
+                        get_all=False,
+                        **NO_LIBRARY_RETRY,
+                    ),
+                )
+                data["sdbridge"] = {
+                    "deployments": [
+                        {
+                            "ref": d.attributes.get("ref"),
+                            "sha": d.attributes.get("sha"),
+                            "at": d.attributes.get("created_at"),
+                            "status": d.attributes.get("status"),
+                        }
+                        for d in recent
+                    ]
+                }
                 items.append((f"{pid}:environment:{environment.id}", data, data.get("updated_at")))
         if "releases" in resources:
-            for release in self._each(f"listing releases of {path}", lambda: iter(
-                    manager.releases.list(iterator=True, **NO_LIBRARY_RETRY))):
+            for release in self._each(
+                f"listing releases of {path}", lambda: iter(manager.releases.list(iterator=True, **NO_LIBRARY_RETRY))
+            ):
                 data = {**release.attributes, **base, "_kind": "release"}
                 items.append((f"{pid}:release:{data.get('tag_name')}", _strip_people(data), data.get("released_at")))
         if "pipelines" in resources:
             ref = self.source.pipeline_ref or project.attributes.get("default_branch")
             for pipeline in listing("pipelines", manager.pipelines, ref=ref, **UPDATED_ORDER):
                 data = {**pipeline.attributes, **base, "_kind": "pipeline"}
-                summary = self._call(f"reading test report of {path} pipeline {pipeline.id}", partial(
-                    manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY))
+                summary = self._call(
+                    f"reading test report of {path} pipeline {pipeline.id}",
+                    partial(manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY),
+                )
                 data["sdbridge"] = {"tests": summarise_test_report(summary.attributes)}
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
@@ -164,7 +208,8 @@ class GitLabConnector:
         watermarks: dict[str, str] = dict(cursor.get("watermarks", {}))
         last_full = cursor.get("last_full")
         due = (
-            self.source.full_every_days is not None and last_full is not None
+            self.source.full_every_days is not None
+            and last_full is not None
             and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
         )
         full = full or not cursor.get("last_full") or due
@@ -178,7 +223,9 @@ class GitLabConnector:
                 for name in ("issues", "merge_requests", "deployments", "pipelines"):
                     mark = watermarks.get(f"{pid}:{name}")
                     if mark:
-                        since[name] = (datetime.fromisoformat(mark) - timedelta(minutes=self.source.overlap_minutes)).isoformat()
+                        since[name] = (
+                            datetime.fromisoformat(mark) - timedelta(minutes=self.source.overlap_minutes)
+                        ).isoformat()
             try:
                 items.extend(self.pull_project(project, since))
             except FatalSourceError as exc:
@@ -187,8 +234,12 @@ class GitLabConnector:
             # Watermarks in the server's own time: the newest `updated_at` seen per resource.
             newest: dict[str, str] = {}
             for _item_id, data, updated in items:
-                kind = {"issue": "issues", "merge_request": "merge_requests", "deployment": "deployments",
-                        "pipeline": "pipelines"}.get(data.get("_kind", ""))
+                kind = {
+                    "issue": "issues",
+                    "merge_request": "merge_requests",
+                    "deployment": "deployments",
+                    "pipeline": "pipelines",
+                }.get(data.get("_kind", ""))
                 if kind and data.get("project_id") == pid and updated and updated > newest.get(kind, ""):
                     newest[kind] = updated
             for name, mark in newest.items():
@@ -220,10 +271,16 @@ def summarise_test_report(report: dict) -> dict:
     suites = report.get("test_suites") or []
     count = int(total.get("count") or 0)
     failed = int(total.get("failed") or 0) + int(total.get("error") or 0)
-    text = (f"{total.get('success', 0)} passed, {failed} failed, {total.get('skipped', 0)} skipped of {count}"
-            if count else None)
+    text = (
+        f"{total.get('success', 0)} passed, {failed} failed, {total.get('skipped', 0)} skipped of {count}"
+        if count
+        else None
+    )
     return {
-        "count": count, "failed": failed, "has_tests": count > 0, "summary": text,
+        "count": count,
+        "failed": failed,
+        "has_tests": count > 0,
+        "summary": text,
         "suites": [s.get("name") for s in suites if s.get("name")],
         "errors_resolution": "no failed tests" if count and not failed else None,
     }

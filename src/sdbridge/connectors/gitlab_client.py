@@ -24,8 +24,9 @@ NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 
 
 class GitLabClient:
-    def __init__(self, name: str, url: str, token: SecretStr, policy: RetryPolicy, *, per_page: int = 100,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, name: str, url: str, token: SecretStr, policy: RetryPolicy, *, per_page: int = 100, timeout: float = 30.0
+    ) -> None:
         self.name = name
         self.url = url
         self.policy = policy
@@ -39,8 +40,14 @@ class GitLabClient:
 
     @classmethod
     def for_source(cls, source: Any) -> GitLabClient:
-        return cls(source.name, source.url, source.token, source.retry.policy(), per_page=source.per_page,
-                   timeout=source.timeout_seconds)
+        return cls(
+            source.name,
+            source.url,
+            source.token,
+            source.retry.policy(),
+            per_page=source.per_page,
+            timeout=source.timeout_seconds,
+        )
 
     @property
     def gl(self) -> gitlab.Gitlab:
@@ -74,8 +81,7 @@ class GitLabClient:
     def call(self, what: str, fn: Callable[[], Any]) -> Any:
         if self._deadline is None:
             self.begin()
-        return call(fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy,
-                    deadline=self._deadline)
+        return call(fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy, deadline=self._deadline)
 
     def each(self, what: str, start: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         """Every item of a paged list; each page request runs under the retry policy."""

@@ -42,8 +42,9 @@ class JiraConnector:
     """Pulls a Jira source's issues (and Assets objects) as items. `skip_text` tells which
     comment bodies are not evidence (push-back's own comments); the registry passes it."""
 
-    def __init__(self, source: Any, *, resolve: Any = None,
-                 skip_text: Callable[[str | None], bool] | None = None) -> None:
+    def __init__(
+        self, source: Any, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
+    ) -> None:
         self.source = source
         self.cloud = source.auth == "cloud"
         self.client = JiraClient(source)
@@ -96,8 +97,10 @@ class JiraConnector:
         refs = " ".join(
             ref
             for mapping in self.source.mappings.values()
-            for ref in [*(c.from_ for c in (*mapping.where, *mapping.where_any)),
-                        *(r for spec in mapping.fields.values() for r in spec.references())]
+            for ref in [
+                *(c.from_ for c in (*mapping.where, *mapping.where_any)),
+                *(r for spec in mapping.fields.values() for r in spec.references()),
+            ]
         )
         fields = set(re.findall(r"fields\.([A-Za-z0-9_]+)", refs)) | set(STANDARD_FIELDS)
         if self.source.comments:
@@ -159,9 +162,7 @@ class JiraConnector:
 
     def _status_categories(self) -> None:
         statuses = self._get("reading statuses", "status")
-        self._done_statuses = {
-            str(s["id"]) for s in statuses if s.get("statusCategory", {}).get("key") == "done"
-        }
+        self._done_statuses = {str(s["id"]) for s in statuses if s.get("statusCategory", {}).get("key") == "done"}
 
     def changelog(self, key: str) -> list[dict]:
         """Status transitions, oldest first, from the paged per-issue changelog (Cloud) or
@@ -170,8 +171,9 @@ class JiraConnector:
         if self.cloud:
             start = 0
             while True:
-                page = self._get("reading a changelog", f"issue/{key}/changelog",
-                                 {"startAt": start, "maxResults": CHANGELOG_PAGE})
+                page = self._get(
+                    "reading a changelog", f"issue/{key}/changelog", {"startAt": start, "maxResults": CHANGELOG_PAGE}
+                )
                 values = page.get("values", [])
                 histories.extend(values)
                 start += len(values)
@@ -184,15 +186,24 @@ class JiraConnector:
         for history in histories:
             for item in history.get("items", []):
                 if item.get("field") == "status":
-                    transitions.append({"at": history.get("created"), "from": item.get("fromString"),
-                                        "to": item.get("toString"), "to_id": str(item.get("to"))})
+                    transitions.append(
+                        {
+                            "at": history.get("created"),
+                            "from": item.get("fromString"),
+                            "to": item.get("toString"),
+                            "to_id": str(item.get("to")),
+                        }
+                    )
         return sorted(transitions, key=lambda t: _epoch_ms(t["at"]) or 0)
 
     def approvals(self, key: str) -> list[dict]:
         page = self._get("reading approvals", f"request/{key}/approval", api="servicedeskapi")
         return [
-            {"name": a.get("name"), "decision": a.get("finalDecision"),
-             "completed_at": (a.get("completedDate") or {}).get("iso8601")}
+            {
+                "name": a.get("name"),
+                "decision": a.get("finalDecision"),
+                "completed_at": (a.get("completedDate") or {}).get("iso8601"),
+            }
             for a in page.get("values", [])
         ]
 
@@ -202,8 +213,9 @@ class JiraConnector:
         if int(block.get("total", len(comments))) > len(comments):
             comments, start = [], 0
             while True:
-                page = self._get("reading comments", f"issue/{issue['key']}/comment",
-                                 {"startAt": start, "maxResults": 100})
+                page = self._get(
+                    "reading comments", f"issue/{issue['key']}/comment", {"startAt": start, "maxResults": 100}
+                )
                 comments.extend(page.get("comments", []))
                 start += len(page.get("comments", []))
                 if not page.get("comments") or start >= int(page.get("total", 0)):
@@ -237,8 +249,14 @@ class JiraConnector:
         objects: list[dict] = []
         start = 0
         while True:
-            page = self.client.request("reading Assets", "POST", "object/aql", api=base, payload={"qlQuery": config.aql},
-                                       params={"startAt": start, "maxResults": 100, "includeAttributes": "true"})
+            page = self.client.request(
+                "reading Assets",
+                "POST",
+                "object/aql",
+                api=base,
+                payload={"qlQuery": config.aql},
+                params={"startAt": start, "maxResults": 100, "includeAttributes": "true"},
+            )
             values = page.get("values", [])
             objects.extend(values)
             start += len(values)
@@ -264,12 +282,14 @@ class JiraConnector:
         since = None if full or watermark is None else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
         issues = self.search(since)
         unique = {str(i["id"]): i for i in issues}  # the overlap and eventual consistency repeat issues
-        items = [(issue_id, self.enrich(issue), issue.get("fields", {}).get("updated"))
-                 for issue_id, issue in unique.items()]
+        items = [
+            (issue_id, self.enrich(issue), issue.get("fields", {}).get("updated")) for issue_id, issue in unique.items()
+        ]
         if self.source.assets is not None:
             items += [(f"asset:{a['id']}", a, a.get("updated")) for a in self.assets()]
-        newest = max((_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"),
-                     default=0)
+        newest = max(
+            (_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"), default=0
+        )
         new_cursor = {
             "watermark_ms": max(newest, int(watermark or 0)),
             "last_full": datetime.now(UTC).isoformat() if full else last_full,

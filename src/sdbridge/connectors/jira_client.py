@@ -57,22 +57,26 @@ class JiraClient:
 
         if self._deadline is None:
             self.begin()
-        return call(counted, source=self.name, what=what, inspect=inspect, policy=self.policy,
-                    deadline=self._deadline)
+        return call(counted, source=self.name, what=what, inspect=inspect, policy=self.policy, deadline=self._deadline)
 
     def connect(self) -> JIRA:
         """The library's client, connected (server info read) on first use."""
         if self._jira is None:
-            auth: dict[str, Any] = {"basic_auth": (self._email, self._token)} if self.cloud else {"token_auth": self._token}
-            self._jira = self.call("connecting", lambda: JIRA(
-                server=self.server,
-                options={"rest_api_version": self.version},
-                max_retries=0,  # sdbridge's policy retries, not the library's
-                timeout=self.timeout,
-                get_server_info=True,
-                logging=False,
-                **auth,
-            ))
+            auth: dict[str, Any] = (
+                {"basic_auth": (self._email, self._token)} if self.cloud else {"token_auth": self._token}
+            )
+            self._jira = self.call(
+                "connecting",
+                lambda: JIRA(
+                    server=self.server,
+                    options={"rest_api_version": self.version},
+                    max_retries=0,  # sdbridge's policy retries, not the library's
+                    timeout=self.timeout,
+                    get_server_info=True,
+                    logging=False,
+                    **auth,
+                ),
+            )
         return self._jira
 
     @property
@@ -100,14 +104,27 @@ class JiraClient:
             return f"{api.rstrip('/')}/{path}"
         return f"{self.server}/rest/{api}/{path}"
 
-    def request(self, what: str, method: str, path: str, *, params: dict[str, Any] | None = None,
-                payload: Any = None, api: str | None = None) -> Any:
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        payload: Any = None,
+        api: str | None = None,
+    ) -> Any:
         """One REST request; the JSON answer (None when the body is empty)."""
         url = self.url(path, api)
 
         def send() -> Any:
-            response = self.session.request(method, url, params=params, timeout=self.timeout,
-                                            data=json.dumps(payload) if payload is not None else None)
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                timeout=self.timeout,
+                data=json.dumps(payload) if payload is not None else None,
+            )
             response.raise_for_status()
             return response.json() if response.content else None
 

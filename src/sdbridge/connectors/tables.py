@@ -228,9 +228,7 @@ class TableFileConnector:
                     raise self._fail(f"the workbook has no sheet number {sheet}")
                 sheet = book.sheet_names[sheet]
             elif sheet not in book.sheet_names:
-                raise self._fail(
-                    f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(book.sheet_names)}"
-                )
+                raise self._fail(f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(book.sheet_names)}")
             raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=str)
         if raw.empty:
             raise self._fail(f"sheet {sheet!r} is empty")

@@ -35,7 +35,6 @@ SOURCE, RECORD_ID, URL, ROW_COL = "_source", "_record_id", "_url", "_row"
 INVALID_PREFIX = "_invalid__"
 
 
-
 @dataclass
 class Rejection:
     row: int
@@ -145,7 +144,9 @@ class _Resolver:
             try:
                 expression = jmespath.compile(reference)
             except jmespath.exceptions.JMESPathError as exc:
-                raise MappingError(f"source {self.raw.source!r}: {reference!r} is not a valid JMESPath: {exc}") from None
+                raise MappingError(
+                    f"source {self.raw.source!r}: {reference!r} is not a valid JMESPath: {exc}"
+                ) from None
             values = [_search(expression, item) for item in frame["_item"]]
             series = pd.Series(values, index=frame.index, dtype=object)
             if not any(isinstance(v, list) for v in values):
@@ -281,8 +282,9 @@ class MappingEngine:
         frame[ROW_COL] = rows if everything else rows[positions]
         for name, mask in invalid.items():
             frame[INVALID_PREFIX + name] = mask
-        table = WorkProductTable(work_product=wp, frame=frame, placeholders=self.placeholders,
-                                 unsourced={source.name: unsourced})
+        table = WorkProductTable(
+            work_product=wp, frame=frame, placeholders=self.placeholders, unsourced={source.name: unsourced}
+        )
         id_blank = self._identify(table, mapping, url, source)
         # Not a record: nothing mapped at all, or the same id again within this source.
         value_columns = list(columns)
@@ -380,8 +382,12 @@ class MappingEngine:
             spec = mapping.fields.get(name)
             if name not in columns:
                 missing.add(name)
-            elif spec is not None and spec.extracted() and len(columns[name]) and blank_mask(
-                    columns[name], self.placeholders).all():
+            elif (
+                spec is not None
+                and spec.extracted()
+                and len(columns[name])
+                and blank_mask(columns[name], self.placeholders).all()
+            ):
                 missing.add(name)
         return missing
 
@@ -457,8 +463,9 @@ def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]])
         wp = catalogue.work_product(wp_id)
         frames = [t.frame for t in tables if len(t.frame)]
         if not frames:
-            merged[wp_id] = WorkProductTable(wp, tables[0].frame if tables else pd.DataFrame(),
-                                             tables[0].placeholders if tables else ())
+            merged[wp_id] = WorkProductTable(
+                wp, tables[0].frame if tables else pd.DataFrame(), tables[0].placeholders if tables else ()
+            )
             continue
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         for column in frame.columns:

@@ -58,7 +58,9 @@ def _first(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tu
 def _join(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
     if not is_list_column(series):
         return series, invalid
-    return series.map(lambda v: arg.join(str(x) for x in v) if isinstance(v, list) and v else None).astype("str"), invalid
+    return series.map(lambda v: arg.join(str(x) for x in v) if isinstance(v, list) and v else None).astype(
+        "str"
+    ), invalid
 
 
 def _split(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
@@ -92,8 +94,9 @@ def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> 
 def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
     if is_list_column(series):
         pattern = re.compile(arg, re.IGNORECASE)
-        return series.map(lambda v: any(pattern.search(str(x)) for x in v) if isinstance(v, list) else False
-                          ).astype(bool), invalid
+        return series.map(lambda v: any(pattern.search(str(x)) for x in v) if isinstance(v, list) else False).astype(
+            bool
+        ), invalid
     return regex_mask(series, arg).fillna(False).astype(bool), invalid
 
 
@@ -105,7 +108,9 @@ def _extract(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> t
         return found.group(1) if found else None
 
     if is_list_column(series):
-        return series.map(lambda v: [x for x in (extract(str(e)) for e in v) if x] if isinstance(v, list) else v), invalid
+        return series.map(
+            lambda v: [x for x in (extract(str(e)) for e in v) if x] if isinstance(v, list) else v
+        ), invalid
     return _each(series, extract), invalid
 
 
@@ -139,6 +144,7 @@ def _date(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: A
 
 def _regex(groups: int | None = None) -> Callable[[str], str]:
     """A validator of a regular expression (with exactly one group, when `groups` is 1)."""
+
     def check(value: str) -> str:
         try:
             pattern = re.compile(value)
@@ -197,16 +203,18 @@ TRANSFORMS: dict[str, TransformDef] = {
     "lower": TransformDef(_text_case("lower"), None, "lower case"),
     "upper": TransformDef(_text_case("upper"), None, "upper case"),
     "first": TransformDef(_first, None, "the first value of a multi-valued field"),
-    "jira_comment_body": TransformDef(_jira_comment_body, None,
-                                      'a Jira CSV comment cell "25/Feb/26 10:17 PM;<accountId>;<body>" -> its body'),
-    "unquote_formula": TransformDef(_unquote_formula, None, "\"'=SUM(..)\" -> \"=SUM(..)\" (GitLab defuses formulas)"),
+    "jira_comment_body": TransformDef(
+        _jira_comment_body, None, 'a Jira CSV comment cell "25/Feb/26 10:17 PM;<accountId>;<body>" -> its body'
+    ),
+    "unquote_formula": TransformDef(_unquote_formula, None, '"\'=SUM(..)" -> "=SUM(..)" (GitLab defuses formulas)'),
     "join": TransformDef(_join, str, "multi-valued -> one text, joined by the separator"),
     "split": TransformDef(_split, str, "text -> multi-valued, split at the separator"),
     "map": TransformDef(_map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}"),
     "in": TransformDef(_in, list[str | int | float | bool], "-> yes/no: the value (any case) is one of these"),
     "matches": TransformDef(_matches, Regex, "-> yes/no: a regular expression matches (any case)"),
-    "extract": TransformDef(_extract, Annotated[str, AfterValidator(_regex(groups=1))],
-                            "the first group of a regular expression"),
+    "extract": TransformDef(
+        _extract, Annotated[str, AfterValidator(_regex(groups=1))], "the first group of a regular expression"
+    ),
     "replace": TransformDef(_replace, _ReplaceArgument, "{pattern: <regex>, with: <text>} (\\1 for groups)"),
     "date": TransformDef(_date, _DateArgument, "{formats: [...], tz: Europe/Oslo}: text -> a date"),
     "default": TransformDef(_default, str | int | float | bool, "this value where the field is empty"),

@@ -15,5 +15,14 @@ from __future__ import annotations
 from sdbridge.pushback.marker import MARKER, is_own_text
 from sdbridge.pushback.plan import Action, OwnComment, PushResult, TicketWriter, apply, fingerprint, plan
 
-__all__ = ["MARKER", "Action", "OwnComment", "PushResult", "TicketWriter", "apply", "fingerprint", "is_own_text",
-           "plan"]
+__all__ = [
+    "MARKER",
+    "Action",
+    "OwnComment",
+    "PushResult",
+    "TicketWriter",
+    "apply",
+    "fingerprint",
+    "is_own_text",
+    "plan",
+]

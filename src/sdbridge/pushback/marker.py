@@ -8,8 +8,10 @@ MARKER = "sdbridge:iso29110-gaps"
 HEADING = "ISO/IEC 29110 gap check"
 RESOLVED_TEXT = "All ISO/IEC 29110 items sdbridge checks are now present on this ticket. Thank you."
 INTRO = "An audit of this service will look for the following on this ticket, and it is not there yet:"
-OUTRO = ("Please fill them in on the ticket. sdbridge updates this comment after every run and closes it when "
-         "nothing is missing.")
+OUTRO = (
+    "Please fill them in on the ticket. sdbridge updates this comment after every run and closes it when "
+    "nothing is missing."
+)
 
 
 def is_own_text(text: str | None) -> bool:

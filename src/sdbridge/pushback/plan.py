@@ -70,13 +70,16 @@ class PushResult:
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        text = (f"{self.source}: created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"retracted {self.retracted}")
+        text = (
+            f"{self.source}: created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"retracted {self.retracted}"
+        )
         if self.dry_run:
             text += " (dry run: nothing was written)"
         if self.capped:
-            text += (f"; write cap reached: {self.capped} ticket(s) not pushed — check the mapping, "
-                     "or raise push.max_writes")
+            text += (
+                f"; write cap reached: {self.capped} ticket(s) not pushed — check the mapping, or raise push.max_writes"
+            )
         return text
 
 

@@ -12,8 +12,9 @@ from sdbridge.pushback.render import summary_lines
 from sdbridge.store import Store
 
 
-def push_source(source: Any, store: Store, run_id: str, *, dry_run: bool,
-                writer: TicketWriter | None = None) -> PushResult:
+def push_source(
+    source: Any, store: Store, run_id: str, *, dry_run: bool, writer: TicketWriter | None = None
+) -> PushResult:
     """Push one source's gaps of a stored run."""
     report = store.assessment(run_id)
     if report is None:
@@ -28,8 +29,17 @@ def push_source(source: Any, store: Store, run_id: str, *, dry_run: bool,
     def save(ticket: str, comment_id: str | None, mark: str, labelled: bool) -> None:
         store.save_push_state(source.name, ticket, comment_id, mark, labelled)
 
-    result = apply(source.name, actions, writer, state, save, label=config.label, on_resolved=config.on_resolved,
-                   max_writes=config.max_writes, dry_run=dry_run)
+    result = apply(
+        source.name,
+        actions,
+        writer,
+        state,
+        save,
+        label=config.label,
+        on_resolved=config.on_resolved,
+        max_writes=config.max_writes,
+        dry_run=dry_run,
+    )
     if config.summary.enabled and not dry_run:
         key = f"summary:{source.name}"
         if result.writes < config.max_writes:

@@ -22,12 +22,21 @@ def jira_adf(lines: list[str] | None) -> dict[str, Any]:
     """An Atlassian Document Format body (REST v3); None = the resolved note."""
     if lines is None:
         return {"type": "doc", "version": 1, "content": [_paragraph(RESOLVED_TEXT)]}
-    return {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": HEADING, "marks": [{"type": "strong"}]},
-                                          {"type": "text", "text": f" — {INTRO}"}]},
-        {"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(line)]} for line in lines]},
-        _paragraph(OUTRO),
-    ]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": HEADING, "marks": [{"type": "strong"}]},
+                    {"type": "text", "text": f" — {INTRO}"},
+                ],
+            },
+            {"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(line)]} for line in lines]},
+            _paragraph(OUTRO),
+        ],
+    }
 
 
 def jira_wiki(lines: list[str] | None) -> str:
@@ -47,8 +56,9 @@ def gitlab_markdown(lines: list[str] | None) -> str:
     """A GitLab note in Markdown, with the marker as a hidden HTML comment."""
     if lines is None:
         return f"{RESOLVED_TEXT}\n\n<!-- {MARKER} -->"
-    return "\n".join([f"**{HEADING}** — {INTRO}", "", *(f"- {line}" for line in lines), "", OUTRO, "",
-                      f"<!-- {MARKER} -->"])
+    return "\n".join(
+        [f"**{HEADING}** — {INTRO}", "", *(f"- {line}" for line in lines), "", OUTRO, "", f"<!-- {MARKER} -->"]
+    )
 
 
 def gitlab_summary(lines: list[str]) -> str:
@@ -64,8 +74,9 @@ def summary_lines(assessment: Assessment, previous: Assessment | None, source: s
         if source not in result.sources:
             continue
         delta = counts.gaps - (before[wp].gaps if wp in before else counts.gaps)
-        lines.append(f"| {wp} {result.name} | {counts.records} | {counts.records_with_gaps} | {counts.gaps} | "
-                     f"{delta:+d} |")
+        lines.append(
+            f"| {wp} {result.name} | {counts.records} | {counts.records_with_gaps} | {counts.gaps} | {delta:+d} |"
+        )
     lines.append("")
     lines.append(f"Run {assessment.run_id} at {assessment.generated_at.isoformat()}. Updated by sdbridge every run.")
     return lines

@@ -35,15 +35,18 @@ class JiraWriter:
         if not comment_id:
             return None
         try:
-            comment = self.client.get("reading a comment", f"issue/{ticket}/comment/{comment_id}",
-                                      {"expand": "properties"})
+            comment = self.client.get(
+                "reading a comment", f"issue/{ticket}/comment/{comment_id}", {"expand": "properties"}
+            )
         except HttpStatusError as exc:
             if exc.status == NOT_FOUND:
                 return None  # deleted by someone: it will be written again
             raise
         author = comment.get("author") or {}
-        marked = any(p.get("key") == "sdbridge" and (p.get("value") or {}).get("marker") == MARKER
-                     for p in comment.get("properties", []))
+        marked = any(
+            p.get("key") == "sdbridge" and (p.get("value") or {}).get("marker") == MARKER
+            for p in comment.get("properties", [])
+        )
         return OwnComment(str(comment["id"]), str(author.get("accountId") or author.get("name")), marked)
 
     def create(self, ticket: str, lines: list[str]) -> str:
@@ -58,8 +61,12 @@ class JiraWriter:
         return str(created["id"])
 
     def update(self, ticket: str, comment_id: str, lines: list[str] | None) -> None:
-        self.client.request(f"updating the comment on {ticket}", "PUT", f"issue/{ticket}/comment/{comment_id}",
-                            payload={"body": self._body(lines)})
+        self.client.request(
+            f"updating the comment on {ticket}",
+            "PUT",
+            f"issue/{ticket}/comment/{comment_id}",
+            payload={"body": self._body(lines)},
+        )
 
     def delete(self, ticket: str, comment_id: str) -> None:
         self.client.request(f"deleting the comment on {ticket}", "DELETE", f"issue/{ticket}/comment/{comment_id}")
@@ -71,8 +78,12 @@ class JiraWriter:
     def summary(self, existing: str | None, title: str, text_lines: list[str]) -> str:
         if not existing:
             raise PushError("push.summary.issue must name the Jira issue that holds the summary")
-        self.client.request(f"updating the summary {existing}", "PUT", f"issue/{existing}",
-                            payload={"fields": {"description": render.jira_description(title, text_lines, self.adf)}})
+        self.client.request(
+            f"updating the summary {existing}",
+            "PUT",
+            f"issue/{existing}",
+            payload={"fields": {"description": render.jira_description(title, text_lines, self.adf)}},
+        )
         return existing
 
 
@@ -115,25 +126,29 @@ class GitLabWriter:
 
     def create(self, ticket: str, lines: list[str]) -> str:
         _, item = self._ticket(ticket)
-        note = self.client.call(f"commenting on {ticket}", lambda: item.notes.create(
-            {"body": render.gitlab_markdown(lines)}, **NO_LIBRARY_RETRY))
+        note = self.client.call(
+            f"commenting on {ticket}",
+            lambda: item.notes.create({"body": render.gitlab_markdown(lines)}, **NO_LIBRARY_RETRY),
+        )
         return str(note.id)
 
     def update(self, ticket: str, comment_id: str, lines: list[str] | None) -> None:
         _, item = self._ticket(ticket)
-        self.client.call(f"updating the note on {ticket}", lambda: item.notes.update(
-            int(comment_id), {"body": render.gitlab_markdown(lines)}, **NO_LIBRARY_RETRY))
+        self.client.call(
+            f"updating the note on {ticket}",
+            lambda: item.notes.update(int(comment_id), {"body": render.gitlab_markdown(lines)}, **NO_LIBRARY_RETRY),
+        )
 
     def delete(self, ticket: str, comment_id: str) -> None:
         _, item = self._ticket(ticket)
-        self.client.call(f"deleting the note on {ticket}", lambda: item.notes.delete(int(comment_id),
-                                                                                    **NO_LIBRARY_RETRY))
+        self.client.call(
+            f"deleting the note on {ticket}", lambda: item.notes.delete(int(comment_id), **NO_LIBRARY_RETRY)
+        )
 
     def label(self, ticket: str, label: str, add: bool) -> None:
         manager, item = self._ticket(ticket)
         key = "add_labels" if add else "remove_labels"
-        self.client.call(f"labelling {ticket}", lambda: manager.update(item.get_id(), {key: label},
-                                                                       **NO_LIBRARY_RETRY))
+        self.client.call(f"labelling {ticket}", lambda: manager.update(item.get_id(), {key: label}, **NO_LIBRARY_RETRY))
 
     def summary(self, existing: str | None, title: str, text_lines: list[str]) -> str:
         path = self.source.projects[0] if self.source.projects else None
@@ -142,11 +157,17 @@ class GitLabWriter:
         project = self.client.project(path)
         description = render.gitlab_summary(text_lines)
         if existing:
-            self.client.call("updating the summary issue", lambda: project.issues.update(
-                int(existing), {"description": description, "title": title}, **NO_LIBRARY_RETRY))
+            self.client.call(
+                "updating the summary issue",
+                lambda: project.issues.update(
+                    int(existing), {"description": description, "title": title}, **NO_LIBRARY_RETRY
+                ),
+            )
             return existing
-        issue = self.client.call("opening the summary issue", lambda: project.issues.create(
-            {"title": title, "description": description}, **NO_LIBRARY_RETRY))
+        issue = self.client.call(
+            "opening the summary issue",
+            lambda: project.issues.create({"title": title, "description": description}, **NO_LIBRARY_RETRY),
+        )
         return str(issue.iid)
 
 

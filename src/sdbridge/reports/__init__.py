@@ -62,11 +62,18 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
         for wp_id, items in source.never_provides.items():
             hit = np.zeros(len(findings), dtype=bool)
             if len(findings):
-                hit = ((findings["source"].astype("str") == source.name)
-                       & findings["item"].astype("str").isin(items)).to_numpy(dtype=bool)
+                hit = (
+                    (findings["source"].astype("str") == source.name) & findings["item"].astype("str").isin(items)
+                ).to_numpy(dtype=bool)
             mask |= hit
-            groups.append({"source": source.name, "work_product": wp_id, "findings": int(hit.sum()),
-                           "entries": [(i, catalogue.item(i).label) for i in items]})
+            groups.append(
+                {
+                    "source": source.name,
+                    "work_product": wp_id,
+                    "findings": int(hit.sum()),
+                    "entries": [(i, catalogue.item(i).label) for i in items],
+                }
+            )
     return groups, mask
 
 
@@ -129,8 +136,10 @@ def write_md(assessment: Assessment, out: Path) -> Path:
                 "more": max(0, len(rows) - MAX_MD_FINDINGS_PER_WP),
             }
         )
-    text = environment().get_template("report.md.j2").render(
-        a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5), never=never
+    text = (
+        environment()
+        .get_template("report.md.j2")
+        .render(a=assessment, catalogue=catalogue, groups=groups, top=assessment.top_missing_items(5), never=never)
     )
     return atomic_write(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

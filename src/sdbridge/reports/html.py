@@ -23,24 +23,31 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
     top = max((run["by_work_product"].get(w, 0) for run in trend for w in wps), default=0) or 1
     left, bottom, right, top_pad = 40, height - 30, width - 120, 10
     step = (right - left) / (len(trend) - 1)
-    parts = [f'<svg role="img" aria-label="Gaps per work product over the last {len(trend)} runs" '
-             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
-             f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#d0d7de"/>',
-             f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{top}</text>',
-             f'<text x="{left - 6}" y="{bottom}" text-anchor="end">0</text>']
+    parts = [
+        f'<svg role="img" aria-label="Gaps per work product over the last {len(trend)} runs" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#d0d7de"/>',
+        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{top}</text>',
+        f'<text x="{left - 6}" y="{bottom}" text-anchor="end">0</text>',
+    ]
     for n, wp in enumerate(wps):
         points = " ".join(
             f"{left + i * step:.1f},{bottom - (run['by_work_product'].get(wp, 0) / top) * (bottom - top_pad):.1f}"
-            for i, run in enumerate(trend))
+            for i, run in enumerate(trend)
+        )
         colour = COLOURS[n % len(COLOURS)]
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{right + 8}" y="{top_pad + 14 * (n + 1)}" style="fill:{colour}">'
-                     f'{escape(wp)} ({last.get(wp, 0)})</text>')
+        parts.append(
+            f'<text x="{right + 8}" y="{top_pad + 14 * (n + 1)}" style="fill:{colour}">'
+            f"{escape(wp)} ({last.get(wp, 0)})</text>"
+        )
     first, last_run = trend[0]["started_at"], trend[-1]["started_at"]
     width_of_label = 16 if first[:10] == last_run[:10] else 10  # runs on one day: show the times
     parts.append(f'<text x="{left}" y="{height - 8}">{escape(first[:width_of_label].replace("T", " "))}</text>')
-    parts.append(f'<text x="{right}" y="{height - 8}" text-anchor="end">'
-                 f'{escape(last_run[:width_of_label].replace("T", " "))}</text>')
+    parts.append(
+        f'<text x="{right}" y="{height - 8}" text-anchor="end">'
+        f"{escape(last_run[:width_of_label].replace('T', ' '))}</text>"
+    )
     parts.append("</svg>")
     return Markup("".join(parts))
 

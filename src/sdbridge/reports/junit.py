@@ -28,8 +28,9 @@ def build_junit(assessment: Assessment) -> ET.ElementTree:
             if group is not None and len(group):
                 fails += 1
                 records = group["record_id"].fillna("(work product)").astype(str).tolist()
-                failure = ET.SubElement(case, "failure", type="gap",
-                                        message=f"{len(records)} record(s) missing or invalid: {item_id}")
+                failure = ET.SubElement(
+                    case, "failure", type="gap", message=f"{len(records)} record(s) missing or invalid: {item_id}"
+                )
                 shown = records[:MAX_LISTED]
                 more = f"\n... and {len(records) - MAX_LISTED} more" if len(records) > MAX_LISTED else ""
                 failure.text = "\n".join(shown) + more
@@ -40,7 +41,9 @@ def build_junit(assessment: Assessment) -> ET.ElementTree:
         suite = ET.SubElement(root, "testsuite", name="Process checks")
         fails = 0
         for check in assessment.process_checks:
-            case = ET.SubElement(suite, "testcase", classname=f"sdbridge.{check.requirement}", name=f"{check.id} {check.title}")
+            case = ET.SubElement(
+                suite, "testcase", classname=f"sdbridge.{check.requirement}", name=f"{check.id} {check.title}"
+            )
             if check.status == "gap":
                 fails += 1
                 failure = ET.SubElement(case, "failure", type="gap", message=check.reason)

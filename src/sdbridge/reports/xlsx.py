@@ -16,8 +16,14 @@ from sdbridge.files import atomic_write
 from sdbridge.reports import neutralise
 
 FILLS = {
-    "present": "C6EFCE", "missing": "FFC7CE", "invalid": "FFEB9C", "pending": "DDEBF7", "not_applicable": "EDEDED",
-    "met": "C6EFCE", "gap": "FFC7CE", "not_evidenced": "FFEB9C",
+    "present": "C6EFCE",
+    "missing": "FFC7CE",
+    "invalid": "FFEB9C",
+    "pending": "DDEBF7",
+    "not_applicable": "EDEDED",
+    "met": "C6EFCE",
+    "gap": "FFC7CE",
+    "not_evidenced": "FFEB9C",
 }
 MAX_SHEET_ROWS = 100_000
 """Rows per sheet: beyond this a workbook is neither quick to write nor usable; the records
@@ -59,8 +65,9 @@ def write_xlsx(assessment: Assessment, out: Path) -> Path:
     summary.append([])
     summary.append(["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"])
     for s in assessment.sources:
-        summary.append([safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected,
-                        safe(s.error or "")])
+        summary.append(
+            [safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected, safe(s.error or "")]
+        )
     summary.append([])
     summary.append(["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"])
     for wp_id, w in assessment.work_products.items():
@@ -79,8 +86,12 @@ def write_xlsx(assessment: Assessment, out: Path) -> Path:
                 _fill(sheet.cell(sheet.max_row, 4 + offset), str(status))
         sheet.column_dimensions["C"].width = 40
         if len(frame) > MAX_SHEET_ROWS:
-            sheet.append([f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
-                          "or the audit package"])
+            sheet.append(
+                [
+                    f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
+                    "or the audit package"
+                ]
+            )
     findings = book.create_sheet("Findings")
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
     _header(findings, columns)

@@ -183,7 +183,10 @@ def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
     return ItemCoverage(
         label=item.label,
         coverage=round(counts["present"] / due, 4) if due else None,
-        present=counts["present"], missing=counts["missing"], invalid=counts["invalid"], pending=counts["pending"],
+        present=counts["present"],
+        missing=counts["missing"],
+        invalid=counts["invalid"],
+        pending=counts["pending"],
         not_applicable=counts["not_applicable"],
     )
 
@@ -255,8 +258,11 @@ def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
                 for r in o.rejections[:MAX_REJECTIONS_LISTED]
             ],
             notes=o.notes
-            + (["the export was read but holds no data rows: the work products it feeds have no evidence from it"]
-               if _source_status(o) == "empty" else [])
+            + (
+                ["the export was read but holds no data rows: the work products it feeds have no evidence from it"]
+                if _source_status(o) == "empty"
+                else []
+            )
             + (
                 [f"{len(o.rejections) - MAX_REJECTIONS_LISTED} more rejection(s) not listed"]
                 if len(o.rejections) > MAX_REJECTIONS_LISTED
@@ -305,9 +311,7 @@ def assess(
         result.records_with_gaps = int(records_with_gaps.sum())
         has_records = table is not None and len(table.frame) > 0
         if result.fed and (has_records or any(i.id in data.evidence for i in wp.work_product_items)):
-            for item_id, (status, detail) in check_work_product_items(
-                wp, table, data.evidence, placeholders
-            ).items():
+            for item_id, (status, detail) in check_work_product_items(wp, table, data.evidence, placeholders).items():
                 item = catalogue.item(item_id)
                 coverage = ItemCoverage(label=item.label, scope="work_product", note=detail)
                 setattr(coverage, status.value, 1)
@@ -338,8 +342,15 @@ def assess(
             for item in wp.work_product_items:
                 result.items[item.id] = ItemCoverage(label=item.label, scope="work_product")
         result.gaps = gaps
-        result.status = ("not_fed" if not result.fed else "no_evidence" if not result.records and not gaps
-                         else "gaps" if gaps else "complete")
+        result.status = (
+            "not_fed"
+            if not result.fed
+            else "no_evidence"
+            if not result.records and not gaps
+            else "gaps"
+            if gaps
+            else "complete"
+        )
         results[wp.id] = result
 
     findings = _concat(finding_parts) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
@@ -390,4 +401,3 @@ def assess(
         findings=findings,
         item_checks=item_checks,
     )
-

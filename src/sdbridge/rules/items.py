@@ -76,12 +76,14 @@ class ItemCheck:
         frame = self.table.frame
         names = [STATUS_OF_CODE[c].value for c in range(len(STATUS_OF_CODE))]
         titled = "title" in frame and not is_list_column(frame["title"])
-        out = pd.DataFrame({
-            "record_id": frame[RECORD_ID].to_numpy(),
-            "source": frame[SOURCE].to_numpy(),
-            "title": frame["title"].astype("str").to_numpy() if titled else None,
-            "url": frame[URL].to_numpy(),
-        })
+        out = pd.DataFrame(
+            {
+                "record_id": frame[RECORD_ID].to_numpy(),
+                "source": frame[SOURCE].to_numpy(),
+                "title": frame["title"].astype("str").to_numpy() if titled else None,
+                "url": frame[URL].to_numpy(),
+            }
+        )
         for column, item in enumerate(self.items):
             out[item.id] = pd.Categorical.from_codes(self.codes[:, column], names)
         return out

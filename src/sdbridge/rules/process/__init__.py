@@ -28,7 +28,9 @@ from sdbridge.rules.process.freshness import DOCUMENT_LIMIT_DAYS, Freshness, fre
 from sdbridge.rules.process.reviews import period_start
 
 
-def run_process_checks(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime) -> list[CheckResult]:
+def run_process_checks(
+    tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime
+) -> list[CheckResult]:
     token = _ZONE.set(settings.timezone)
     try:
         ctx = Context(tables, settings, now)
@@ -64,5 +66,16 @@ def readme_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CheckResult", "DOCUMENT_LIMIT_DAYS", "Freshness", "ProcessRule", "ProcessSettings", "REGISTRY",
-           "check_catalogue", "freshness", "period_start", "readme_table", "run_process_checks"]
+__all__ = [
+    "CheckResult",
+    "DOCUMENT_LIMIT_DAYS",
+    "Freshness",
+    "ProcessRule",
+    "ProcessSettings",
+    "REGISTRY",
+    "check_catalogue",
+    "freshness",
+    "period_start",
+    "readme_table",
+    "run_process_checks",
+]

@@ -211,8 +211,9 @@ def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> Ch
     """The evidence rule, the same for every check (see the module docstring)."""
 
     def make(status: str, reason: str, records: list[str] | None = None, evaluated: int = 0) -> CheckResult:
-        return CheckResult(check_id, requirement, title, status, reason, list(records or []), evaluated,
-                           result.population)
+        return CheckResult(
+            check_id, requirement, title, status, reason, list(records or []), evaluated, result.population
+        )
 
     if result.unevaluable is not None:
         return make("not_evidenced", result.unevaluable)
@@ -227,8 +228,9 @@ def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> Ch
         return make("not_evidenced", counted, result.lacking)
     failed = result.failed.total
     if failed or lacking:
-        listed = result.failed.plus(Listed([f"{r}: lacks {result.lacking_what}" for r in result.lacking],
-                                           result.lacking.total))
+        listed = result.failed.plus(
+            Listed([f"{r}: lacks {result.lacking_what}" for r in result.lacking], result.lacking.total)
+        )
         text = counted + (f"; {result.failed_reason.format(n=failed)}" if failed else "")
         if listed.total > len(listed):
             text += f" (first {MAX_LISTED} listed)"
@@ -260,5 +262,21 @@ def rules() -> Iterator[ProcessRule]:
         yield rule()
 
 
-__all__ = ["CheckResult", "Context", "Evaluation", "Listed", "Population", "ProcessRule", "ProcessSettings",
-           "REGISTRY", "blank_mask", "fmt_day", "fmt_time", "judge", "register", "rules", "unmapped", "_ZONE"]
+__all__ = [
+    "CheckResult",
+    "Context",
+    "Evaluation",
+    "Listed",
+    "Population",
+    "ProcessRule",
+    "ProcessSettings",
+    "REGISTRY",
+    "blank_mask",
+    "fmt_day",
+    "fmt_time",
+    "judge",
+    "register",
+    "rules",
+    "unmapped",
+    "_ZONE",
+]

@@ -38,7 +38,8 @@ class ChangeApproved(ProcessRule):
         done = changes.where(changes.flag("done", default=True))
         provides = changes.provides("approval")
         return Evaluation(
-            noun, done.count(),
+            noun,
+            done.count(),
             failed=done.listed(provides & ~changes.present("approval")),
             failed_reason="{n} have no approval recorded",
             lacking=done.listed(~provides),
@@ -75,20 +76,22 @@ class ApprovedBeforeDeploy(ProcessRule):
         deployed = changes.where(changes.present("deployed_at"))
         dated = changes.present("approved_at")
         late = dated & (frame["approved_at"] > frame["deployed_at"]).fillna(False).to_numpy(dtype=bool)
-        failed = deployed.listed(late, lambda r: f"deployed {fmt_time(r['deployed_at'])}, "
-                                                 f"approved {fmt_time(r['approved_at'])}")
+        failed = deployed.listed(
+            late, lambda r: f"deployed {fmt_time(r['deployed_at'])}, approved {fmt_time(r['approved_at'])}"
+        )
         if changes.maps("test_result") and changes.present("test_result").any():
             text = frame["test_result"].astype("str").str.lower()
             failing = text.str.contains("fail", na=False).to_numpy(dtype=bool)
             untested = dated & ~late & (~changes.present("test_result") | failing)
-            failed = failed.plus(deployed.listed(untested, lambda r: f"deployed {fmt_time(r['deployed_at'])} "
-                                                                     "without a passed test"))
+            failed = failed.plus(
+                deployed.listed(untested, lambda r: f"deployed {fmt_time(r['deployed_at'])} without a passed test")
+            )
         return Evaluation(
-            noun, deployed.count(),
+            noun,
+            deployed.count(),
             failed=failed,
             failed_reason="{n} were deployed before their approval (or without a passed test)",
             lacking=deployed.listed(~dated),
             lacking_what="an approval date (approved_at)",
             holds="each was approved before its deployment",
         )
-

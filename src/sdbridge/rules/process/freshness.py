@@ -28,12 +28,16 @@ def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     return pd.concat(present).dropna() if present else pd.Series(dtype="datetime64[us, UTC]")
 
 
-def freshness(tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime,
-              kinds: dict[str, str]) -> list[Freshness]:
+def freshness(
+    tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime, kinds: dict[str, str]
+) -> list[Freshness]:
     token = _ZONE.set(settings.timezone)
     try:
-        return [f for wp, table in sorted(tables.items())
-                if (f := _one(wp, table.frame, settings, now, kinds.get(wp))) is not None]
+        return [
+            f
+            for wp, table in sorted(tables.items())
+            if (f := _one(wp, table.frame, settings, now, kinds.get(wp))) is not None
+        ]
     finally:
         _ZONE.reset(token)
 

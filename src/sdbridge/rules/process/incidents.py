@@ -48,7 +48,8 @@ class IncidentsClosed(ProcessRule):
         if incidents.maps("started_at"):
             stale &= (incidents.frame["started_at"] < limit).fillna(False).to_numpy(dtype=bool)
         return Evaluation(
-            noun, incidents.count(),
+            noun,
+            incidents.count(),
             failed=incidents.listed(stale, lambda r: f"open since {fmt_time(r['started_at'])}"),
             failed_reason=f"{{n}} open longer than {ctx.settings.max_open_days} days",
             lacking=incidents.listed(open_ & ~started),
@@ -90,7 +91,8 @@ class RestorationDocumented(ProcessRule):
         closed = incidents.where(incidents.flag("done"))
         provides = closed.provides("restoration_steps")
         return Evaluation(
-            noun, closed.count(),
+            noun,
+            closed.count(),
             failed=closed.listed(provides & ~closed.present("restoration_steps")),
             failed_reason="{n} do not document restoration steps",
             lacking=closed.listed(~provides),
@@ -128,7 +130,8 @@ class RootCause(ProcessRule):
             unlinked = provides & answered & ~p.present("links")
             failed = failed.plus(p.listed(unlinked, lambda r: "solution not linked to a change or problem"))
         return Evaluation(
-            noun, p.count(),
+            noun,
+            p.count(),
             failed=failed,
             failed_reason="{n} lack a root cause, a solution or a linked change",
             lacking=p.listed(~provides),
@@ -165,10 +168,14 @@ class ResolversTrained(ProcessRule):
         listed = set(people.dropna())
         names = incidents.frame["resolver"][incidents.present("resolver")]
         resolvers = sorted({str(n).strip() for n in names if str(n).strip()})
-        bad = [f"{name}: not on the roles list" if name.casefold() not in listed else f"{name}: no training recorded"
-               for name in resolvers if name.casefold() not in trained]
+        bad = [
+            f"{name}: not on the roles list" if name.casefold() not in listed else f"{name}: no training recorded"
+            for name in resolvers
+            if name.casefold() not in trained
+        ]
         return Evaluation(
-            noun, len(resolvers),
+            noun,
+            len(resolvers),
             failed=Listed(bad),
             failed_reason="{n} are not on the roles list or have no training recorded",
             holds="each is on the roles list with training recorded",

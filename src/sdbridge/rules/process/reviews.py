@@ -23,8 +23,11 @@ REVIEW_DATES = ("approved_on", "evidenced_on")
 
 def _latest_date(population: Population, columns: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """Per record, the latest of the date columns that are mapped, and where one exists."""
-    present = [population.frame[c] for c in columns
-               if c in population.frame and pd.api.types.is_datetime64_any_dtype(population.frame[c])]
+    present = [
+        population.frame[c]
+        for c in columns
+        if c in population.frame and pd.api.types.is_datetime64_any_dtype(population.frame[c])
+    ]
     if not present:
         return pd.Series(pd.NaT, index=population.frame.index), np.zeros(len(population.frame), dtype=bool)
     latest = pd.concat(present, axis=1).max(axis=1)
@@ -48,14 +51,16 @@ class _Reviewed(ProcessRule):
             return Evaluation(noun, 0, unevaluable=found)
         latest, dated = _latest_date(found, REVIEW_DATES)
         if not dated.any():
-            return Evaluation(noun, found.count(), lacking=found.listed(~dated),
-                              lacking_what="a review date (approved_on)")
+            return Evaluation(
+                noun, found.count(), lacking=found.listed(~dated), lacking_what="a review date (approved_on)"
+            )
         cutoff = pd.Timestamp(ctx.now) - pd.DateOffset(months=ctx.settings.review_months)
         last = latest.max()
         # One current review is the evidence; older versions of the same record are history.
         stale = Listed([f"last reviewed {fmt_day(last)}"]) if last < cutoff else Listed()
         return Evaluation(
-            noun, found.count(),
+            noun,
+            found.count(),
             failed=stale,
             failed_reason=f"the {self.what} ({self.work_product}) was last reviewed {fmt_day(last)}",
             lacking=found.listed(~dated),
@@ -134,7 +139,8 @@ class AgreementsReviewed(ProcessRule):
                 failed = failed.plus(p.listed(overdue, lambda r: f"review was due {fmt_day(r['review_on'])}"))
             lacking = lacking.plus(p.listed(~dated))
         return Evaluation(
-            noun, sum(p.count() for p in populations),
+            noun,
+            sum(p.count() for p in populations),
             failed=failed,
             failed_reason="{n} are past their review date",
             lacking=lacking,
@@ -184,9 +190,14 @@ class ReportPerPeriod(ProcessRule):
             return Evaluation(noun, 0, unevaluable=reports)
         period = ctx.settings.reporting_period
         columns = self.needs["WP.19"]
-        dates = [reports.frame[c] for c in columns
-                 if c in reports.frame and pd.api.types.is_datetime64_any_dtype(reports.frame[c])]
-        first = pd.concat(dates, axis=1).bfill(axis=1).iloc[:, 0] if dates else pd.Series(pd.NaT, index=reports.frame.index)
+        dates = [
+            reports.frame[c]
+            for c in columns
+            if c in reports.frame and pd.api.types.is_datetime64_any_dtype(reports.frame[c])
+        ]
+        first = (
+            pd.concat(dates, axis=1).bfill(axis=1).iloc[:, 0] if dates else pd.Series(pd.NaT, index=reports.frame.index)
+        )
         dated = first.notna().to_numpy(dtype=bool)
         covered = {_label(period_start(pd.Timestamp(v).to_pydatetime(), period), period) for v in first.dropna()}
         start = _previous(period_start(ctx.now, period), period)
@@ -197,7 +208,8 @@ class ReportPerPeriod(ProcessRule):
         wanted.reverse()
         missing = [f"no report for {label}" for label in wanted if label not in covered]
         return Evaluation(
-            noun, reports.count(),
+            noun,
+            reports.count(),
             failed=Listed(missing),
             failed_reason=f"{{n}} of the last {len(wanted)} {period} period(s) have no report",
             lacking=reports.listed(~dated),
