@@ -156,11 +156,14 @@ class ProcessCheck(BaseModel):
     """Records the check applies to; `population - evaluated` lacked an input."""
 
 
+FreshnessStatus = Literal["ok", "warning", "expired", "unknown"]
+
+
 class FreshnessResult(BaseModel):
     work_product: str
     last_evidenced: str | None
     limit_days: int
-    status: Literal["ok", "warning", "expired", "unknown"]
+    status: FreshnessStatus
     detail: str
 
 

@@ -16,7 +16,6 @@ from sdbridge.assessment import (
     FINDING_COLUMNS,
     Assessment,
     Conformance,
-    FreshnessResult,
     GapCount,
     ItemCoverage,
     ProcessCheck,
@@ -354,7 +353,7 @@ def assess(
         results[wp.id] = result
 
     findings = _concat(finding_parts) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
-    checks = [ProcessCheck(**vars(c)) for c in run_process_checks(data.tables, data.process, generated_at)]
+    checks = run_process_checks(data.tables, data.process, generated_at)
     fresh = freshness(data.tables, data.process, generated_at, {wp.id: wp.kind for wp in catalogue.work_products})
     in_variation = {r.id for r in catalogue.requirements_in(variation)}
     requirements = [_requirement(r, results, checks, r.id in in_variation) for r in catalogue.requirements]
@@ -397,7 +396,7 @@ def assess(
         work_products=results,
         requirements=requirements,
         process_checks=checks,
-        freshness=[FreshnessResult(**vars(f)) for f in fresh],
+        freshness=fresh,
         findings=findings,
         item_checks=item_checks,
     )

@@ -13,24 +13,24 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime
 
+from sdbridge.assessment import ProcessCheck
 from sdbridge.mapping.engine import WorkProductTable
 from sdbridge.rules.process import changes, incidents, reviews  # noqa: F401  (they register their checks)
 from sdbridge.rules.process.base import (
     _ZONE,
     REGISTRY,
-    CheckResult,
     Context,
     ProcessRule,
     ProcessSettings,
     rules,
 )
-from sdbridge.rules.process.freshness import DOCUMENT_LIMIT_DAYS, Freshness, freshness
+from sdbridge.rules.process.freshness import DOCUMENT_LIMIT_DAYS, freshness
 from sdbridge.rules.process.reviews import period_start
 
 
 def run_process_checks(
     tables: dict[str, WorkProductTable], settings: ProcessSettings, now: datetime
-) -> list[CheckResult]:
+) -> list[ProcessCheck]:
     token = _ZONE.set(settings.timezone)
     try:
         ctx = Context(tables, settings, now)
@@ -67,9 +67,7 @@ def readme_table() -> str:
 
 
 __all__ = [
-    "CheckResult",
     "DOCUMENT_LIMIT_DAYS",
-    "Freshness",
     "ProcessRule",
     "ProcessSettings",
     "REGISTRY",

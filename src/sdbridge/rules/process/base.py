@@ -27,25 +27,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from sdbridge.assessment import ProcessCheck, RequirementStatus
 from sdbridge.mapping.engine import RECORD_ID, SOURCE, WorkProductTable
 from sdbridge.values import blank_mask, parse_bools
 
 MAX_LISTED = 50
 """Records listed under a check; the reason always gives the full count."""
-
-
-@dataclass
-class CheckResult:
-    id: str
-    requirement: str
-    title: str
-    status: str  # met | gap | not_evidenced
-    reason: str
-    records: list[str] = field(default_factory=list)
-    evaluated: int = 0
-    """Records (or periods, or people) the check evaluated with every input present."""
-    population: int = 0
-    """Records the check applies to (closed incidents, deployed changes ...)."""
 
 
 @dataclass
@@ -203,16 +190,25 @@ class ProcessRule:
         """The rest of the docstring: what it evaluates and when it is not evidenced."""
         return " ".join(" ".join((cls.__doc__ or "").strip().split("\n\n")[1:]).split())
 
-    def run(self, ctx: Context) -> CheckResult:
+    def run(self, ctx: Context) -> ProcessCheck:
         return judge(self.id, self.requirement, self.title(ctx.settings), self.evaluate(ctx))
 
 
-def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> CheckResult:
+def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> ProcessCheck:
     """The evidence rule, the same for every check (see the module docstring)."""
 
-    def make(status: str, reason: str, records: list[str] | None = None, evaluated: int = 0) -> CheckResult:
-        return CheckResult(
-            check_id, requirement, title, status, reason, list(records or []), evaluated, result.population
+    def make(
+        status: RequirementStatus, reason: str, records: list[str] | None = None, evaluated: int = 0
+    ) -> ProcessCheck:
+        return ProcessCheck(
+            id=check_id,
+            requirement=requirement,
+            title=title,
+            status=status,
+            reason=reason,
+            records=list(records or []),
+            evaluated=evaluated,
+            population=result.population,
         )
 
     if result.unevaluable is not None:
@@ -263,7 +259,6 @@ def rules() -> Iterator[ProcessRule]:
 
 
 __all__ = [
-    "CheckResult",
     "Context",
     "Evaluation",
     "Listed",

@@ -3,24 +3,16 @@ expired, and one that passes the limit within `warn_days` is a warning."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
+from sdbridge.assessment import FreshnessResult as Freshness
+from sdbridge.assessment import FreshnessStatus
 from sdbridge.mapping.engine import WorkProductTable
 from sdbridge.rules.process.base import _ZONE, ProcessSettings, fmt_day
 
 DOCUMENT_LIMIT_DAYS = 365
-
-
-@dataclass
-class Freshness:
-    work_product: str
-    last_evidenced: str | None
-    limit_days: int
-    status: str  # ok | warning | expired | unknown
-    detail: str
 
 
 def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -51,12 +43,25 @@ def _one(wp: str, frame: pd.DataFrame, settings: ProcessSettings, now: datetime,
     reviews = frame["next_review"].dropna() if "next_review" in frame else pd.Series(dtype="datetime64[us, UTC]")
     due = reviews.min() if len(reviews) else (latest + pd.Timedelta(days=limit) if pd.notna(latest) else pd.NaT)
     if pd.isna(latest) and pd.isna(due):
-        return Freshness(wp, None, limit, "unknown", "no approval or review date")
+        return Freshness(
+            work_product=wp,
+            last_evidenced=None,
+            limit_days=limit,
+            status="unknown",
+            detail="no approval or review date",
+        )
     stamp = pd.Timestamp(now)
+    status: FreshnessStatus
     if due < stamp:
         status, detail = "expired", f"review was due {fmt_day(due)}"
     elif due < stamp + pd.Timedelta(days=settings.warn_days):
         status, detail = "warning", f"review due {fmt_day(due)}, within {settings.warn_days} days"
     else:
         status, detail = "ok", f"next review {fmt_day(due)}"
-    return Freshness(wp, fmt_day(latest) if pd.notna(latest) else None, limit, status, detail)
+    return Freshness(
+        work_product=wp,
+        last_evidenced=fmt_day(latest) if pd.notna(latest) else None,
+        limit_days=limit,
+        status=status,
+        detail=detail,
+    )
