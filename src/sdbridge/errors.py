@@ -58,6 +58,11 @@ class RetriableSourceError(SourceError):
     """A passing fault: timeout, rate limit, 5xx. The next run may succeed."""
 
 
+class UnansweredWriteError(RetriableSourceError):
+    """A write (a new comment) got no clear answer — a 5xx, a reset, a timeout — so it may or
+    may not have happened. It is never sent again blindly: look for it first."""
+
+
 class NotPulledError(FatalSourceError):
     """A network source has nothing in the store yet; `check` never fetches it itself."""
 

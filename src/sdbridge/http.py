@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from sdbridge.errors import HttpStatusError, RetriableSourceError
+from sdbridge.errors import HttpStatusError, RetriableSourceError, UnansweredWriteError
 
 T = TypeVar("T")
 RETRIABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -99,10 +99,14 @@ def call(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     deadline: float | None = None,
+    idempotent: bool = True,
 ) -> T:
     """Run one request under the policy. `inspect` turns a library exception into an
     `HttpFailure` (or None for an exception that is not about HTTP, which is re-raised).
-    `deadline` (a `clock()` value) is the source's overall budget."""
+    `deadline` (a `clock()` value) is the source's overall budget. A request that is not
+    `idempotent` (creating a comment) is repeated only after a 429, which says it was not
+    carried out; any other fault raises `UnansweredWriteError` at once, so the caller looks
+    before it writes again."""
     deadline = deadline if deadline is not None else clock() + policy.budget_seconds
     attempt = 0
     while True:
@@ -122,6 +126,13 @@ def call(
                 status=status,
                 source=source,
                 hint=hint,
+            ) from None
+        if not idempotent and status != 429:
+            label = f"HTTP {status}" if status is not None else failure.detail
+            raise UnansweredWriteError(
+                f"source {source!r}: {what} got no clear answer ({label}) at {where}; it may have been carried out",
+                source=source,
+                hint="sdbridge looks for what it wrote before it writes again",
             ) from None
         wanted = retry_after_seconds(failure.headers) if status is not None else None
         backoff = policy.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)

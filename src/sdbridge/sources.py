@@ -242,6 +242,11 @@ class JiraSourceConfig(SourceBase):
     def _auth_and_scope(self) -> JiraSourceConfig:
         if self.auth == "cloud" and not self.email:
             raise ValueError("auth: cloud needs `email` (the account that owns the API token)")
+        if self.auth == "cloud" and self.push.jira_body == "wiki":
+            raise ValueError(
+                "push.jira_body: wiki does not work with auth: cloud (REST v3 takes comment bodies in Atlassian "
+                "Document Format): use adf or auto"
+            )
         if not self.jql and not self.projects:
             raise ValueError("give `jql` or `projects` to say which issues to pull")
         if not self.token.get_secret_value():

@@ -30,7 +30,17 @@ STATUS = {"Resolved": ("5", "done"), "In Progress": ("3", "indeterminate")}
 
 def custom_field_list() -> list[dict]:
     return [
-        {"id": fid, "name": name, "custom": True, "schema": {"custom": "textarea"}} for fid, name in CUSTOM.values()
+        {
+            "id": fid,
+            "name": name,
+            "custom": True,
+            "schema": {
+                "type": "string",
+                "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textarea",
+                "customId": int(fid.removeprefix("customfield_")),
+            },
+        }
+        for fid, name in CUSTOM.values()
     ]
 
 

@@ -7,7 +7,15 @@ comments, Basic auth (e-mail + API token), JSM approvals, Assets AQL.
 Data Center mode: /rest/api/2, `/search` with `startAt`/`total` and a result window,
 changelog through `expand=changelog`, Bearer personal access tokens.
 
-Faults are injected per path prefix (`fail_next`), and every request is logged.
+Strict by default, as the published spec (tests/contracts) says, never more: no expansion an
+endpoint does not document (a comment read with `expand=properties` carries no properties;
+only `POST /comment/list` expands them), optional keys absent (a changelog page has no
+`total` unless `changelog_total`), and every paged endpoint paged (JSM approvals too). Every
+2xx answer is validated against the vendored OpenAPI spec when the fake stops: a fake that
+drifts from the spec fails the test that used it.
+
+Faults are injected per path prefix (`fail_next`); `lose_next` carries a write out and then
+loses its answer (a 502, or a dropped connection); every request is logged.
 """
 
 from __future__ import annotations
@@ -21,9 +29,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.contracts import documented_expansions
+
+
+def query_expand(query: dict) -> list[str]:
+    return [e.strip() for e in str(query.get("expand", "")).split(",") if e.strip()]
+
 SEARCH_PAGE_CLOUD = 100
 SEARCH_PAGE_DC = 1000
 CHANGELOG_PAGE = 2  # small, so that paging is exercised
+APPROVALS_PAGE = 1
 
 
 @dataclass
@@ -36,9 +51,28 @@ class FakeJira:
     custom_fields: list[dict] = field(default_factory=list)
     assets: list[dict] = field(default_factory=list)
     dc_window: int = 10_000
+    changelog_total: bool = False
+    """Send `total` on changelog pages (optional in the spec: absent unless a test asks)."""
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
+    responses: list[tuple[str, str, dict, int, Any]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lost: dict[str, list[str]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def lose_next(self, prefix: str, *modes: str) -> None:
+        """Carry out the next write(s) under `prefix`, then answer 502 (`"502"`) or close the
+        connection without an answer (`"drop"`): the client cannot tell it happened."""
+        self.lost.setdefault(prefix, []).extend(modes)
+
+    def contract_problems(self) -> list[str]:
+        from tests.contracts import jira_problems
+
+        if not self.cloud:
+            return []
+        found: list[str] = []
+        for method, path, query, status, body in self.responses:
+            found += jira_problems(method, path, query, status, body)
+        return found
 
     def fail_next(self, prefix: str, *responses: tuple[int, dict[str, str]]) -> None:
         self.faults.setdefault(prefix, []).extend(responses)
@@ -75,8 +109,14 @@ class FakeJira:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        problems = self.contract_problems()
+        assert not problems, "the fake Jira answered outside the published spec:\n" + "\n".join(problems[:10])
 
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict | None = None) -> None:
+        parts = urlsplit(handler.path)
+        with self.lock:
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            self.responses.append((handler.command, parts.path, query, status, body))
         data = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -112,7 +152,18 @@ class FakeJira:
             status, payload = self._route(method, parts.path, query, body)
         except KeyError:
             status, payload = 404, {"errorMessages": ["Issue does not exist or you do not have permission."]}
+        if method != "GET" and 200 <= status < 300:
+            with self.lock:
+                mode = next((q.pop(0) for prefix, q in self.lost.items() if parts.path.startswith(prefix) and q), None)
+            if mode == "drop":
+                handler.close_connection = True
+                handler.connection.shutdown(2)  # the write happened; its answer never arrives
+                return
+            if mode == "502":
+                return self._send(handler, 502, {"errorMessages": ["Bad gateway"]})
         if status == 204:
+            with self.lock:
+                self.responses.append((method, parts.path, query, 204, None))
             handler.send_response(204)
             handler.end_headers()
             return
@@ -127,7 +178,23 @@ class FakeJira:
         )
 
     def comments_of(self, key: str) -> list[dict]:
+        """The comments of an issue as the fake keeps them (with their entity properties)."""
         return self._issue(key)["fields"].setdefault("comment", {"comments": []})["comments"]
+
+    @staticmethod
+    def shown(comment: dict, expand: set[str] = frozenset()) -> dict:
+        """A comment as an answer shows it: properties only where `expand=properties` is
+        documented and asked for, and then always as a list (empty when it has none)."""
+        out = {k: v for k, v in comment.items() if k != "properties"}
+        for key in ("created", "updated"):
+            if isinstance(out.get(key), str):  # typed date-time (RFC 3339) in the spec
+                out[key] = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", out[key])
+        if "properties" in expand:
+            out["properties"] = list(comment.get("properties", []))
+        return out
+
+    def _all_comments(self) -> list[tuple[dict, dict]]:
+        return [(issue, c) for issue in self.issues for c in issue["fields"].get("comment", {}).get("comments", [])]
 
     def _touch(self, issue: dict) -> None:
         """Any change to an issue moves its `updated` to now (the newest time in the fake), as Jira does."""
@@ -141,9 +208,23 @@ class FakeJira:
     def _write(self, method: str, route: str, body: Any) -> tuple[int, Any] | None:
         me = {"accountId": "bot-account", "displayName": "sdbridge bot"} if self.cloud else {"name": "bot"}
         if route == "myself" and method == "GET":
-            return 200, me
+            return 200, {**me, "accountType": "atlassian", "active": True} if self.cloud else me
+        if route == "comment/list" and method == "POST":
+            wanted = {str(i) for i in (body or {}).get("ids", [])}
+            expand = set(query_expand(self._last_query))
+            found = [self.shown(c, expand) for _, c in self._all_comments() if c["id"] in wanted]
+            return 200, {"isLast": True, "maxResults": 1000, "startAt": 0, "total": len(found), "values": found}
+        match = re.fullmatch(r"comment/([^/]+)/properties/([^/]+)", route)
+        if match and method == "GET":
+            found = [c for _, c in self._all_comments() if c["id"] == match.group(1)]
+            if not found:
+                return 404, {"errorMessages": ["Can not find a comment for the id."]}
+            prop = next((p for p in found[0].get("properties", []) if p["key"] == match.group(2)), None)
+            if prop is None:
+                return 404, {"errorMessages": [f"The property with key '{match.group(2)}' does not exist."]}
+            return 200, {"key": prop["key"], "value": prop["value"]}
         match = re.fullmatch(r"issue/([^/]+)/comment(?:/(\d+))?", route.split("?")[0])
-        if match:
+        if match and not (method == "GET" and match.group(2) is None):
             issue = self._issue(match.group(1))
             comments = self.comments_of(match.group(1))
             if method == "POST":
@@ -157,16 +238,17 @@ class FakeJira:
                 comments.append(comment)
                 issue["fields"]["comment"]["total"] = len(comments)
                 self._touch(issue)
-                return 201, comment
+                return 201, self.shown(comment)
             found = [c for c in comments if c["id"] == match.group(2)]
             if not found:
                 return 404, {"errorMessages": ["Can not find a comment for the id."]}
+            expand = set(query_expand(self._last_query)) & documented_expansions("GET", self._last_path)
             if method == "GET":
-                return 200, found[0]
+                return 200, self.shown(found[0], expand)
             if method == "PUT":
                 found[0]["body"] = body["body"]
                 self._touch(issue)
-                return 200, found[0]
+                return 200, self.shown(found[0])
             if method == "DELETE":
                 comments.remove(found[0])
                 issue["fields"]["comment"]["total"] = len(comments)
@@ -189,6 +271,7 @@ class FakeJira:
     # --- routes ----------------------------------------------------------------------------
 
     def _route(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
+        self._last_query, self._last_path = query, path
         api = "/rest/api/3/" if self.cloud else "/rest/api/2/"
         if path.startswith("/rest/api/") and not path.startswith(api) and "serverInfo" not in path:
             return 404, {"errorMessages": ["wrong API version"]}
@@ -225,8 +308,9 @@ class FakeJira:
         if match:
             issue = self._issue(match.group(1))
             comments = issue["fields"].get("comment", {}).get("comments", [])
-            start, size = int(query.get("startAt", 0)), int(query.get("maxResults", 50))
-            return 200, {"comments": comments[start : start + size], "startAt": start, "total": len(comments)}
+            start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 50)), 100)
+            page = [self.shown(c) for c in comments[start : start + size]]
+            return 200, {"comments": page, "startAt": start, "maxResults": size, "total": len(comments)}
         match = re.fullmatch(r"issue/([^/]+)", route)
         if match:
             issue = self._issue(match.group(1))
@@ -234,7 +318,15 @@ class FakeJira:
             return 200, {"id": issue["id"], "key": issue["key"], "changelog": {"histories": histories}}
         match = re.fullmatch(r"/rest/servicedeskapi/request/([^/]+)/approval", path)
         if match:
-            return 200, {"values": self._issue(match.group(1)).get("_approvals", []), "isLastPage": True}
+            approvals = self._issue(match.group(1)).get("_approvals", [])
+            start, limit = int(query.get("start", 0)), min(int(query.get("limit", 50)), APPROVALS_PAGE)
+            page = approvals[start : start + limit]
+            last = start + limit >= len(approvals)
+            links: dict[str, str] = {"base": "http://fake", "context": "", "self": f"http://fake{path}"}
+            if not last:
+                links["next"] = f"http://fake{path}?start={start + limit}&limit={limit}"
+            return 200, {"_links": links, "isLastPage": last, "limit": limit, "size": len(page), "start": start,
+                         "values": page}
         if re.fullmatch(r"/jsm/assets/workspace/[^/]+/v1/object/aql", path) and method == "POST":
             start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 25)), 25)
             page = self.assets[start : start + size]
@@ -276,6 +368,10 @@ class FakeJira:
         matching = self._matching(query.get("jql", ""))
         page = matching[offset : offset + size]
         result: dict[str, Any] = {"issues": [self._shape(i, query.get("fields")) for i in page]}
+        for shaped in result["issues"]:
+            block = shaped["fields"].get("comment")
+            if isinstance(block, dict) and "comments" in block:
+                shaped["fields"]["comment"] = {**block, "comments": [self.shown(c) for c in block["comments"]]}
         if offset + size < len(matching):
             result["nextPageToken"] = base64.b64encode(str(offset + size).encode()).decode()
         else:
@@ -300,11 +396,10 @@ class FakeJira:
         histories = self._issue(key).get("_changelog", [])
         start = int(query.get("startAt", 0))
         size = min(int(query.get("maxResults", 100)), CHANGELOG_PAGE)
-        page = histories[start : start + size]
-        return 200, {
-            "values": page,
-            "startAt": start,
-            "maxResults": size,
-            "total": len(histories),
-            "isLast": start + size >= len(histories),
-        }
+        # The spec types `created` as an RFC 3339 date-time ("+01:00"); issue fields keep Jira's
+        # "+0100" form, so a pull meets both.
+        page = [{**h, "created": re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", h["created"])} for h in histories[start : start + size]]
+        result = {"values": page, "startAt": start, "maxResults": size, "isLast": start + size >= len(histories)}
+        if self.changelog_total:
+            result["total"] = len(histories)
+        return 200, result

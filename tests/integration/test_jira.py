@@ -178,7 +178,12 @@ def test_data_center_pages_with_startat_and_continues_past_the_result_window(tmp
 
 def test_an_ambiguous_custom_field_name_lists_the_candidates(fake, tmp_path):
     fake.custom_fields.append(
-        {"id": "customfield_20000", "name": "Root cause", "custom": True, "schema": {"custom": "select"}}
+        {
+            "id": "customfield_20000",
+            "name": "Root cause",
+            "custom": True,
+            "schema": {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select"},
+        }
     )
     config_path = write_config(tmp_path, fake.base)
     result = runner.invoke(app, ["pull", "-c", str(config_path)])

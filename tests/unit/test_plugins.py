@@ -33,8 +33,11 @@ class ItsmWriter:
     def me(self):
         return "bot"
 
-    def find(self, ticket, comment_id):
-        return OwnComment(comment_id, "bot", True) if ticket in self.comments else None
+    def find(self, comments):
+        return {t: OwnComment(c, "bot", True) if t in self.comments else None for t, c in comments.items()}
+
+    def find_own(self, ticket, me):
+        return OwnComment(ticket, "bot", True) if ticket in self.comments else None
 
     def create(self, ticket, lines):
         self.writes.append(f"create {ticket}")

@@ -19,9 +19,12 @@ class MemoryWriter:
     def me(self) -> str:
         return "bot"
 
-    def find(self, ticket, comment_id):
-        body = self.comments.get(ticket, {}).get(comment_id)
-        return None if body is None else OwnComment(comment_id, "bot", True)
+    def find(self, comments):
+        return {t: OwnComment(c, "bot", True) if c in self.comments.get(t, {}) else None for t, c in comments.items()}
+
+    def find_own(self, ticket, me):
+        ids = sorted(self.comments.get(ticket, {}))
+        return OwnComment(ids[-1], "bot", True) if ids else None
 
     def create(self, ticket, lines):
         self.writes += 1

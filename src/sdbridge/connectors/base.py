@@ -15,6 +15,9 @@ import pandas as pd
 
 ROW = "__row__"
 """Provenance column of a raw table: the 1-based data row (or item position) it came from."""
+REJECTED = "_rejected"
+"""Key of an item a connector could pull but not read: its value says why. The mapping
+rejects such an item with that reason, so the counts still reconcile."""
 
 
 @dataclass

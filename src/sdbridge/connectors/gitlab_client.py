@@ -78,10 +78,14 @@ class GitLabClient:
         """Start a pull or a push: its retries share one time budget."""
         self._deadline = with_deadline(self.policy)
 
-    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def call(self, what: str, fn: Callable[[], Any], *, idempotent: bool = True) -> Any:
+        """One request under the policy; a create (`idempotent=False`) is not repeated blindly."""
         if self._deadline is None:
             self.begin()
-        return call(fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy, deadline=self._deadline)
+        return call(
+            fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy, deadline=self._deadline,
+            idempotent=idempotent,
+        )
 
     def each(self, what: str, start: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         """Every item of a paged list; each page request runs under the retry policy."""

@@ -19,23 +19,34 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sdbridge.connectors.base import ItemBatch
+from sdbridge.connectors.base import REJECTED, ItemBatch
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.errors import ConfigError
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
 CHANGELOG_PAGE = 100
+MAX_CHANGELOG = 10_000
+"""Status histories read per issue at most (a server paging without end stops here)."""
+MAX_APPROVALS = 1_000
 
 
-def _epoch_ms(value: str | None) -> int | None:
-    if not value:
+def _epoch_ms(value: object) -> int | None:
+    """Jira's timestamp (`2026-02-25T22:17:00.000+0100`) as epoch milliseconds; a number is
+    taken as epoch milliseconds already; anything else is None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, str) or not value:
         return None
     text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value)
     try:
         return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
         return None
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class JiraConnector:
@@ -50,6 +61,7 @@ class JiraConnector:
         self.client = JiraClient(source)
         self.skip_text = skip_text or (lambda text: False)
         self._custom_ids: dict[str, str] = {}
+        self._asset_labels: dict[str, str] = {}
         self._done_statuses: set[str] = set()
 
     @property
@@ -177,7 +189,10 @@ class JiraConnector:
                 values = page.get("values", [])
                 histories.extend(values)
                 start += len(values)
-                if page.get("isLast", True) or not values or start >= int(page.get("total", start)):
+                # `isLast` is the documented stop; `total` is optional and often absent.
+                if page.get("isLast") or not values or ("total" in page and start >= int(page["total"])):
+                    break
+                if start >= MAX_CHANGELOG:
                     break
         else:
             issue = self._get("reading a changelog", f"issue/{key}", {"expand": "changelog", "fields": "status"})
@@ -197,18 +212,30 @@ class JiraConnector:
         return sorted(transitions, key=lambda t: _epoch_ms(t["at"]) or 0)
 
     def approvals(self, key: str) -> list[dict]:
-        page = self._get("reading approvals", f"request/{key}/approval", api="servicedeskapi")
+        """A request's approvals, every page (`start`/`limit`, stop on `isLastPage`)."""
+        found: list[dict] = []
+        start = 0
+        while True:
+            page = self._get("reading approvals", f"request/{key}/approval", {"start": start, "limit": 50},
+                             api="servicedeskapi")
+            values = page.get("values", [])
+            found += values
+            start += len(values)
+            if page.get("isLastPage", True) or not values or start >= MAX_APPROVALS:
+                break
         return [
             {
                 "name": a.get("name"),
                 "decision": a.get("finalDecision"),
                 "completed_at": (a.get("completedDate") or {}).get("iso8601"),
             }
-            for a in page.get("values", [])
+            for a in found
         ]
 
     def comments(self, issue: dict) -> list[str]:
         block = issue.get("fields", {}).get("comment") or {}
+        if not isinstance(block, dict):
+            raise TypeError(f"fields.comment is a {type(block).__name__}, not a page of comments")
         comments = block.get("comments", [])
         if int(block.get("total", len(comments))) > len(comments):
             comments, start = [], 0
@@ -224,8 +251,19 @@ class JiraConnector:
         return [text for c in comments if (text := adf_to_text(c.get("body"))) and not self.skip_text(text)]
 
     def enrich(self, issue: dict) -> dict:
+        """The issue as an item; an issue sdbridge cannot read (a value of a shape no
+        documentation gives) becomes an item that says why, so it is rejected with its reason
+        instead of stopping the whole source."""
+        try:
+            return self._enrich(issue)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            key = issue.get("key") if isinstance(issue, dict) else None
+            return {"_kind": "issue", "id": str(issue.get("id")) if isinstance(issue, dict) else None, "key": key,
+                    "fields": {}, REJECTED: f"Jira issue {key} could not be read ({type(exc).__name__}: {exc})"}
+
+    def _enrich(self, issue: dict) -> dict:
         key = issue["key"]
-        item = simplify(issue, self._custom_ids)
+        item = simplify(issue, self._custom_ids, self._asset_labels)
         extra: dict[str, Any] = {"url": f"{self.source.url.rstrip('/')}/browse/{key}"}
         if self.source.comments:
             extra["comments"] = self.comments(issue)
@@ -282,11 +320,14 @@ class JiraConnector:
         since = None if full or watermark is None else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
         issues = self.search(since)
         unique = {str(i["id"]): i for i in issues}  # the overlap and eventual consistency repeat issues
+        assets = self.assets() if self.source.assets is not None else []
+        self._asset_labels = {a["id"]: a.get("label") or a.get("key") or a["id"] for a in assets}
         items = [
-            (issue_id, self.enrich(issue), issue.get("fields", {}).get("updated")) for issue_id, issue in unique.items()
+            (issue_id, self.enrich(issue), _text_or_none(issue.get("fields", {}).get("updated")))
+            for issue_id, issue in unique.items()
         ]
-        if self.source.assets is not None:
-            items += [(f"asset:{a['id']}", a, a.get("updated")) for a in self.assets()]
+        items += [(f"asset:{a['id']}", a, a.get("updated")) for a in assets]
+        notes += [item[REJECTED] for _, item, _ in items if REJECTED in item]
         newest = max(
             (_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"), default=0
         )

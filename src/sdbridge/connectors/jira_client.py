@@ -50,14 +50,17 @@ class JiraClient:
         """Start a pull or a push: its retries share one time budget."""
         self._deadline = with_deadline(self.policy)
 
-    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def call(self, what: str, fn: Callable[[], Any], *, idempotent: bool = True) -> Any:
         def counted() -> Any:
             self.requests += 1
             return fn()
 
         if self._deadline is None:
             self.begin()
-        return call(counted, source=self.name, what=what, inspect=inspect, policy=self.policy, deadline=self._deadline)
+        return call(
+            counted, source=self.name, what=what, inspect=inspect, policy=self.policy, deadline=self._deadline,
+            idempotent=idempotent,
+        )
 
     def connect(self) -> JIRA:
         """The library's client, connected (server info read) on first use."""
@@ -113,8 +116,10 @@ class JiraClient:
         params: dict[str, Any] | None = None,
         payload: Any = None,
         api: str | None = None,
+        reads: bool = False,
     ) -> Any:
-        """One REST request; the JSON answer (None when the body is empty)."""
+        """One REST request; the JSON answer (None when the body is empty). A POST creates
+        something, so it is not repeated blindly, unless `reads` says it only reads."""
         url = self.url(path, api)
 
         def send() -> Any:
@@ -128,7 +133,7 @@ class JiraClient:
             response.raise_for_status()
             return response.json() if response.content else None
 
-        return self.call(what, send)
+        return self.call(what, send, idempotent=method != "POST" or reads)
 
     def get(self, what: str, path: str, params: dict[str, Any] | None = None, api: str | None = None) -> Any:
         return self.request(what, "GET", path, params=params, api=api)

@@ -47,16 +47,20 @@ def adf_to_text(value: Any) -> str | None:
     return text or None
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any, asset_labels: dict[str, str] | None = None) -> Any:
     """A field value as a mapping wants it: options -> their value, users -> display name,
-    ADF -> text, arrays element by element."""
+    cascading selects -> "parent / child", Assets object references -> the object's label (from
+    the Assets pull, else "object <id>"), ADF -> text, arrays element by element."""
     if value is None:
         return None
     if is_adf(value):
         return adf_to_text(value)
     if isinstance(value, list):
-        return [v for v in (plain(x) for x in value) if v not in (None, "")]
+        return [v for v in (plain(x, asset_labels) for x in value) if v not in (None, "")]
     if isinstance(value, dict):
+        if "objectId" in value and "workspaceId" in value:  # an Assets object field
+            object_id = str(value["objectId"])
+            return (asset_labels or {}).get(object_id) or f"object {object_id}"
         for key in ("value", "displayName", "name", "key"):
             if value.get(key) not in (None, ""):
                 child = value.get("child")
@@ -71,12 +75,14 @@ def _texts(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: adf_to_text(v) if is_adf(v) else v for k, v in fields.items()}
 
 
-def simplify(issue: dict, custom_ids: dict[str, str]) -> dict:
+def simplify(issue: dict, custom_ids: dict[str, str], asset_labels: dict[str, str] | None = None) -> dict:
     """The issue as stored: ADF turned into text, custom fields under `custom.<alias>`."""
     fields = issue.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise TypeError(f"fields is a {type(fields).__name__}, not an object")
     return {
         "id": str(issue.get("id")),
         "key": issue.get("key"),
         "fields": _texts(fields),
-        "custom": {alias: plain(fields.get(field_id)) for alias, field_id in custom_ids.items()},
+        "custom": {alias: plain(fields.get(field_id), asset_labels) for alias, field_id in custom_ids.items()},
     }

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.connectors.base import REJECTED, ROW, RawTable
 from sdbridge.errors import InputError, MappingError
 from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
@@ -210,6 +210,17 @@ def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping], ca
     return notes
 
 
+def _unreadable(raw: RawTable) -> dict[int, str]:
+    """Positions of items the connector pulled but could not read, with why."""
+    if raw.kind != "json" or not len(raw.frame):
+        return {}
+    return {
+        position: str(item[REJECTED])
+        for position, item in enumerate(raw.frame["_item"])
+        if isinstance(item, dict) and item.get(REJECTED)
+    }
+
+
 # --- the engine ------------------------------------------------------------------------------
 
 
@@ -231,9 +242,15 @@ class MappingEngine:
         rejected = np.zeros(n, dtype=bool)
         tables: dict[str, WorkProductTable] = {}
         rows = raw.frame[ROW].to_numpy()
+        unreadable = _unreadable(raw)
+        for index, reason in unreadable.items():
+            rejected[index] = True
+            outcome.rejections.append(Rejection(row=int(rows[index]), reason=reason, work_product="—"))
+        readable = np.ones(n, dtype=bool)
+        readable[list(unreadable)] = False
         for wp_id, mapping in mappings.items():
             wp = self.catalogue.work_product(wp_id)
-            where = np.ones(n, dtype=bool)
+            where = readable.copy()
             for condition in mapping.where:
                 where &= condition_mask(resolver.column(condition.from_), condition, self.placeholders)
             if mapping.where_any:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from sdbridge.errors import SdbridgeError
+from sdbridge.errors import SdbridgeError, UnansweredWriteError
 from sdbridge.store import PushState
 
 
@@ -37,10 +37,12 @@ class OwnComment:
 
 
 class TicketWriter(Protocol):
-    """What push-back needs from a source; each method is one request."""
+    """What push-back needs from a tracker. `find` reads the saved comments (in bulk where the
+    tracker can); `find_own` looks through one ticket's comments for sdbridge's own."""
 
     def me(self) -> str: ...
-    def find(self, ticket: str, comment_id: str | None) -> OwnComment | None: ...
+    def find(self, comments: dict[str, str]) -> dict[str, OwnComment | None]: ...
+    def find_own(self, ticket: str, me: str) -> OwnComment | None: ...
     def create(self, ticket: str, lines: list[str]) -> str: ...
     def update(self, ticket: str, comment_id: str, lines: list[str] | None) -> None: ...
     def delete(self, ticket: str, comment_id: str) -> None: ...
@@ -144,69 +146,101 @@ def apply(
     """Carry out a plan. `save(ticket, comment_id, fingerprint, labelled)` records the state
     after each ticket, so an interrupted push resumes without duplicates."""
     result = PushResult(source=source, dry_run=dry_run, plan=actions)
+    if dry_run:
+        for action in actions:
+            setattr(result, _counter(action.kind), getattr(result, _counter(action.kind)) + 1)
+        return result
     budget = _Budget(max_writes)
-    me = None if dry_run else writer.me()
+    me = writer.me()
+    saved = {a.ticket: state[a.ticket].comment_id for a in actions if a.ticket in state and state[a.ticket].comment_id}
+    found = writer.find({t: c for t, c in saved.items() if c}) if saved else {}
     for action in actions:
         previous = state.get(action.ticket) or PushState(None, None, False)
-        if dry_run:
-            setattr(result, _counter(action.kind), getattr(result, _counter(action.kind)) + 1)
-            continue
-        comment = None
-        if previous.comment_id:
-            comment = writer.find(action.ticket, previous.comment_id)
-            if comment is not None and not (comment.marked and comment.author == me):
-                comment = None  # not ours (any more): never edit it
-        kind = action.kind
-        if kind in ("update", "unchanged") and comment is None:
-            kind = "create"  # someone deleted our comment: write it again
-        if kind == "unchanged" and not previous.labelled:
-            kind = "relabel"  # the label did not make it last time (the comment did)
-        if kind == "unchanged":
-            result.unchanged += 1
-            continue
-        if kind == "retract" and comment is None:
-            kind = "retract-label"
-        writes = {"create": 2, "update": 1, "retract": 2, "retract-label": 1, "relabel": 1}[kind]
-        owned = comment.id if comment is not None else ""  # update and relabel only run on a comment found
-        if not budget.allows(writes):
-            result.capped += 1
-            continue
         try:
-            if kind == "create":
-                comment_id = writer.create(action.ticket, action.lines)
-                budget.spend(1)
-                # Remember the comment before anything else can fail: a retry must edit it,
-                # never write a second one.
-                save(action.ticket, comment_id, action.fingerprint, False)
-                writer.label(action.ticket, label, add=True)
-                save(action.ticket, comment_id, action.fingerprint, True)
-                result.created += 1
-                writes -= 1
-            elif kind == "relabel":
-                writer.label(action.ticket, label, add=True)
-                save(action.ticket, owned, action.fingerprint, True)
-                result.unchanged += 1
-            elif kind == "update":
-                writer.update(action.ticket, owned, action.lines)
-                if not previous.labelled:
-                    writer.label(action.ticket, label, add=True)
-                save(action.ticket, owned, action.fingerprint, True)
-                result.updated += 1
-            else:
-                if comment is not None:
-                    if on_resolved == "delete":
-                        writer.delete(action.ticket, comment.id)
-                    else:
-                        writer.update(action.ticket, comment.id, None)
-                writer.label(action.ticket, label, add=False)
-                save(action.ticket, None if on_resolved == "delete" else previous.comment_id, "resolved", False)
-                result.retracted += 1
+            _apply_one(action, previous, found.get(action.ticket), writer, me, save, budget, result,
+                       label=label, on_resolved=on_resolved)
         except SdbridgeError as exc:
             result.notes.append(f"{action.ticket}: {exc}")
-            continue
-        budget.spend(writes)
     result.writes = budget.used
     return result
+
+
+def _apply_one(
+    action: Action,
+    previous: PushState,
+    comment: OwnComment | None,
+    writer: TicketWriter,
+    me: str,
+    save: Any,
+    budget: _Budget,
+    result: PushResult,
+    *,
+    label: str,
+    on_resolved: str,
+) -> None:
+    if comment is not None and not (comment.marked and comment.author == me):
+        comment = None  # not ours (any more): never edit it
+    kind = action.kind
+    if kind != "retract" and comment is None:
+        # No comment of ours is known: look before writing one. A run killed after its write,
+        # a lost store or a deleted comment leaves no trace in the saved state.
+        comment = writer.find_own(action.ticket, me)
+        kind = "create" if comment is None else "update"
+    if kind == "unchanged" and not previous.labelled:
+        kind = "relabel"  # the label did not make it last time (the comment did)
+    if kind == "unchanged":
+        result.unchanged += 1
+        return
+    if kind == "retract" and comment is None:
+        kind = "retract-label"
+    writes = {"create": 2, "update": 1, "retract": 2, "retract-label": 1, "relabel": 1}[kind]
+    if kind == "update" and not previous.labelled:
+        writes += 1
+    if not budget.allows(writes):
+        result.capped += 1
+        return
+    owned = comment.id if comment is not None else ""  # update and relabel only run on a comment found
+    if kind == "create":
+        try:
+            comment_id = writer.create(action.ticket, action.lines)
+        except UnansweredWriteError:
+            written = writer.find_own(action.ticket, me)  # did it happen? never write it twice
+            if written is None:
+                raise
+            comment_id = written.id
+        budget.spend(1)
+        # Remember the comment before anything else can fail: a retry must edit it, never
+        # write a second one.
+        save(action.ticket, comment_id, action.fingerprint, False)
+        writer.label(action.ticket, label, add=True)
+        budget.spend(1)
+        save(action.ticket, comment_id, action.fingerprint, True)
+        result.created += 1
+    elif kind == "relabel":
+        writer.label(action.ticket, label, add=True)
+        budget.spend(1)
+        save(action.ticket, owned, action.fingerprint, True)
+        result.unchanged += 1
+    elif kind == "update":
+        writer.update(action.ticket, owned, action.lines)
+        budget.spend(1)
+        save(action.ticket, owned, action.fingerprint, previous.labelled)
+        if not previous.labelled:
+            writer.label(action.ticket, label, add=True)
+            budget.spend(1)
+            save(action.ticket, owned, action.fingerprint, True)
+        result.updated += 1
+    else:
+        if comment is not None:
+            if on_resolved == "delete":
+                writer.delete(action.ticket, comment.id)
+            else:
+                writer.update(action.ticket, comment.id, None)
+            budget.spend(1)
+        writer.label(action.ticket, label, add=False)
+        budget.spend(1)
+        save(action.ticket, None if on_resolved == "delete" else previous.comment_id, "resolved", False)
+        result.retracted += 1
 
 
 def _counter(kind: str) -> str:

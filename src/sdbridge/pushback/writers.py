@@ -6,6 +6,7 @@ owns, labels, and the summary issue. Each writer uses the same shared client as 
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
@@ -16,6 +17,8 @@ from sdbridge.pushback.marker import MARKER
 from sdbridge.pushback.plan import OwnComment
 
 NOT_FOUND = 404
+COMMENT_LIST_MAX = 1000
+"""Comment ids per `POST /comment/list` (the documented maximum)."""
 
 
 class JiraWriter:
@@ -31,23 +34,77 @@ class JiraWriter:
         user = self.client.get("reading the token's user", "myself")
         return str(user.get("accountId") or user.get("name") or user.get("key"))
 
-    def find(self, ticket: str, comment_id: str | None) -> OwnComment | None:
-        if not comment_id:
-            return None
-        try:
-            comment = self.client.get(
-                "reading a comment", f"issue/{ticket}/comment/{comment_id}", {"expand": "properties"}
-            )
-        except HttpStatusError as exc:
-            if exc.status == NOT_FOUND:
-                return None  # deleted by someone: it will be written again
-            raise
+    @staticmethod
+    def _author(comment: dict[str, Any]) -> str:
         author = comment.get("author") or {}
-        marked = any(
-            p.get("key") == "sdbridge" and (p.get("value") or {}).get("marker") == MARKER
-            for p in comment.get("properties", [])
-        )
-        return OwnComment(str(comment["id"]), str(author.get("accountId") or author.get("name")), marked)
+        return str(author.get("accountId") or author.get("name") or author.get("key"))
+
+    @staticmethod
+    def _marked(properties: list[dict[str, Any]]) -> bool:
+        return any(p.get("key") == "sdbridge" and (p.get("value") or {}).get("marker") == MARKER for p in properties)
+
+    def _with_marks(self, comments: list[dict[str, Any]]) -> dict[str, OwnComment]:
+        """Comment id -> the comment with its author and whether it carries sdbridge's marker.
+        Cloud reads the marker of up to 1000 comments in one documented request
+        (`POST /comment/list?expand=properties`); Data Center reads each comment's property."""
+        found: dict[str, OwnComment] = {}
+        if self.client.cloud:
+            ids = [int(c["id"]) for c in comments]
+            for start in range(0, len(ids), COMMENT_LIST_MAX):
+                page = self.client.request("reading sdbridge's comments", "POST", "comment/list",
+                                           params={"expand": "properties"},
+                                           payload={"ids": ids[start:start + COMMENT_LIST_MAX]}, reads=True)
+                for comment in page.get("values", []):
+                    found[str(comment["id"])] = OwnComment(str(comment["id"]), self._author(comment),
+                                                           self._marked(comment.get("properties") or []))
+            return found
+        for comment in comments:
+            cid = str(comment["id"])
+            try:
+                prop = self.client.get("reading a comment's marker", f"comment/{cid}/properties/sdbridge")
+            except HttpStatusError as exc:
+                if exc.status != NOT_FOUND:
+                    raise
+                prop = None  # no marker: not sdbridge's
+            found[cid] = OwnComment(cid, self._author(comment), bool(prop) and self._marked([prop]))
+        return found
+
+    def find(self, comments: dict[str, str]) -> dict[str, OwnComment | None]:
+        """Ticket -> the comment sdbridge saved for it, as it is now (None: deleted)."""
+        if self.client.cloud:
+            marks = self._with_marks([{"id": cid} for cid in comments.values()])
+            return {ticket: marks.get(cid) for ticket, cid in comments.items()}
+        result: dict[str, OwnComment | None] = {}
+        for ticket, cid in comments.items():
+            try:
+                comment = self.client.get("reading a comment", f"issue/{ticket}/comment/{cid}")
+            except HttpStatusError as exc:
+                if exc.status != NOT_FOUND:
+                    raise
+                result[ticket] = None  # deleted by someone: it will be written again
+                continue
+            result[ticket] = self._with_marks([comment])[cid]
+        return result
+
+    def find_own(self, ticket: str, me: str) -> OwnComment | None:
+        """sdbridge's own comment on a ticket, looked for among its comments: before a first
+        comment (a lost store, a run killed after the write) and after a create that got no
+        answer. Only the token's own comments that carry the marker count."""
+        mine: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            page = self.client.get(f"reading the comments of {ticket}", f"issue/{ticket}/comment",
+                                   {"startAt": start, "maxResults": 100})
+            comments = page.get("comments", [])
+            mine += [c for c in comments if self._author(c) == me]
+            start += len(comments)
+            if not comments or start >= int(page.get("total", start)):
+                break
+        if not mine:
+            return None
+        marks = self._with_marks(mine)
+        owned = [marks[str(c["id"])] for c in mine if marks.get(str(c["id"])) and marks[str(c["id"])].marked]
+        return owned[-1] if owned else None
 
     def create(self, ticket: str, lines: list[str]) -> str:
         payload = {
@@ -111,24 +168,41 @@ class GitLabWriter:
 
         return str(self.client.call("reading the token's user", auth))
 
-    def find(self, ticket: str, comment_id: str | None) -> OwnComment | None:
-        if not comment_id:
-            return None
-        _, item = self._ticket(ticket)
-        try:
-            note = self.client.call("reading a note", lambda: item.notes.get(int(comment_id), **NO_LIBRARY_RETRY))
-        except HttpStatusError as exc:
-            if exc.status == NOT_FOUND:
-                return None
-            raise
+    @staticmethod
+    def _own(note: Any) -> OwnComment:
         author = note.attributes.get("author") or {}
         return OwnComment(str(note.id), str(author.get("id")), MARKER in (note.attributes.get("body") or ""))
+
+    def find(self, comments: dict[str, str]) -> dict[str, OwnComment | None]:
+        """Ticket -> the note sdbridge saved for it, as it is now (None: deleted); one read each."""
+        result: dict[str, OwnComment | None] = {}
+        for ticket, note_id in comments.items():
+            _, item = self._ticket(ticket)
+            try:
+                note = self.client.call("reading a note", partial(item.notes.get, int(note_id), **NO_LIBRARY_RETRY))
+            except HttpStatusError as exc:
+                if exc.status != NOT_FOUND:
+                    raise
+                result[ticket] = None
+                continue
+            result[ticket] = self._own(note)
+        return result
+
+    def find_own(self, ticket: str, me: str) -> OwnComment | None:
+        """sdbridge's own note on an issue or merge request: the token user's note that
+        carries the marker, looked for among all its notes."""
+        _, item = self._ticket(ticket)
+        notes = self.client.each(f"reading the notes of {ticket}",
+                                 partial(item.notes.list, iterator=True, **NO_LIBRARY_RETRY))
+        owned = [own for note in notes if (own := self._own(note)).marked and own.author == me]
+        return owned[-1] if owned else None
 
     def create(self, ticket: str, lines: list[str]) -> str:
         _, item = self._ticket(ticket)
         note = self.client.call(
             f"commenting on {ticket}",
             lambda: item.notes.create({"body": render.gitlab_markdown(lines)}, **NO_LIBRARY_RETRY),
+            idempotent=False,
         )
         return str(note.id)
 
@@ -167,6 +241,7 @@ class GitLabWriter:
         issue = self.client.call(
             "opening the summary issue",
             lambda: project.issues.create({"title": title, "description": description}, **NO_LIBRARY_RETRY),
+            idempotent=False,
         )
         return str(issue.iid)
 
