@@ -32,6 +32,7 @@ import pyarrow as pa
 from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
+from sdbridge.faults import fault_point
 
 MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments
@@ -150,16 +151,6 @@ class Snapshot:
     content_hash: str
     pulled_at: datetime
     raw: RawTable
-
-
-# A test (and only a test) may set this to fail between a snapshot write and its cursor
-# advance, to prove the transaction leaves the store as it was.
-FAULT_ENV = "SDBRIDGE_FAULT"
-
-
-def _fault(point: str) -> None:
-    if os.environ.get(FAULT_ENV) == point:
-        os._exit(97)
 
 
 class Store:
@@ -327,7 +318,7 @@ class Store:
             ).lastrowid
             if snapshot_id is None:
                 raise StoreError(f"the store {self.path} did not keep the snapshot of {raw.source}")
-            _fault("after-snapshot-write")
+            fault_point("after-snapshot-write")
             self._advance(db, raw.source, {**cursor, "snapshot_id": snapshot_id, "content_hash": content_hash})
         return int(snapshot_id)
 
@@ -421,7 +412,7 @@ class Store:
                         (source, item_id, now, run_id),
                     )
                 counts["deleted"] = len(gone)
-            _fault("after-snapshot-write")
+            fault_point("after-snapshot-write")
             self._advance(db, source, cursor)
         return counts
 

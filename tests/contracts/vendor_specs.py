@@ -64,8 +64,13 @@ def subset(spec: dict, paths: dict[str, list[str]]) -> dict:
     for scheme in ("securitySchemes",):
         if scheme in spec.get("components", {}):
             components[scheme] = spec["components"][scheme]
-    return {"openapi": spec["openapi"], "info": spec["info"], "servers": spec["servers"], "paths": kept,
-            "components": components}
+    return {
+        "openapi": spec["openapi"],
+        "info": spec["info"],
+        "servers": spec["servers"],
+        "paths": kept,
+        "components": components,
+    }
 
 
 def main() -> None:

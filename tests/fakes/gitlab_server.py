@@ -5,6 +5,13 @@ Offset pagination with `X-Page`/`X-Next-Page`/`X-Total` (omitted above `total_li
 GitLab omits it above 10,000) and a `Link: rel="next"` header; keyset pagination (`Link`
 with `id_after`) for a group's projects; `RateLimit-*` headers on every answer;
 `PRIVATE-TOKEN` auth; forbidden projects; faults injected per path prefix.
+
+Strict by default, as GitLab's API documentation says: the pipelines list carries basic
+pipelines only (who ran one and when it finished come from the single pipeline); the
+repository tree pages by keyset only and answers 404 for a path that does not exist;
+deployments ordered by `updated_at` need an `updated_after`/`updated_before` filter. Every
+answer of an endpoint with a schema pinned in tests/contracts/gitlab/ is validated when the
+fake stops. `lose_next` carries a write out and then loses its answer.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 MAX_PER_PAGE = 100
 
@@ -26,7 +33,38 @@ class RawText(str):
     """A body sent as plain text (a raw repository file), not JSON."""
 
 
-BOT = {"id": 1, "username": "sdbridge-bot", "name": "sdbridge bot"}
+BOT = {"id": 1, "username": "sdbridge-bot", "name": "sdbridge bot", "state": "active"}
+PIPELINE_BASIC = (
+    "id",
+    "iid",
+    "project_id",
+    "status",
+    "source",
+    "ref",
+    "sha",
+    "name",
+    "web_url",
+    "created_at",
+    "updated_at",
+)
+"""What the pipelines list carries (GitLab docs, 'List project pipelines')."""
+
+
+def schema_of(path: str) -> tuple[str, bool] | None:
+    """The pinned schema of an answer (name, whether the answer is a list of it)."""
+    rules = [
+        (r"/api/v4/user", "user", False),
+        (r"/api/v4/projects/[^/]+/pipelines", "pipelines_list_item", True),
+        (r"/api/v4/projects/[^/]+/pipelines/\d+", "pipeline", False),
+        (r"/api/v4/projects/[^/]+/repository/tree", "repository_tree_item", True),
+        (r"/api/v4/projects/[^/]+/(issues|merge_requests)/\d+/notes", "note", True),
+        (r"/api/v4/projects/[^/]+/(issues|merge_requests)/\d+/notes/\d+", "note", False),
+        (r"/api/v4/projects/[^/]+/merge_requests/\d+/approvals", "merge_request_approvals", False),
+    ]
+    for pattern, name, listed in rules:
+        if re.fullmatch(pattern, path):
+            return name, listed
+    return None
 
 
 @dataclass
@@ -70,7 +108,27 @@ class FakeGitLab:
     requests: list[tuple[str, dict]] = field(default_factory=list)
     methods: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lost: dict[str, list[str]] = field(default_factory=dict)
+    responses: list[tuple[str, str, int, Any]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def lose_next(self, prefix: str, *modes: str) -> None:
+        """Carry out the next write(s) under `prefix`, then answer 502 or drop the connection."""
+        self.lost.setdefault(prefix, []).extend(modes)
+
+    def contract_problems(self) -> list[str]:
+        from tests.contracts import gitlab_problems
+
+        found: list[str] = []
+        for method, path, status, body in self.responses:
+            rule = schema_of(path)
+            if rule is None or not 200 <= status < 300:
+                continue
+            name, listed = rule
+            listed = listed and method == "GET"  # a POST to a list creates one
+            for value in body if listed else [body]:
+                found += [f"{path}: {p}" for p in gitlab_problems(name, value)]
+        return found
 
     def fail_next(self, prefix: str, *responses: tuple[int, dict[str, str]]) -> None:
         self.faults.setdefault(prefix, []).extend(responses)
@@ -105,9 +163,13 @@ class FakeGitLab:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        problems = self.contract_problems()
+        assert not problems, "the fake GitLab answered outside its documented shapes:\n" + "\n".join(problems[:10])
 
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict | None = None) -> None:
         raw = isinstance(body, RawText)
+        with self.lock:
+            self.responses.append((handler.command, urlsplit(handler.path).path, status, body))
         data = body.encode() if raw else json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "text/plain; charset=utf-8" if raw else "application/json")
@@ -146,6 +208,14 @@ class FakeGitLab:
             return self._send(handler, 401, {"message": "401 Unauthorized"})
         if method != "GET":
             status, payload = self._write(method, path, body)
+            with self.lock:
+                mode = next((q.pop(0) for prefix, q in self.lost.items() if path.startswith(prefix) and q), None)
+            if mode == "drop" and status < 300:
+                handler.close_connection = True
+                handler.connection.shutdown(2)  # carried out; the answer never arrives
+                return
+            if mode == "502" and status < 300:
+                return self._send(handler, 502, {"message": "502 Bad Gateway"})
             if status == 204:
                 handler.send_response(204)
                 handler.end_headers()
@@ -188,7 +258,15 @@ class FakeGitLab:
         if found:
             project, item, notes, note_id = found
             if method == "POST":
-                note = {"id": 800_000 + len(self.requests), "body": body["body"], "author": BOT, "system": False}
+                note = {
+                    "id": 800_000 + len(self.requests),
+                    "body": body["body"],
+                    "author": BOT,
+                    "system": False,
+                    "created_at": item["updated_at"],
+                    "noteable_type": "Issue" if "/issues/" in path else "MergeRequest",
+                    "noteable_iid": item["iid"],
+                }
                 notes.append(note)
                 self._touch(item)
                 return 201, note
@@ -254,7 +332,19 @@ class FakeGitLab:
             headers["X-Total-Pages"] = str(max(1, -(-len(items) // per_page)))
         if more:
             nxt = {**query, "page": str(page + 1), "per_page": str(per_page)}
-            headers["Link"] = f'<{self.base}{quote(path)}?{urlencode(nxt)}>; rel="next"'
+            headers["Link"] = f'<{self.base}{path}?{urlencode(nxt)}>; rel="next"'
+        return 200, chunk, headers
+
+    def _keyset(self, path: str, items: list[dict], query: dict, key: str) -> tuple[int, Any, dict]:
+        """Keyset pagination: `page_token` is the key of the last item of the previous page."""
+        per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
+        after = query.get("page_token")
+        rest = [i for i in sorted(items, key=lambda i: i[key]) if after is None or i[key] > after]
+        chunk = rest[:per_page]
+        headers = {}
+        if len(rest) > per_page:
+            nxt = {**query, "page_token": chunk[-1][key], "pagination": "keyset"}
+            headers["Link"] = f'<{self.base}{path}?{urlencode(nxt)}>; rel="next"'
         return 200, chunk, headers
 
     def _updated(self, items: list[dict], query: dict, key: str = "updated_at") -> list[dict]:
@@ -280,7 +370,7 @@ class FakeGitLab:
             headers = {}
             if query.get("pagination") == "keyset" and chunk and chunk[-1].id < projects[-1].id:
                 nxt = {**query, "id_after": str(chunk[-1].id)}
-                headers["Link"] = f'<{self.base}{quote(path)}?{urlencode(nxt)}>; rel="next"'
+                headers["Link"] = f'<{self.base}{path}?{urlencode(nxt)}>; rel="next"'
             return 200, [p.json() for p in chunk], headers
         match = re.fullmatch(r"/api/v4/projects/([^/]+)(/.*)?", path)
         if not match:
@@ -297,6 +387,8 @@ class FakeGitLab:
             return self._page(path, self._updated(project.issues, query), query)
         if m := re.fullmatch(r"/issues/(\d+)/notes", rest):
             return self._page(path, project.notes.get(int(m.group(1)), []), query)
+        if m := re.fullmatch(r"/merge_requests/(\d+)/notes", rest):
+            return self._page(path, project.mr_notes.get(int(m.group(1)), []), query)
         if m := re.fullmatch(r"/issues/(\d+)/links", rest):
             return 200, project.links.get(int(m.group(1)), []), {}
         if rest == "/merge_requests":
@@ -304,11 +396,17 @@ class FakeGitLab:
         if m := re.fullmatch(r"/merge_requests/(\d+)/approvals", rest):
             return 200, project.approvals.get(int(m.group(1)), {"approved": False, "approved_by": []}), {}
         if rest == "/deployments":
+            if query.get("order_by") == "updated_at" and not (
+                query.get("updated_after") or query.get("updated_before")
+            ):
+                return 400, {"message": "ordering by updated_at needs updated_after or updated_before"}, {}
             chosen = [
                 d
                 for d in self._updated(project.deployments, query)
                 if not query.get("environment") or d["environment"]["name"] == query["environment"]
             ]
+            if query.get("order_by", "id") == "id":
+                chosen.sort(key=lambda d: d["id"])
             if query.get("sort") == "desc":
                 chosen.reverse()
             return self._page(path, chosen, query)
@@ -318,13 +416,22 @@ class FakeGitLab:
             return self._page(path, sorted(project.releases, key=lambda r: r["released_at"], reverse=True), query)
         if rest == "/pipelines":
             chosen = [
-                p for p in self._updated(project.pipelines, query) if not query.get("ref") or p["ref"] == query["ref"]
+                {k: v for k, v in p.items() if k in PIPELINE_BASIC}
+                for p in self._updated(project.pipelines, query)
+                if not query.get("ref") or p["ref"] == query["ref"]
             ]
             return self._page(path, chosen, query)
+        if m := re.fullmatch(r"/pipelines/(\d+)", rest):
+            found = next((p for p in project.pipelines if p["id"] == int(m.group(1))), None)
+            return (200, found, {}) if found else (404, {"message": "404 Not found"}, {})
         if rest == "/repository/tree":
             prefix = query.get("path", "").strip("/")
             if query.get("ref", "main") != project.default_branch:
                 return 404, {"message": "404 Tree Not Found"}, {}
+            if prefix and not any(p.startswith(prefix + "/") for p in project.files):
+                return 404, {"message": "404 invalid revision or path Not Found"}, {}
+            if query.get("pagination") != "keyset" and int(query.get("page", 1)) > 1:
+                return 400, {"message": "offset pagination is not supported for the repository tree; use keyset"}, {}
             entries = [
                 {
                     "id": hashlib.sha1(text.encode()).hexdigest(),
@@ -336,6 +443,8 @@ class FakeGitLab:
                 for p, text in sorted(project.files.items())
                 if not prefix or p.startswith(prefix + "/")
             ]
+            if query.get("pagination") == "keyset":
+                return self._keyset(path, entries, query, "path")
             return self._page(path, entries, query)
         if m := re.fullmatch(r"/repository/files/(.+)/raw", rest):
             name = unquote(m.group(1))

@@ -35,6 +35,7 @@ from tests.contracts import documented_expansions
 def query_expand(query: dict) -> list[str]:
     return [e.strip() for e in str(query.get("expand", "")).split(",") if e.strip()]
 
+
 SEARCH_PAGE_CLOUD = 100
 SEARCH_PAGE_DC = 1000
 CHANGELOG_PAGE = 2  # small, so that paging is exercised
@@ -325,8 +326,14 @@ class FakeJira:
             links: dict[str, str] = {"base": "http://fake", "context": "", "self": f"http://fake{path}"}
             if not last:
                 links["next"] = f"http://fake{path}?start={start + limit}&limit={limit}"
-            return 200, {"_links": links, "isLastPage": last, "limit": limit, "size": len(page), "start": start,
-                         "values": page}
+            return 200, {
+                "_links": links,
+                "isLastPage": last,
+                "limit": limit,
+                "size": len(page),
+                "start": start,
+                "values": page,
+            }
         if re.fullmatch(r"/jsm/assets/workspace/[^/]+/v1/object/aql", path) and method == "POST":
             start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 25)), 25)
             page = self.assets[start : start + size]
@@ -398,7 +405,10 @@ class FakeJira:
         size = min(int(query.get("maxResults", 100)), CHANGELOG_PAGE)
         # The spec types `created` as an RFC 3339 date-time ("+01:00"); issue fields keep Jira's
         # "+0100" form, so a pull meets both.
-        page = [{**h, "created": re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", h["created"])} for h in histories[start : start + size]]
+        page = [
+            {**h, "created": re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", h["created"])}
+            for h in histories[start : start + size]
+        ]
         result = {"values": page, "startAt": start, "maxResults": size, "isLast": start + size >= len(histories)}
         if self.changelog_total:
             result["total"] = len(histories)

@@ -67,7 +67,15 @@ def test_a_human_note_quoting_the_marker_is_never_edited(fake, tmp_path):
     iid = int(ticket.split("#")[1])
     notes = fake.projects[0].notes[iid]
     notes.remove(ours(fake, ticket)[0])
-    human = {"id": 4242, "body": f"quoting <!-- {MARKER} -->", "author": {"id": 77}, "system": False}
+    human = {
+        "id": 4242,
+        "body": f"quoting <!-- {MARKER} -->",
+        "author": {"id": 77, "username": "kari", "name": "Kari Hansen"},
+        "system": False,
+        "created_at": "2026-11-01T10:00:00.000Z",
+        "noteable_type": "Issue",
+        "noteable_iid": iid,
+    }
     notes.append(human)
     fake._touch(item_of(fake, ticket))
     push = run_once(cfg, out=tmp_path / "r").pushes[0]

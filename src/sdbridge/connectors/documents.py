@@ -34,13 +34,14 @@ from markdown_it import MarkdownIt
 
 from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
-from sdbridge.errors import InputError
+from sdbridge.errors import HttpStatusError, InputError
 from sdbridge.profile import normalise_wp_id
 
 _MARKDOWN = MarkdownIt("commonmark")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 SUFFIXES = (".md", ".markdown")
+NOT_FOUND = 404
 
 
 def normalise_heading(text: str) -> str:
@@ -219,12 +220,27 @@ class _Repository:
                 f"listing {self.config.project}:{prefix or '/'}",
                 lambda: iter(
                     project.repository_tree(
-                        path=prefix, ref=self.config.ref, recursive=True, iterator=True, **NO_LIBRARY_RETRY
+                        path=prefix,
+                        ref=self.config.ref,
+                        recursive=True,
+                        iterator=True,
+                        pagination="keyset",  # the tree pages by keyset only (GitLab 15.0+)
+                        **NO_LIBRARY_RETRY,
                     )
                 ),
             )
+            try:
+                listed = list(entries)
+            except HttpStatusError as exc:
+                if exc.status != NOT_FOUND:
+                    raise
+                raise InputError(
+                    f"folder {prefix or '/'!r} does not exist in {self.config.project} at {self.config.ref}",
+                    path=f"{self.config.url.rstrip('/')}/{self.config.project}",
+                    hint="check `gitlab.path` and `gitlab.ref` of the documents source",
+                ) from None
             found = []
-            for entry in entries:
+            for entry in listed:
                 if entry.get("type") == "blob" and entry["path"].lower().endswith(SUFFIXES):
                     rel = entry["path"][len(prefix) :].lstrip("/") if prefix else entry["path"]
                     found.append((rel, entry.get("id", "")))

@@ -29,6 +29,7 @@ from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.errors import FatalSourceError
 
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
+ID_ORDER = {"order_by": "id", "sort": "asc"}
 RECENT_DEPLOYMENTS = 100
 """How many of an environment's latest deployments form its change schedule (WP.12)."""
 
@@ -151,7 +152,10 @@ class GitLabConnector:
                 data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
                 items.append((f"{pid}:mr:{mr.id}", _strip_people(data), data.get("updated_at")))
         if "deployments" in resources:
-            for deployment in listing("deployments", manager.deployments, **UPDATED_ORDER):
+            # GitLab wants `order_by=updated_at` paired with an updated_at filter: an increment
+            # has one; a full pull orders by id.
+            order = UPDATED_ORDER if since.get("deployments") else ID_ORDER
+            for deployment in listing("deployments", manager.deployments, **order):
                 data = {**deployment.attributes, **base, "_kind": "deployment"}
                 items.append((f"{pid}:deployment:{deployment.id}", _strip_people(data), data.get("updated_at")))
         if "environments" in resources:
@@ -166,7 +170,7 @@ class GitLabConnector:
                     partial(
                         manager.deployments.list,
                         environment=data.get("name"),
-                        order_by="updated_at",
+                        order_by="id",
                         sort="desc",
                         per_page=RECENT_DEPLOYMENTS,
                         get_all=False,
@@ -194,7 +198,13 @@ class GitLabConnector:
         if "pipelines" in resources:
             ref = self.source.pipeline_ref or project.attributes.get("default_branch")
             for pipeline in listing("pipelines", manager.pipelines, ref=ref, **UPDATED_ORDER):
-                data = {**pipeline.attributes, **base, "_kind": "pipeline"}
+                # The list holds basic pipelines; who ran it and when it finished (WP.20.f) are
+                # only on the single pipeline.
+                full_pipeline = self._call(
+                    f"reading {path} pipeline {pipeline.id}",
+                    partial(manager.pipelines.get, pipeline.id, **NO_LIBRARY_RETRY),
+                )
+                data = {**pipeline.attributes, **full_pipeline.attributes, **base, "_kind": "pipeline"}
                 summary = self._call(
                     f"reading test report of {path} pipeline {pipeline.id}",
                     partial(manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY),

@@ -83,7 +83,12 @@ class GitLabClient:
         if self._deadline is None:
             self.begin()
         return call(
-            fn, source=self.name, what=what, inspect=self._inspect, policy=self.policy, deadline=self._deadline,
+            fn,
+            source=self.name,
+            what=what,
+            inspect=self._inspect,
+            policy=self.policy,
+            deadline=self._deadline,
             idempotent=idempotent,
         )
 

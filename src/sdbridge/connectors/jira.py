@@ -216,8 +216,9 @@ class JiraConnector:
         found: list[dict] = []
         start = 0
         while True:
-            page = self._get("reading approvals", f"request/{key}/approval", {"start": start, "limit": 50},
-                             api="servicedeskapi")
+            page = self._get(
+                "reading approvals", f"request/{key}/approval", {"start": start, "limit": 50}, api="servicedeskapi"
+            )
             values = page.get("values", [])
             found += values
             start += len(values)
@@ -258,8 +259,13 @@ class JiraConnector:
             return self._enrich(issue)
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             key = issue.get("key") if isinstance(issue, dict) else None
-            return {"_kind": "issue", "id": str(issue.get("id")) if isinstance(issue, dict) else None, "key": key,
-                    "fields": {}, REJECTED: f"Jira issue {key} could not be read ({type(exc).__name__}: {exc})"}
+            return {
+                "_kind": "issue",
+                "id": str(issue.get("id")) if isinstance(issue, dict) else None,
+                "key": key,
+                "fields": {},
+                REJECTED: f"Jira issue {key} could not be read ({type(exc).__name__}: {exc})",
+            }
 
     def _enrich(self, issue: dict) -> dict:
         key = issue["key"]

@@ -58,7 +58,12 @@ class JiraClient:
         if self._deadline is None:
             self.begin()
         return call(
-            counted, source=self.name, what=what, inspect=inspect, policy=self.policy, deadline=self._deadline,
+            counted,
+            source=self.name,
+            what=what,
+            inspect=inspect,
+            policy=self.policy,
+            deadline=self._deadline,
             idempotent=idempotent,
         )
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sdbridge.errors import SdbridgeError, UnansweredWriteError
+from sdbridge.faults import fault_point
 from sdbridge.store import PushState
 
 
@@ -157,8 +158,18 @@ def apply(
     for action in actions:
         previous = state.get(action.ticket) or PushState(None, None, False)
         try:
-            _apply_one(action, previous, found.get(action.ticket), writer, me, save, budget, result,
-                       label=label, on_resolved=on_resolved)
+            _apply_one(
+                action,
+                previous,
+                found.get(action.ticket),
+                writer,
+                me,
+                save,
+                budget,
+                result,
+                label=label,
+                on_resolved=on_resolved,
+            )
         except SdbridgeError as exc:
             result.notes.append(f"{action.ticket}: {exc}")
     result.writes = budget.used
@@ -208,6 +219,7 @@ def _apply_one(
             if written is None:
                 raise
             comment_id = written.id
+        fault_point("after-comment-write")
         budget.spend(1)
         # Remember the comment before anything else can fail: a retry must edit it, never
         # write a second one.

@@ -51,12 +51,18 @@ class JiraWriter:
         if self.client.cloud:
             ids = [int(c["id"]) for c in comments]
             for start in range(0, len(ids), COMMENT_LIST_MAX):
-                page = self.client.request("reading sdbridge's comments", "POST", "comment/list",
-                                           params={"expand": "properties"},
-                                           payload={"ids": ids[start:start + COMMENT_LIST_MAX]}, reads=True)
+                page = self.client.request(
+                    "reading sdbridge's comments",
+                    "POST",
+                    "comment/list",
+                    params={"expand": "properties"},
+                    payload={"ids": ids[start : start + COMMENT_LIST_MAX]},
+                    reads=True,
+                )
                 for comment in page.get("values", []):
-                    found[str(comment["id"])] = OwnComment(str(comment["id"]), self._author(comment),
-                                                           self._marked(comment.get("properties") or []))
+                    found[str(comment["id"])] = OwnComment(
+                        str(comment["id"]), self._author(comment), self._marked(comment.get("properties") or [])
+                    )
             return found
         for comment in comments:
             cid = str(comment["id"])
@@ -93,8 +99,9 @@ class JiraWriter:
         mine: list[dict[str, Any]] = []
         start = 0
         while True:
-            page = self.client.get(f"reading the comments of {ticket}", f"issue/{ticket}/comment",
-                                   {"startAt": start, "maxResults": 100})
+            page = self.client.get(
+                f"reading the comments of {ticket}", f"issue/{ticket}/comment", {"startAt": start, "maxResults": 100}
+            )
             comments = page.get("comments", [])
             mine += [c for c in comments if self._author(c) == me]
             start += len(comments)
@@ -192,8 +199,9 @@ class GitLabWriter:
         """sdbridge's own note on an issue or merge request: the token user's note that
         carries the marker, looked for among all its notes."""
         _, item = self._ticket(ticket)
-        notes = self.client.each(f"reading the notes of {ticket}",
-                                 partial(item.notes.list, iterator=True, **NO_LIBRARY_RETRY))
+        notes = self.client.each(
+            f"reading the notes of {ticket}", partial(item.notes.list, iterator=True, **NO_LIBRARY_RETRY)
+        )
         owned = [own for note in notes if (own := self._own(note)).marked and own.author == me]
         return owned[-1] if owned else None
 
