@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean chromium
+.PHONY: demo test bench lint clean chromium dist-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The package as installed: wheel + sdist built, the wheel installed in a fresh venv outside
+# the tree, the first commands a user runs.
+dist-test: $(STAMP)
+	PYTHON=$(PYTHON) bash scripts/dist_test.sh
 
 # Style and types: ruff (lint + format check) and mypy on src/.
 lint: $(STAMP)

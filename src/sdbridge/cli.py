@@ -3,27 +3,35 @@
 Exit codes: 0 done; 1 gaps found and `--fail-on-gaps`; 2 usage, config or input error;
 3 a run in which a source failed (everything else was still pulled, checked and reported).
 A user error is one line (or one list) on stderr, never a traceback.
+
+Start-up stays light (`--version`, `--help`): pandas, pyarrow, the clients, openpyxl and
+Jinja2 are imported inside the commands that use them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sdbridge import __version__
-from sdbridge.assessment import Assessment
-from sdbridge.config import REPORT_FORMATS, Config, Variation, load_config
 from sdbridge.errors import ConfigError, SdbridgeError
-from sdbridge.profile import load_catalogue, normalise_wp_id
+from sdbridge.formats import REPORT_FORMATS
+
+if TYPE_CHECKING:
+    from sdbridge.assessment import Assessment
+    from sdbridge.config import Config
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -31,13 +39,17 @@ app = typer.Typer(
     name="sdbridge",
     help="Check ISO/IEC 29110-4-3 (Service Delivery) conformance from the tools your team already uses.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    epilog="Config: -c FILE, else $SDBRIDGE_CONFIG, else ./sdbridge.yaml. Docs: README.md, 'Command-line conventions'.",
 )
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file (YAML).")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Configuration file (default: $SDBRIDGE_CONFIG, else ./sdbridge.yaml)."),
+]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")]
 FormatOption = Annotated[
     str | None, typer.Option("--format", "-f", help=f"Comma-separated report formats: {','.join(REPORT_FORMATS)}.")
@@ -52,10 +64,30 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except SdbridgeError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
+
+
+def _load(config: Path | None) -> Config:
+    from sdbridge.config import load_config
+
+    return load_config(config)
+
+
+def _wp(work_product: str | None) -> str | None:
+    """A work-product id from the command line, checked like the config checks it."""
+    if work_product is None:
+        return None
+    from sdbridge.profile import load_catalogue, normalise_wp_id
+
+    try:
+        wp_id = normalise_wp_id(work_product)
+        load_catalogue().work_product(wp_id)
+    except (KeyError, ValueError):
+        raise ConfigError(f"no work product {work_product!r}; use WP.01 ... WP.21") from None
+    return wp_id
 
 
 def _formats(option: str | None, config: Config) -> list[str]:
@@ -69,6 +101,8 @@ def _formats(option: str | None, config: Config) -> list[str]:
 
 
 def print_summary(assessment: Assessment, written: list[Path]) -> None:
+    from sdbridge.profile import load_catalogue
+
     catalogue = load_catalogue()
     sources = Table(title="Sources", title_justify="left")
     for column in ("Source", "Status", "Pulled", "Mapped", "Excluded", "Rejected"):
@@ -141,7 +175,7 @@ def _write(assessment: Assessment, config: Config, out_dir: Path | None, formats
 @app.command()
 @user_errors
 def check(
-    config: ConfigOption,
+    config: ConfigOption = None,
     out_dir: OutOption = None,
     format: FormatOption = None,
     fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
@@ -149,10 +183,13 @@ def check(
     variation: Annotated[str | None, typer.Option("--variation", help="governance, operational or full.")] = None,
 ) -> None:
     """Check the sources against the profile and write the reports. Makes no network request:
-    it uses what `pull` stored, or reads local files directly before any pull."""
+    it uses what `pull` stored, or reads local files directly before any pull.
+
+    Examples: sdbridge check; sdbridge check -c sdbridge.yaml -f json,html --fail-on-gaps"""
+    from sdbridge.config import Variation
     from sdbridge.runner import check_with_store
 
-    cfg = load_config(config)
+    cfg = _load(config)
     if variation is not None:
         if variation not in ("governance", "operational", "full"):
             raise ConfigError(f"unknown variation {variation!r}; use governance, operational or full")
@@ -173,14 +210,16 @@ def check(
 @app.command()
 @user_errors
 def pull(
-    config: ConfigOption,
+    config: ConfigOption = None,
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Pull everything, not only what changed.")] = False,
 ) -> None:
-    """Fetch the sources into the store (changed files and items only, unless --full)."""
+    """Fetch the sources into the store (changed files and items only, unless --full).
+
+    Examples: sdbridge pull; sdbridge pull --source jira --full"""
     from sdbridge.runner import pull_once
 
-    run_id, pulls, status = pull_once(load_config(config), only=source, full=full)
+    run_id, pulls, status = pull_once(_load(config), only=source, full=full)
     _print_pulls(pulls)
     out.print(f"pull {run_id}: {status}", highlight=False)
     if status == "partial":
@@ -190,17 +229,19 @@ def pull(
 @app.command()
 @user_errors
 def run(
-    config: ConfigOption,
+    config: ConfigOption = None,
     out_dir: OutOption = None,
     format: FormatOption = None,
     full: Annotated[bool, typer.Option("--full", help="Pull everything, not only what changed.")] = False,
     fail_on_gaps: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when any gap is found.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan the push-back, write nothing to tickets.")] = False,
 ) -> None:
-    """Pull, check, write the reports, keep the result in the history, push the gaps back."""
+    """Pull, check, write the reports, keep the result in the history, push the gaps back.
+
+    Examples: sdbridge run; sdbridge run --dry-run; sdbridge run -q --log-format json"""
     from sdbridge.runner import run_once
 
-    cfg = load_config(config)
+    cfg = _load(config)
     outcome = run_once(cfg, trigger="manual", full=full, out=out_dir, formats=_formats(format, cfg), dry_run=dry_run)
     _print_pulls(outcome.pulls)
     if outcome.assessment is not None:
@@ -216,33 +257,48 @@ def run(
 @app.command()
 @user_errors
 def history(
-    config: ConfigOption,
+    config: ConfigOption = None,
     work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Trend of this WP only.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.", min=1)] = 20,
     finding: Annotated[str | None, typer.Option("--finding", help="Follow one finding id across runs.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="One run: its sources, counts and changes.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
-    """Past runs and the trend of gaps per work product."""
-    from sdbridge.history import finding_timeline, runs_table, trend_table
+    """Past runs and the trend of gaps per work product. Run ids are shown whole: they are
+    what `check --run`, `push --run` and `export --run` take.
 
-    cfg = load_config(config)
-    wp_id = normalise_wp_id(work_product) if work_product else None
+    Examples: sdbridge history; sdbridge history --run 20261127T020000Z-ab12cd; sdbridge history -f json"""
+    from sdbridge import history as views
+
+    if format not in ("table", "json", "csv"):
+        raise ConfigError(f"unknown format {format!r}; use table, json or csv")
+    cfg = _load(config)
+    wp_id = _wp(work_product)
     if finding:
-        out.print(finding_timeline(cfg, finding))
+        out.print(views.finding_timeline(cfg, finding))
         return
-    out.print(runs_table(cfg, limit))
-    out.print(trend_table(cfg, limit, wp_id))
+    if run:
+        out.print(views.run_detail(cfg, run))
+        return
+    if format != "table":
+        sys.stdout.write(views.runs_text(cfg, limit, format))
+        return
+    out.print(views.runs_table(cfg, limit))
+    out.print(views.trend_table(cfg, limit, wp_id))
 
 
 @app.command()
 @user_errors
 def schedule(
-    config: ConfigOption,
+    config: ConfigOption = None,
     run_now: Annotated[bool, typer.Option("--run-now", help="Also run the first job once at start.")] = False,
 ) -> None:
-    """Run the configured jobs on their schedule until stopped (SIGTERM/SIGINT)."""
+    """Run the configured jobs on their schedule until stopped (SIGTERM/SIGINT).
+
+    Example: sdbridge schedule --run-now"""
     from sdbridge.scheduler import configure_logging, serve
 
-    cfg = load_config(config)
+    cfg = _load(config)
     configure_logging()
     serve(cfg, run_now=run_now)
 
@@ -250,14 +306,16 @@ def schedule(
 @app.command()
 @user_errors
 def push(
-    config: ConfigOption,
+    config: ConfigOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; send no write request.")] = False,
     run: Annotated[str | None, typer.Option("--run", help="Push this stored run (default: the latest).")] = None,
 ) -> None:
-    """Push the gaps of a stored run back to the tickets: one comment each, a label, a summary."""
+    """Push the gaps of a stored run back to the tickets: one comment each, a label, a summary.
+
+    Examples: sdbridge push --dry-run; sdbridge push --run 20261127T020000Z-ab12cd"""
     from sdbridge.runner import push_once
 
-    results = push_once(load_config(config), run_id=run, dry_run=dry_run)
+    results = push_once(_load(config), run_id=run, dry_run=dry_run)
     if not results:
         out.print("no source has `push: {enabled: true}`", highlight=False)
     _print_pushes(results)
@@ -268,13 +326,17 @@ def push(
 @app.command("export")
 @user_errors
 def export_package(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (YAML).")] = None,
+    config: ConfigOption = None,
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="The zip to write.")] = None,
     period: Annotated[str | None, typer.Option("--period", help="Only records dated FROM..TO (YYYY-MM-DD).")] = None,
-    run: Annotated[str | None, typer.Option("--run", help="Export the data of a past run.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Export the data of this stored run.")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Check now instead of packaging the last stored run.")] = False,
     verify_file: Annotated[Path | None, typer.Option("--verify", help="Check a package against its manifest.")] = None,
 ) -> None:
-    """Write the audit package (zip indexed by WP, Annex B and C, manifest), or verify one."""
+    """Write the audit package (zip indexed by WP, Annex B and C, manifest), or verify one.
+    Without --run it packages the last stored run (the one `history` lists first).
+
+    Examples: sdbridge export --out audit.zip; sdbridge export --verify audit.zip"""
     from sdbridge.export import ExportError, Period, build_package, in_period, verify, write_package
 
     if verify_file is not None:
@@ -284,17 +346,24 @@ def export_package(
                 err.print(f"[red]altered[/] {problem}", highlight=False)
             err.print(f"{verify_file}: {len(problems)} problem(s); the package cannot be trusted", highlight=False)
             raise typer.Exit(EXIT_GAPS)
-        out.print(f"{verify_file}: every file matches its SHA-256 in the manifest", highlight=False)
+        out.print(
+            f"{verify_file}: every file matches its SHA-256 in the manifest (folder entries added by re-zipping "
+            "tools are ignored: they hold no content)",
+            highlight=False,
+        )
         return
-    if config is None:
-        raise ExportError("give --config (to export) or --verify FILE (to check a package)")
     from datetime import date
 
-    from sdbridge.runner import check_with_store
+    from sdbridge.runner import check_with_store, latest_stored_run
 
-    cfg = load_config(config)
+    cfg = _load(config)
+    if run and fresh:
+        raise ExportError("give --run or --fresh, not both")
     chosen = Period.parse(period) if period else None
-    result, _ = check_with_store(cfg, run_id=run)
+    stored = run or (None if fresh else latest_stored_run(cfg))
+    result, _ = check_with_store(cfg, run_id=stored)
+    if stored:
+        result.assessment.run_id = stored  # the package says which stored run it holds
     if chosen is not None:
         result = result.restricted({wp: in_period(t, chosen) for wp, t in result.tables.items()})
     target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
@@ -310,15 +379,19 @@ def export_package(
 @app.command()
 @user_errors
 def mapping(
-    config: ConfigOption,
+    config: ConfigOption = None,
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
     work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP.")] = None,
 ) -> None:
     """Show the effective mapping (preset merged with your overrides): which column or path
-    feeds each canonical field, and which items it evidences."""
-    cfg = load_config(config)
+    feeds each canonical field, and which items it evidences.
+
+    Examples: sdbridge mapping; sdbridge mapping --source jira -w WP.18"""
+    from sdbridge.profile import load_catalogue
+
+    cfg = _load(config)
     catalogue = load_catalogue()
-    wanted = normalise_wp_id(work_product) if work_product else None
+    wanted = _wp(work_product)
     sources = [cfg.source(source)] if source else cfg.sources
     for src in sources:
         for wp_id, spec in src.mappings.items():
@@ -382,17 +455,19 @@ def profile(
         bool, typer.Option("--checks", help="List the process checks: what each reads and when it is met.")
     ] = False,
 ) -> None:
-    """Show the ISO/IEC 29110-4-3 catalogue: requirements, work products and their items."""
+    """Show the ISO/IEC 29110-4-3 catalogue: requirements, work products and their items.
+
+    Examples: sdbridge profile -w WP.18; sdbridge profile --checks; sdbridge profile -f json"""
     if checks:
         _print_checks(format)
         return
+    from sdbridge.profile import load_catalogue
+
     catalogue = load_catalogue()
     wps = list(catalogue.work_products)
-    if work_product:
-        try:
-            wps = [catalogue.work_product(normalise_wp_id(work_product))]
-        except (KeyError, ValueError):
-            raise ConfigError(f"no work product {work_product!r}; use WP.01 ... WP.21") from None
+    wanted = _wp(work_product)
+    if wanted:
+        wps = [catalogue.work_product(wanted)]
     if format == "json":
         data = catalogue.model_dump(mode="json")
         data["work_products"] = [wp.model_dump(mode="json") for wp in wps]
@@ -454,7 +529,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
     templates: Annotated[Path | None, typer.Option("--templates", help="Also write starter documents here.")] = None,
 ) -> None:
-    """Write a commented starter configuration (and, with --templates, starter documents)."""
+    """Write a commented starter configuration (and, with --templates, starter documents).
+
+    Examples: sdbridge init; sdbridge init --templates docs/"""
     if templates is not None:
         from sdbridge.templates import write_templates
 
@@ -474,12 +551,14 @@ def init(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")] = Path("sdbridge-demo"),
 ) -> None:
-    """Run the whole offline pipeline on bundled sample data of a fictional hosting company."""
+    """Run the whole offline pipeline on bundled sample data of a fictional hosting company.
+
+    Example: sdbridge demo --out demo-reports"""
     config_file = resources.files("sdbridge.demo").joinpath("demo.yaml")
     from sdbridge.pipeline import check as run_check
 
     with resources.as_file(config_file) as path:
-        cfg = load_config(path)
+        cfg = _load(path)
         assessment = run_check(cfg).assessment
         written = _write(assessment, cfg, out_dir, list(REPORT_FORMATS))
     out.print("[bold]sdbridge demo[/] — Nordlys Hosting AS (fictional), sample exports bundled with sdbridge\n")
@@ -492,14 +571,88 @@ def version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line: the event a module logged (its JSON message merged in), with
+    the time, level and logger. Messages never carry secrets (see sdbridge.secrets)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        message = record.getMessage()
+        try:
+            parsed = json.loads(message)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            data.update(parsed)
+        else:
+            data["message"] = message
+        return json.dumps(data, default=str)
+
+
+def configure_output(*, quiet: bool, verbose: int, log_format: str, no_color: bool) -> None:
+    """Console and logs for this invocation: results on stdout (none with --quiet), problems
+    and logs on stderr; colour off with --no-color or NO_COLOR."""
+    out.quiet = quiet
+    plain = no_color or bool(os.environ.get("NO_COLOR"))
+    out.no_color = err.no_color = plain
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonLines() if log_format == "json" else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
+    logs = logging.getLogger("sdbridge")
+    logs.handlers[:] = [handler]
+    logs.propagate = False
+    if log_format == "json" or verbose >= 1:
+        logs.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    else:
+        logs.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
 @app.callback()
 def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
     ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Log what happens (-vv: more).")] = 0,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text or json (JSON lines on stderr: run, phase, source, counts).")
+    ] = "text",
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also when NO_COLOR is set).")] = False,
 ) -> None:
-    """sdbridge."""
+    """Check ISO/IEC 29110-4-3 (Service Delivery) conformance from the tools your team already uses.
+
+    Examples: sdbridge init; sdbridge check; sdbridge run -q --log-format json"""
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--log-format")
+    configure_output(quiet=quiet, verbose=verbose, log_format=log_format, no_color=no_color)
+
+
+GLOBAL_FLAGS = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--no-color"}
+
+
+def global_options_first(argv: list[str]) -> list[str]:
+    """Let the global options stand anywhere (`sdbridge check -q` as well as `sdbridge -q
+    check`): they are moved in front of the command, where click reads them."""
+    front: list[str] = []
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            rest += [arg, *args]
+            break
+        if arg in GLOBAL_FLAGS or arg.startswith("--log-format="):
+            front.append(arg)
+        elif arg == "--log-format":
+            front += [arg, next(args, "")]
+        else:
+            rest.append(arg)
+    return front + rest
 
 
 def main() -> None:
-    app()
+    app(args=global_options_first(sys.argv[1:]), prog_name="sdbridge")

@@ -8,6 +8,7 @@ Secrets are only ever read from the environment into `SecretStr`; nothing here p
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from importlib import resources
@@ -28,7 +29,9 @@ from pydantic import (
 from sdbridge import registry
 from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
+from sdbridge.formats import DEFAULT_FORMATS, REPORT_FORMATS
 from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
+from sdbridge.secrets import is_secret_path
 from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are part of the config)
     DocumentsGitLab,
     DocumentsSourceConfig,
@@ -45,8 +48,6 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
 from sdbridge.values import TimeZoneName
 
 DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown")
-REPORT_FORMATS = ("json", "md", "csv", "html", "xlsx", "junit")
-DEFAULT_FORMATS = ("json", "md", "csv", "html")
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -260,6 +261,8 @@ def _interpolate(value: Any, path: str, problems: list[tuple[str, str]]) -> Any:
                 return os.environ[name]
             if default is not None:
                 return default
+            if is_secret_path(path):
+                return match.group(0)  # resolved when a command needs it (sdbridge.secrets.reveal)
             problems.append((path, f"environment variable {name} is not set"))
             return ""
 
@@ -317,12 +320,37 @@ def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) 
     return problems
 
 
-def load_config(path: str | Path) -> Config:
+CONFIG_ENV = "SDBRIDGE_CONFIG"
+CONFIG_NAMES = ("sdbridge.yaml", "sdbridge.yml")
+
+
+def find_config(given: str | Path | None) -> Path:
+    """The config file a command uses: `-c FILE`, else $SDBRIDGE_CONFIG, else ./sdbridge.yaml
+    or ./sdbridge.yml. A file that does not exist is named with the closest existing one."""
+    if given is None and os.environ.get(CONFIG_ENV):
+        given = os.environ[CONFIG_ENV]
+    if given is None:
+        for name in CONFIG_NAMES:
+            if Path(name).is_file():
+                return Path(name)
+        raise ConfigError(
+            "no configuration given and none found here",
+            hint=f"give -c FILE, set {CONFIG_ENV}, or write ./sdbridge.yaml with `sdbridge init`",
+        )
+    file = Path(given)
+    if not file.exists():
+        folder = file.parent if str(file.parent) else Path(".")
+        names = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+        close = difflib.get_close_matches(file.name, names, n=1, cutoff=0.5)
+        hint = f"did you mean {folder / close[0]}?" if close else "create one with `sdbridge init`"
+        raise ConfigError(f"config file {file} does not exist", hint=hint)
+    return file
+
+
+def load_config(path: str | Path | None = None) -> Config:
     """Read, interpolate, merge presets and validate a config file. Raises `ConfigError`
     listing every problem at once."""
-    file = Path(path)
-    if not file.exists():
-        raise ConfigError(f"config file {file} does not exist", hint="create one with `sdbridge init`")
+    file = find_config(path)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -186,7 +186,9 @@ def verify(path: Path) -> list[str]:
     except zipfile.BadZipFile:
         return [f"{path.name}: not a zip file (damaged or not an audit package)"]
     with archive:
-        names = set(archive.namelist())
+        # Folder entries carry no content: a package unzipped and zipped again (by the Finder,
+        # Explorer or `zip -r`) gains them and is still the same package.
+        names = {name for name in archive.namelist() if not name.endswith("/")}
         if "manifest.json" not in names:
             return ["manifest.json: missing — this is not an sdbridge audit package"]
         try:

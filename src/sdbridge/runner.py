@@ -35,6 +35,13 @@ from sdbridge.store import Store
 log = logging.getLogger("sdbridge.run")
 
 
+def event(name: str, **fields: object) -> None:
+    """One structured log line (`--log-format json` prints it as JSON): a phase of a run, with
+    its source, counts and duration. Never a secret: errors name URLs without credentials."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(json.dumps({"event": name, **{k: v for k, v in fields.items() if v is not None}}, default=str))
+
+
 @dataclass
 class PullOutcome:
     source: str
@@ -108,11 +115,22 @@ def pull_all(
     sources = [config.source(only)] if only else config.sources
     outcomes = []
     for source in sources:
+        started = time.monotonic()
         try:
             outcome = pull_source_into(config, store, source, run_id=run_id, full=full)
         except SourceError as exc:
             outcome = PullOutcome(source.name, "failed", error=str(exc))
         outcomes.append(outcome)
+        event(
+            "pull",
+            run_id=run_id,
+            source=source.name,
+            status=outcome.status,
+            items=outcome.items,
+            requests=outcome.requests,
+            seconds=round(time.monotonic() - started, 3),
+            error=outcome.error,
+        )
         if run_id:
             store.record_source(
                 run_id,
@@ -188,6 +206,15 @@ def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutc
             summary.error = partial[summary.name]
 
 
+def latest_stored_run(config: Config) -> str | None:
+    """The last run whose assessment the store keeps (None before any run)."""
+    path = store_path(config)
+    if not path.exists():
+        return None
+    with Store(path) as store:
+        return store.latest_assessed_run()
+
+
 def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
     """`sdbridge check`: offline; uses the store when there is one."""
     path = store_path(config)
@@ -197,7 +224,15 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
         return check(config), []
     with Store(path) as store:
         raw, notes = stored_raw(config, store, run_id=run_id)
+        checking = time.monotonic()
         result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
+        event(
+            "check",
+            run_id=result.assessment.run_id,
+            records=result.assessment.summary.records,
+            gaps=result.assessment.summary.gaps,
+            seconds=round(time.monotonic() - checking, 3),
+        )
         if not run_id:
             now = result.assessment.generated_at
             last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
@@ -246,8 +281,16 @@ def run_once(
         try:
             pulls = pull_all(config, store, run_id=run_id, full=full)
             raw, _ = stored_raw(config, store)
+            checking = time.monotonic()
             result = check(config, raw=raw, keep_going=True, run_id=run_id, now=now)
             assessment = result.assessment
+            event(
+                "check",
+                run_id=run_id,
+                records=assessment.summary.records,
+                gaps=assessment.summary.gaps,
+                seconds=round(time.monotonic() - checking, 3),
+            )
             _annotate_sources(assessment, store, pulls, now)
             assessment.trend = [*store.trend(), _trend_point(assessment)]
             for checked in assessment.sources:  # a source that failed in mapping counts as failed too
@@ -261,8 +304,12 @@ def run_once(
                 or not all(s.healthy for s in assessment.sources)
                 else "ok"
             )
+            writing = time.monotonic()
             written = write_reports(
                 assessment, out or config.resolve(config.reports.out), formats or list(config.reports.formats)
+            )
+            event(
+                "reports", run_id=run_id, files=[p.name for p in written], seconds=round(time.monotonic() - writing, 3)
             )
             # The stored report is the assessment without findings (they go to their own table).
             store.save_assessment(run_id, assessment.model_dump(mode="json"), assessment.findings)

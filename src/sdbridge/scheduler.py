@@ -16,11 +16,11 @@ import json
 import logging
 import signal
 import sys
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -74,7 +74,13 @@ def build_scheduler(config: Config) -> BlockingScheduler:
     def on_error(event: JobExecutionEvent) -> None:
         log.error(json.dumps({"event": "run", "job": event.job_id, "status": "failed", "error": repr(event.exception)}))
 
+    def on_done(event: JobExecutionEvent) -> None:
+        job = scheduler.get_job(event.job_id)
+        if job is not None:
+            log.info(json.dumps({"event": "scheduled", "job": job.name, "next": _next_fire(job)}))
+
     scheduler.add_listener(on_error, EVENT_JOB_ERROR)
+    scheduler.add_listener(on_done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     return scheduler
 
 
@@ -99,7 +105,11 @@ def serve(config: Config, *, run_now: bool = False) -> None:
 
 
 def _next_fire(job: Any) -> str | None:
+    """When the job fires next: its scheduled time once the scheduler runs, else what its
+    trigger says from now (a job added before `start()` has no run time yet)."""
     when = getattr(job, "next_run_time", None)
+    if when is None:
+        when = job.trigger.get_next_fire_time(None, datetime.now(getattr(job.trigger, "timezone", UTC)))
     return when.isoformat() if when else None
 
 

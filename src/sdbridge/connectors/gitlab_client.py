@@ -18,6 +18,7 @@ from gitlab.exceptions import GitlabError
 from pydantic import SecretStr
 
 from sdbridge.http import HttpFailure, RetryPolicy, call, with_deadline
+from sdbridge.secrets import reveal
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 """Pass to every python-gitlab call: sdbridge's policy retries, not the library's."""
@@ -54,7 +55,7 @@ class GitLabClient:
         if self._gl is None:
             self._gl = gitlab.Gitlab(
                 self.url,
-                private_token=self._token.get_secret_value(),
+                private_token=reveal(self._token, source=self.name, purpose=f"reaching {self.url}"),
                 per_page=self._per_page,
                 timeout=self._timeout,
                 retry_transient_errors=False,

@@ -18,6 +18,7 @@ import requests
 from jira import JIRA, JIRAError
 
 from sdbridge.http import HttpFailure, RetryPolicy, call, headers_of, with_deadline
+from sdbridge.secrets import reveal
 
 
 def inspect(exc: BaseException) -> HttpFailure | None:
@@ -39,12 +40,15 @@ class JiraClient:
         self.version = "3" if self.cloud else "2"
         self.timeout: float = source.timeout_seconds
         self.policy: RetryPolicy = source.retry.policy()
-        self._token: str = source.token.get_secret_value()
+        self._secret = source.token
         self._email: str | None = source.email
         self.requests = 0
         self._deadline: float | None = None
         self._jira: JIRA | None = None
         self._session: requests.Session | None = None
+
+    def _revealed(self) -> str:
+        return reveal(self._secret, source=self.name, purpose=f"reaching {self.server}")
 
     def begin(self) -> None:
         """Start a pull or a push: its retries share one time budget."""
@@ -71,7 +75,7 @@ class JiraClient:
         """The library's client, connected (server info read) on first use."""
         if self._jira is None:
             auth: dict[str, Any] = (
-                {"basic_auth": (self._email, self._token)} if self.cloud else {"token_auth": self._token}
+                {"basic_auth": (self._email, self._revealed())} if self.cloud else {"token_auth": self._revealed()}
             )
             self._jira = self.call(
                 "connecting",
@@ -97,9 +101,9 @@ class JiraClient:
             self.connect()  # a wrong URL or token fails here, with the library's checks
             session = requests.Session()
             if self.cloud:
-                session.auth = (self._email or "", self._token)
+                session.auth = (self._email or "", self._revealed())
             else:
-                session.headers["Authorization"] = f"Bearer {self._token}"
+                session.headers["Authorization"] = f"Bearer {self._revealed()}"
             session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
             self._session = session
         return self._session

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The package as a user gets it: build the sdist and the wheel, install the wheel into a new
+# venv outside the tree, and run the commands a new user runs first. Fails when a file of the
+# package is missing from the wheel, or when any command fails. Called by `make dist-test`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+python=${PYTHON:-python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+step() { echo "dist-test: $1"; passed=$((passed + 1)); }
+
+"$root/.venv/bin/python" -m build --sdist --wheel --outdir "$work/dist" "$root" >"$work/build.log" 2>&1 \
+  || { cat "$work/build.log"; exit 1; }
+wheel=$(ls "$work"/dist/*.whl)
+ls "$work"/dist/*.tar.gz >/dev/null
+step "built $(basename "$wheel") and the sdist"
+
+# Every file git tracks in the package (catalogue, presets, templates, demo, starter) is in the wheel.
+(cd "$root" && git ls-files src/sdbridge) | sed 's|^src/||' >"$work/tracked"
+"$python" - "$wheel" "$work/tracked" <<'PY'
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+missing = [line.strip() for line in open(sys.argv[2]) if line.strip() and line.strip() not in names]
+if missing:
+    sys.exit(f"files missing from the wheel: {missing}")
+PY
+step "the wheel holds every package file"
+
+"$python" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+"$work/venv/bin/python" -m pip install --quiet "$wheel" 2>&1 | grep -v "^WARNING" || true
+bin="$work/venv/bin"
+test -x "$bin/sdbridge"
+step "installed into a fresh venv"
+
+cd "$work"
+"$bin/sdbridge" --version | grep -q "sdbridge"
+"$bin/python" -m sdbridge --version | grep -q "sdbridge"
+step "sdbridge --version and python -m sdbridge --version"
+"$bin/sdbridge" demo --out "$work/demo" >/dev/null
+test -s "$work/demo/report.json" && test -s "$work/demo/report.html"
+step "sdbridge demo"
+"$bin/sdbridge" init "$work/starter.yaml" >/dev/null && test -s "$work/starter.yaml"
+step "sdbridge init"
+"$bin/sdbridge" init --templates "$work/docs" "$work/other.yaml" >/dev/null && ls "$work"/docs/*.md >/dev/null
+step "sdbridge init --templates"
+"$bin/sdbridge" profile >/dev/null && "$bin/sdbridge" profile --checks >/dev/null
+step "sdbridge profile"
+mkdir -p "$work/ws"
+"$bin/python" - "$work/ws" <<'PY'
+import shutil, sys
+from importlib import resources
+from pathlib import Path
+target = Path(sys.argv[1])
+demo = resources.files("sdbridge.demo")
+with resources.as_file(demo) as folder:
+    shutil.copytree(folder / "data", target / "data")
+    shutil.copy(folder / "demo.yaml", target / "sdbridge.yaml")
+PY
+(cd "$work/ws" && "$bin/sdbridge" check --out reports -q && test -s reports/report.json)
+step "sdbridge check on a copied config (found as ./sdbridge.yaml)"
+echo "dist-test: $passed passed, 0 failed"

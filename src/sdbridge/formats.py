@@ -1,0 +1,6 @@
+"""The report formats sdbridge writes (a light module: the command line reads it at start-up)."""
+
+from __future__ import annotations
+
+REPORT_FORMATS = ("json", "md", "csv", "html", "xlsx", "junit")
+DEFAULT_FORMATS = ("json", "md", "csv", "html")
