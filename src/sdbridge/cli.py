@@ -41,6 +41,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags without a "<bool>" placeholder, examples kept as written
     epilog="Config: -c FILE, else $SDBRIDGE_CONFIG, else ./sdbridge.yaml. Docs: README.md, 'Command-line conventions'.",
 )
 out = Console(soft_wrap=True)
