@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean chromium dist-test
+.PHONY: demo test bench lint clean chromium dist-test fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP) chromium
 # the tree, the first commands a user runs.
 dist-test: $(STAMP)
 	PYTHON=$(PYTHON) bash scripts/dist_test.sh
+
+# The property tests with many more examples than `make test` runs (tests/fuzz).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/fuzz
 
 # Style and types: ruff (lint + format check) and mypy on src/.
 lint: $(STAMP)

@@ -57,6 +57,17 @@ FormatOption = Annotated[
 ]
 
 
+def u(value: object) -> str:
+    """Outside text placed inside a Rich markup string: escaped, control characters shown."""
+    return escape(printable(str(value)))
+
+
+def printable(text: str) -> str:
+    """Text from outside (a file name, a header, an entry of a ZIP) as it may reach a
+    terminal: control characters (ESC, newlines) shown escaped, never acted on."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn `SdbridgeError` into a message on stderr and its exit code."""
 
@@ -65,7 +76,9 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except SdbridgeError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+            lines = str(exc).split("\n")  # a config error lists its problems one per line
+            text = "\n".join(escape(printable(line)) for line in lines)
+            err.print(f"[bold red]error:[/] {text}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -113,7 +126,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
     out.print(sources)
     for s in assessment.sources:
         for note in s.notes:
-            out.print(f"[yellow]note[/] {s.name}: {note}", highlight=False)
+            out.print(f"[yellow]note[/] {u(s.name)}: {u(note)}", highlight=False)
         for wp_id, items in s.never_provides.items():
             out.print(
                 f"[yellow]note[/] {s.name} never provides {wp_id} {', '.join(items)} (not in this export): "
@@ -121,7 +134,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
                 highlight=False,
             )
         if s.error:
-            out.print(f"[red]failed[/] {s.name}: {s.error}", highlight=False, soft_wrap=True)
+            out.print(f"[red]failed[/] {u(s.name)}: {u(s.error)}", highlight=False, soft_wrap=True)
 
     table = Table(title="Work products", title_justify="left")
     for column in ("WP", "Name", "Records", "With gaps", "Gaps"):
@@ -164,7 +177,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         highlight=False,
     )
     for path in written:
-        out.print(f"wrote {path}", highlight=False)
+        out.print(f"wrote {printable(str(path))}", markup=False, highlight=False)
 
 
 def _write(assessment: Assessment, config: Config, out_dir: Path | None, formats: list[str]) -> list[Path]:
@@ -198,11 +211,13 @@ def check(
     formats = _formats(format, cfg)
     result, notes = check_with_store(cfg, run_id=run)
     for note in notes:
-        out.print(f"[yellow]note[/] {note}", highlight=False)
+        out.print(f"[yellow]note[/] {u(note)}", highlight=False)
     print_summary(result.assessment, _write(result.assessment, cfg, out_dir, formats))
     unhealthy = [f"{s.name} ({s.status.replace('_', ' ')})" for s in result.assessment.sources if not s.healthy]
     if unhealthy:
-        err.print(f"not every source could be checked: {', '.join(unhealthy)}", markup=False, highlight=False)
+        err.print(
+            f"not every source could be checked: {printable(', '.join(unhealthy))}", markup=False, highlight=False
+        )
         raise typer.Exit(EXIT_PARTIAL)
     if fail_on_gaps and result.assessment.summary.gaps:
         raise typer.Exit(EXIT_GAPS)
@@ -338,14 +353,19 @@ def export_package(
     Without --run it packages the last stored run (the one `history` lists first).
 
     Examples: sdbridge export --out audit.zip; sdbridge export --verify audit.zip"""
-    from sdbridge.export import ExportError, Period, build_package, in_period, verify, write_package
+    from sdbridge.export import ExportError, Period, build_package, check_target, in_period, write_package
+    from sdbridge.verify import verify
 
     if verify_file is not None:
         problems = verify(verify_file)
         if problems:
             for problem in problems:
-                err.print(f"[red]altered[/] {problem}", highlight=False)
-            err.print(f"{verify_file}: {len(problems)} problem(s); the package cannot be trusted", highlight=False)
+                err.print(f"[red]not intact[/] {escape(printable(problem))}", highlight=False)
+            err.print(
+                f"{printable(str(verify_file))}: {len(problems)} problem(s); the package cannot be trusted",
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(EXIT_GAPS)
         out.print(
             f"{verify_file}: every file matches its SHA-256 in the manifest (folder entries added by re-zipping "
@@ -358,6 +378,8 @@ def export_package(
     from sdbridge.runner import check_with_store, latest_stored_run
 
     cfg = _load(config)
+    target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
+    check_target(target)  # before the check: a wrong target is said at once
     if run and fresh:
         raise ExportError("give --run or --fresh, not both")
     chosen = Period.parse(period) if period else None
@@ -367,7 +389,6 @@ def export_package(
         result.assessment.run_id = stored  # the package says which stored run it holds
     if chosen is not None:
         result = result.restricted({wp: in_period(t, chosen) for wp, t in result.tables.items()})
-    target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
     files = build_package(result.assessment, result.tables, period=chosen)
     write_package(files, target)
     out.print(
@@ -412,7 +433,7 @@ def mapping(
                     r if isinstance(r, str) else f"({', '.join(r.references())})" for r in field.from_
                 ) or (f"duration {field.duration}" if field.duration else repr(field.value))
                 transforms = ", ".join(t.name for t in field.transforms)
-                table.add_row(name, items, sources_text, transforms, origin)
+                table.add_row(name, items, u(sources_text), transforms, origin)
             unmapped = [
                 i.id
                 for i in wp.record_items
@@ -420,7 +441,7 @@ def mapping(
             ]
             out.print(table)
             if where:
-                out.print(f"  records: {where}", highlight=False)
+                out.print(f"  records: {printable(where)}", markup=False, highlight=False)
             if unmapped:
                 out.print(f"  [yellow]not mapped[/] (always missing): {', '.join(unmapped)}", highlight=False)
 
@@ -429,22 +450,24 @@ def _print_pushes(results: list[Any]) -> None:
     for result in results:
         if result.dry_run:
             for action in result.plan:
-                out.print(f"  plan {action.kind:9} {result.source} {action.ticket}", highlight=False)
-        out.print(f"push {result.line()}", highlight=False)
+                out.print(
+                    f"  plan {action.kind:9} {result.source} {printable(action.ticket)}", markup=False, highlight=False
+                )
+        out.print(f"push {printable(result.line())}", markup=False, highlight=False)
         for note in result.notes:
-            err.print(f"[yellow]push[/] {result.source}: {note}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]push[/] {u(result.source)}: {u(note)}", highlight=False, soft_wrap=True)
 
 
 def _print_pulls(pulls: list[Any]) -> None:
     for p in pulls:
         if p.status in ("failed", "partial"):
-            err.print(f"[red]{p.status}[/] {p.source}: {p.error}", highlight=False, soft_wrap=True)
+            err.print(f"[red]{p.status}[/] {u(p.source)}: {u(p.error)}", highlight=False, soft_wrap=True)
         elif p.status == "unchanged":
-            out.print(f"{p.source}: unchanged since the last pull, skipped", highlight=False)
+            out.print(f"{printable(p.source)}: unchanged since the last pull, skipped", markup=False, highlight=False)
         else:
-            out.print(f"{p.source}: pulled {p.items} item(s)", highlight=False)
+            out.print(f"{printable(p.source)}: pulled {p.items} item(s)", markup=False, highlight=False)
         for note in getattr(p, "notes", []):
-            out.print(f"  {note}", highlight=False)
+            out.print(f"  {printable(note)}", markup=False, highlight=False)
 
 
 @app.command()
@@ -500,7 +523,7 @@ def profile(
         if work_product:
             out.print("Annex C audit evidence:")
             for line in wp.audit_evidence:
-                out.print(f"  - {line}")
+                out.print(f"  - {line}", markup=False)
 
 
 def _print_checks(format: str) -> None:
@@ -537,14 +560,20 @@ def init(
         from sdbridge.templates import write_templates
 
         written = write_templates(templates, force=force)
-        out.print(f"wrote {len(written)} starter document(s) to {templates}", highlight=False)
+        out.print(
+            f"wrote {len(written)} starter document(s) to {printable(str(templates))}", markup=False, highlight=False
+        )
         if path == Path("sdbridge.yaml") and path.exists():
             return
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; use --force to overwrite it")
     text = resources.files("sdbridge").joinpath("starter.yaml").read_text(encoding="utf-8")
     path.write_text(text, encoding="utf-8")
-    out.print(f"wrote {path} — edit the sources, then run: sdbridge check -c {path}", highlight=False)
+    out.print(
+        f"wrote {printable(str(path))} — edit the sources, then run: sdbridge check -c {printable(str(path))}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -624,6 +653,7 @@ def _main(
         str, typer.Option("--log-format", help="text or json (JSON lines on stderr: run, phase, source, counts).")
     ] = "text",
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also when NO_COLOR is set).")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
     """Check ISO/IEC 29110-4-3 (Service Delivery) conformance from the tools your team already uses.
 
@@ -633,7 +663,8 @@ def _main(
     configure_output(quiet=quiet, verbose=verbose, log_format=log_format, no_color=no_color)
 
 
-GLOBAL_FLAGS = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--no-color"}
+GLOBAL_FLAGS = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--no-color", "--debug"}
+EXIT_INTERNAL = 4
 
 
 def global_options_first(argv: list[str]) -> list[str]:
@@ -655,5 +686,46 @@ def global_options_first(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def crash_report(exc: BaseException, *, debug: bool) -> int:
+    """A bug reached the top: one line for the user, the traceback in a log file (and on the
+    terminal only with --debug). Returns the exit code for an internal error."""
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    details = "".join(traceback.format_exception(exc))
+    name = f"crash-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    where: Path | None = None
+    for folder in (Path(".sdbridge"), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            target = folder / name
+            with open(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w", encoding="utf-8") as log:
+                log.write(f"sdbridge {__version__}\n{details}")
+            where = target
+            break
+        except OSError:
+            continue
+    if debug:
+        err.print(details, markup=False, highlight=False)
+    message = printable(str(exc).split("\n")[0])[:300]
+    err.print(
+        f"internal error: {type(exc).__name__}: {message} — sdbridge could not finish this command. "
+        + (f"The details are in {where}; please send them to the maintainers. " if where else "")
+        + ("" if debug else "Run with --debug to see them here."),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_INTERNAL
+
+
 def main() -> None:
-    app(args=global_options_first(sys.argv[1:]), prog_name="sdbridge")
+    args = global_options_first(sys.argv[1:])
+    try:
+        app(args=args, prog_name="sdbridge")
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes one line and a log file
+        sys.exit(crash_report(exc, debug="--debug" in args))

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from sdbridge import registry
+from sdbridge import registry, safe_yaml
 from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
 from sdbridge.formats import DEFAULT_FORMATS, REPORT_FORMATS
@@ -192,13 +192,29 @@ def load_preset(name: str, base: Path | None = None) -> dict[str, Any]:
     candidate = Path(name)
     if candidate.suffix in (".yaml", ".yml"):
         path = candidate if candidate.is_absolute() or base is None else base / candidate
-        if not path.exists():
-            raise KeyError(f"preset file {path} does not exist")
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if name not in preset_names():
+        if not path.is_file():
+            raise KeyError(f"preset file {path} does not exist or is not a file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyError(f"preset file {path} cannot be read as UTF-8 text ({type(exc).__name__})") from None
+    elif name in preset_names():
+        text = resources.files("sdbridge.mapping").joinpath("presets", f"{name}.yaml").read_text(encoding="utf-8")
+        path = Path(f"{name}.yaml")
+    else:
         raise KeyError(f"unknown preset {name!r}; shipped presets: {', '.join(preset_names())}")
-    text = resources.files("sdbridge.mapping").joinpath("presets", f"{name}.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    try:
+        loaded = safe_yaml.load(text) or {}
+    except (yaml.YAMLError, safe_yaml.YAMLProblem) as exc:
+        line = safe_yaml.line_of(exc)
+        raise KeyError(f"preset file {path}{f':{line}' if line else ''} is not valid YAML: {_problem(exc)}") from None
+    if not isinstance(loaded, dict):
+        raise KeyError(f"preset file {path} must be a mapping (name:, options:, map:), not a {type(loaded).__name__}")
+    return loaded
+
+
+def _problem(exc: Exception) -> str:
+    return str(getattr(exc, "problem", None) or exc).split("\n")[0]
 
 
 def _optional_fields(mapping: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -356,13 +372,12 @@ def load_config(path: str | Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {file}: {exc}") from None
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+        node = safe_yaml.compose(text)
+        raw = safe_yaml.load(text)
+    except (yaml.YAMLError, safe_yaml.YAMLProblem) as exc:
+        line = safe_yaml.line_of(exc)
+        where = f"{file}:{line}" if line else str(file)
+        raise ConfigError(f"{where}: not valid YAML: {_problem(exc)}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -164,51 +164,38 @@ def build_package(
         "period": str(period) if period else None,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
     return files
 
 
+def manifest_digest(manifest: dict) -> str:
+    """The manifest's own SHA-256 (over everything but this field): a changed run id, period
+    or date is caught like a changed file."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, indent=2).encode("utf-8")).hexdigest()
+
+
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/usr", "/boot")
+
+
+def check_target(path: Path) -> None:
+    """Refuse a package path that is a folder, a device or inside a system folder."""
+    resolved = path.expanduser().resolve()
+    if resolved.is_dir():
+        raise ExportError(f"{path} is a folder", hint="give the path of the .zip to write, e.g. audit.zip")
+    if resolved.exists() and not resolved.is_file():
+        raise ExportError(f"{path} is not a regular file", hint="give the path of the .zip to write")
+    if any(str(resolved) == folder or str(resolved).startswith(folder + "/") for folder in SYSTEM_FOLDERS):
+        raise ExportError(f"{path} is inside a system folder", hint="write the package to your own folder")
+
+
 def write_package(files: dict[str, bytes], path: Path) -> Path:
+    check_target(path)
+
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():
                 archive.writestr(name, data)
 
     return atomic_write(path, write)
-
-
-def verify(path: Path) -> list[str]:
-    """Problems found, one per file ([] = the package is intact)."""
-    if not path.exists():
-        raise ExportError(f"{path} does not exist")
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        return [f"{path.name}: not a zip file (damaged or not an audit package)"]
-    with archive:
-        # Folder entries carry no content: a package unzipped and zipped again (by the Finder,
-        # Explorer or `zip -r`) gains them and is still the same package.
-        names = {name for name in archive.namelist() if not name.endswith("/")}
-        if "manifest.json" not in names:
-            return ["manifest.json: missing — this is not an sdbridge audit package"]
-        try:
-            manifest = json.loads(archive.read("manifest.json"))
-            expected: dict[str, str] = manifest["files"]
-        except (ValueError, KeyError):
-            return ["manifest.json: unreadable"]
-        problems = []
-        for name, digest in sorted(expected.items()):
-            if name not in names:
-                problems.append(f"{name}: missing")
-                continue
-            try:
-                actual = hashlib.sha256(archive.read(name)).hexdigest()
-            except zipfile.BadZipFile:
-                problems.append(f"{name}: damaged in the archive")
-                continue
-            if actual != digest:
-                problems.append(f"{name}: altered (SHA-256 differs from the manifest)")
-        problems += [
-            f"{name}: not listed in the manifest" for name in sorted(names - set(expected) - {"manifest.json"})
-        ]
-    return problems

@@ -120,6 +120,15 @@ def pull_all(
             outcome = pull_source_into(config, store, source, run_id=run_id, full=full)
         except SourceError as exc:
             outcome = PullOutcome(source.name, "failed", error=str(exc))
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+            # A server answer of a shape no documentation gives (a list for an object, HTML for
+            # JSON): this source failed; the others are still pulled and checked.
+            outcome = PullOutcome(
+                source.name,
+                "failed",
+                error=f"source {source.name!r}: the server answered in a shape sdbridge cannot read "
+                f"({type(exc).__name__}); its last good data is kept",
+            )
         outcomes.append(outcome)
         event(
             "pull",

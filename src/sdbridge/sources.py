@@ -19,7 +19,7 @@ from pydantic import (
 
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
 from sdbridge.profile import load_catalogue
-from sdbridge.values import TimeZoneName
+from sdbridge.values import PlainURL, TimeZoneName
 
 
 class _Model(BaseModel):
@@ -53,7 +53,7 @@ class PushConfig(_Model):
 class SourceBase(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     preset: str | None = None
-    url_template: str | None = None
+    url_template: PlainURL | None = None
     """Link to a record, e.g. https://acme.atlassian.net/browse/{id}; {id} is the record id."""
     timezone: TimeZoneName | None = None
     """Time zone of timestamps that carry none (Jira CSV exports use the exporting user's)."""
@@ -169,7 +169,7 @@ class RetryConfig(_Model):
 class DocumentsGitLab(_Model):
     """The documents folder inside a GitLab repository, read with the repository files API."""
 
-    url: str = Field(default="https://gitlab.com", pattern=r"^https?://")
+    url: PlainURL = Field(default="https://gitlab.com", pattern=r"^https?://")
     token: SecretStr
     project: str
     ref: str = "main"
@@ -207,7 +207,7 @@ class JiraAssetsConfig(_Model):
 
     workspace_id: str
     aql: str = "objectType IS NOT EMPTY"
-    url: str | None = None
+    url: PlainURL | None = None
     """Defaults to https://api.atlassian.com/jsm/assets/workspace/{workspace_id}/v1."""
 
 
@@ -215,7 +215,7 @@ class JiraSourceConfig(SourceBase):
     """Jira Cloud or Data Center over its REST API, with the `jira` library."""
 
     type: Literal["jira"]
-    url: str = Field(pattern=r"^https?://")
+    url: PlainURL = Field(pattern=r"^https?://")
     auth: Literal["cloud", "datacenter"]
     email: str | None = None
     """Cloud: the Atlassian account e-mail that owns the API token."""
@@ -227,6 +227,8 @@ class JiraSourceConfig(SourceBase):
     """alias -> custom field name or id (customfield_10050); values appear as `custom.<alias>`."""
     page_size: int | None = Field(default=None, ge=1, le=5000)
     result_window: int = Field(default=10_000, ge=1)
+    max_pages: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Search pages read at most in one pull (a server that pages without end stops here)."""
     """Data Center: how deep `startAt` may page; past it sdbridge continues by issue key."""
     overlap_minutes: int = Field(default=15, ge=0)
     full_every_days: int | None = Field(default=7, ge=1)
@@ -286,7 +288,7 @@ class GitLabSourceConfig(SourceBase):
     """GitLab.com or self-managed, through python-gitlab."""
 
     type: Literal["gitlab"]
-    url: str = Field(default="https://gitlab.com", pattern=r"^https?://")
+    url: PlainURL = Field(default="https://gitlab.com", pattern=r"^https?://")
     token: SecretStr
     """A token with `read_api` for pulls (`api` only for push-back). Use ${GITLAB_TOKEN}."""
     projects: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -82,6 +83,9 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+log = logging.getLogger("sdbridge.store")
 
 
 class StoreError(SdbridgeError):
@@ -156,16 +160,65 @@ class Snapshot:
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            created = not path.exists()
+            if created:
+                self._create(path)
+            if not path.is_file():
+                raise StoreError(f"the store {path} is not a file", hint="point `store.path` at a file")
+            elif path.stat().st_size == 0:
+                raise StoreError(
+                    f"{path} is not an sdbridge store (0 bytes): a store is never empty",
+                    hint="move it away (a new store then starts) or restore it from a backup",
+                )
+            elif path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+                log.warning("the store %s was readable by others; it is private (0600) now", path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use the store {path}: {exc.strerror or exc}",
+                hint="check that its folder exists and is writable",
+            ) from None
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            if not created and self.schema_version == 0 and self._tables():
+                self.db.close()
+                raise StoreError(
+                    f"{path} is not an sdbridge store (a database of something else)",
+                    hint="point `store.path` at another file",
+                )
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}", hint="is it an sdbridge state.db?") from None
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        """A new store appears whole: built in a private temporary file, then linked into
+        place, so no other process ever sees it empty (an empty store is a damaged one). When
+        runs start together, one link wins and the others open that store."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                for number, migration in enumerate(MIGRATIONS):
+                    db.executescript(migration)
+                    db.execute(f"PRAGMA user_version = {number + 1}")
+            finally:
+                db.close()
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another run created it first: use that one
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _tables(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
     def close(self) -> None:
         self.db.close()
@@ -181,22 +234,32 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+        except sqlite3.OperationalError as exc:  # disk full, read-only file: said in one line
+            self.db.execute("ROLLBACK")
+            raise StoreError(
+                f"the store {self.path} could not be written: {exc}",
+                hint="free disk space, or check that the store is writable; nothing was half-written",
+            ) from None
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the store {self.path} was written by a newer sdbridge (schema {version} > {SCHEMA_VERSION})"
-            )
-        for number in range(version, SCHEMA_VERSION):
+        """Bring the schema up to date. Each step reads the version inside its own write
+        transaction, so runs that start together on a new store migrate it once."""
+        while True:
             with self.transaction() as db:
-                for statement in filter(str.strip, MIGRATIONS[number].split(";")):
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"the store {self.path} was written by a newer sdbridge (schema {version} > {SCHEMA_VERSION})"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number + 1}")
+                db.execute(f"PRAGMA user_version = {version + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -205,7 +268,23 @@ class Store:
     # --- runs ------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, trigger: str) -> None:
-        self.db.execute("INSERT INTO runs (id, trigger, started_at) VALUES (?, ?, ?)", (run_id, trigger, _now()))
+        """Record a run. The caller holds the run lock, so a run still marked `running` was
+        killed: it is closed as `interrupted` first."""
+        with self.transaction() as db:
+            interrupted = db.execute(
+                "UPDATE runs SET status = 'interrupted', ended_at = ?, error = 'the process ended before the run did' "
+                "WHERE status = 'running'",
+                (_now(),),
+            ).rowcount
+            db.execute("INSERT INTO runs (id, trigger, started_at) VALUES (?, ?, ?)", (run_id, trigger, _now()))
+        if interrupted:
+            # The last run did not end cleanly: make sure the file it left is sound.
+            verdict = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise StoreError(
+                    f"the store {self.path} is damaged ({verdict})",
+                    hint="restore it from a backup, or move it away to start a new history",
+                )
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
         self.db.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Annotated
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -33,6 +34,30 @@ def check_timezone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
+
+CREDENTIAL_PARAMETERS = {"token", "private_token", "access_token", "api_key", "apikey", "key", "password", "secret"}
+
+
+def check_url(value: str) -> str:
+    """A URL from the config may not carry credentials: they would be printed, stored and
+    written into every report that names the source."""
+    parts = urlsplit(value)
+    if "@" in parts.netloc:
+        raise ValueError(
+            "the URL carries credentials (user:password@): remove them and give the token as "
+            "`token: ${ENV_VARIABLE}` instead"
+        )
+    named = {k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if named & CREDENTIAL_PARAMETERS:
+        raise ValueError(
+            f"the URL carries a credential in its query ({', '.join(sorted(named & CREDENTIAL_PARAMETERS))}): "
+            "remove it and give the token as `token: ${ENV_VARIABLE}` instead"
+        )
+    return value
+
+
+PlainURL = Annotated[str, AfterValidator(check_url)]
+"""A URL of the config: never one with credentials in it."""
 """A config value naming a time zone; every `timezone:`/`tz:` of the config is one."""
 
 

@@ -81,7 +81,7 @@ def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(w
             (name, 1) for name in names
         ]
         statuses = {r.status for r in store.runs()}
-        assert statuses <= {"running", "ok"}  # the killed run is left as it died, the next one is ok
+        assert statuses == {"interrupted", "ok"}  # the next run closed the killed one's row, and was ok
     clean = sdbridge("check", "-c", "sdbridge.yaml", "--out", "clean", cwd=workspace)
     assert clean.returncode == 0, clean.stderr
     assert findings_of(workspace / "after") == findings_of(workspace / "clean")

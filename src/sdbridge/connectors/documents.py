@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 from markdown_it import MarkdownIt
 
+from sdbridge import safe_yaml
 from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.errors import HttpStatusError, InputError
@@ -83,13 +84,12 @@ def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict
     match = _FRONT.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1)) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            loaded = safe_yaml.load(match.group(1)) or {}
+        except (yaml.YAMLError, safe_yaml.YAMLProblem) as exc:
+            line = safe_yaml.line_of(exc)
+            problem = str(getattr(exc, "problem", None) or exc).split("\n")[0]
             raise InputError(
-                f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
-                path=path,
-                line=(mark.line + 2) if mark else None,
+                f"front matter is not valid YAML: {problem}", path=path, line=(line + 1) if line else None
             ) from None
         if not isinstance(loaded, dict):
             raise InputError("front matter must be a mapping of keys", path=path, line=2)
@@ -127,6 +127,7 @@ class DocumentsConnector:
         self.source = source
         self.folder: Path | None = resolve(source.path) if source.path is not None else None
         self.repository = _Repository(source) if source.gitlab is not None else None
+        self.outside: list[Path] = []
 
     @property
     def remote(self) -> bool:
@@ -146,7 +147,16 @@ class DocumentsConnector:
                 source=self.source.name,
                 hint=f"check `path` of source {self.source.name!r}",
             )
-        return sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+        root = self.folder.resolve()
+        found, self.outside = [], []
+        for path in sorted(self.folder.rglob("*")):
+            if path.suffix.lower() not in SUFFIXES or not path.is_file():
+                continue
+            if not path.resolve().is_relative_to(root):
+                self.outside.append(path)  # a link out of the folder: its content is not the team's evidence
+                continue
+            found.append(path)
+        return found
 
     def content_hash(self) -> str:
         """Changes when any document is added, removed or edited (the repository's blob ids
@@ -182,7 +192,9 @@ class DocumentsConnector:
     def pull(self) -> RawTable:
         items = []
         notes = []
-        for rel, text, modified in self._texts():
+        texts = self._texts()
+        notes += [f"{self._relative(p)}: a link to a file outside the documents folder; not read" for p in self.outside]
+        for rel, text, modified in texts:
             shown = str(self.folder / rel) if self.folder is not None else f"{self.location}/{rel}"
             item = parse_document(text, self.source.headings, shown)
             item["path"] = rel

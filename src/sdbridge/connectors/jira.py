@@ -22,7 +22,7 @@ from typing import Any
 from sdbridge.connectors.base import REJECTED, ItemBatch
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
-from sdbridge.errors import ConfigError
+from sdbridge.errors import ConfigError, FatalSourceError
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
 CHANGELOG_PAGE = 100
@@ -144,24 +144,37 @@ class JiraConnector:
             if token:
                 params["nextPageToken"] = token
             page = self._get("searching issues", "search/jql", params)
+            self._count_page(len(seen_tokens) + 1)
             issues.extend(page.get("issues", []))
             token = page.get("nextPageToken")
             if not token or page.get("isLast") or token in seen_tokens:
                 return issues
             seen_tokens.add(token)
 
+    def _count_page(self, pages: int) -> None:
+        """A server that keeps paging (a new token each page, a `total` of a billion) stops
+        the source at `max_pages`, before it fills the memory."""
+        if pages > self.source.max_pages:
+            raise FatalSourceError(
+                f"source {self.source.name!r}: the search was still paging after {self.source.max_pages} pages",
+                source=self.source.name,
+                hint="narrow `jql`/`projects`, or raise `max_pages` if the project really is that large",
+            )
+
     def _search_datacenter(self, since_ms: int | None, fields: list[str]) -> list[dict]:
         """`startAt` paging in key order; past the result window, the same query continues
         with `key > <last key>` from startAt 0 (keyset), so no issue is skipped or repeated."""
         size = min(self.source.page_size or DC_PAGE, DC_PAGE)
         issues: list[dict] = []
-        start, after = 0, None
+        start, after, pages = 0, None, 0
         while True:
             query = self._jql(since_ms, "key ASC")
             if after:
                 query = query.replace(" ORDER BY", f' AND key > "{after}" ORDER BY')
             params = {"jql": query, "startAt": start, "maxResults": size, "fields": ",".join(fields)}
             page = self._get("searching issues", "search", params)
+            pages += 1
+            self._count_page(pages)
             batch = page.get("issues", [])
             issues.extend(batch)
             start += len(batch)

@@ -11,14 +11,20 @@ push, and is counted. The library's own retries are off (`max_retries=0`).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 from jira import JIRA, JIRAError
 
-from sdbridge.http import HttpFailure, RetryPolicy, call, headers_of, with_deadline
+from sdbridge.errors import FatalSourceError
+from sdbridge.http import HttpFailure, RetryPolicy, call, headers_of, safe_url, with_deadline
 from sdbridge.secrets import reveal
+
+MAX_BODY_BYTES = 256 << 20
+"""The largest answer read: a page of issues is a few MiB at most."""
+CHUNK = 1 << 16
 
 
 def inspect(exc: BaseException) -> HttpFailure | None:
@@ -132,15 +138,42 @@ class JiraClient:
         url = self.url(path, api)
 
         def send() -> Any:
+            # Streamed: the answer is read in chunks under a size cap and within the timeout as
+            # a whole (a server trickling a byte at a time cannot hold the pull forever).
             response = self.session.request(
                 method,
                 url,
                 params=params,
                 timeout=self.timeout,
                 data=json.dumps(payload) if payload is not None else None,
+                stream=True,
             )
-            response.raise_for_status()
-            return response.json() if response.content else None
+            with response:
+                response.raise_for_status()
+                body = bytearray()
+                until = time.monotonic() + self.timeout
+                for chunk in response.iter_content(CHUNK):
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        raise FatalSourceError(
+                            f"source {self.name!r}: {what}: the answer is larger than {MAX_BODY_BYTES >> 20} MiB",
+                            source=self.name,
+                        )
+                    if time.monotonic() > until:
+                        raise requests.ReadTimeout(
+                            f"the answer took longer than {self.timeout} s", request=response.request
+                        )
+            if not body:
+                return None
+            try:
+                return json.loads(body)
+            except ValueError:
+                raise FatalSourceError(
+                    f"source {self.name!r}: {what}: the server answered with something that is not JSON "
+                    f"at {safe_url(url)}",
+                    source=self.name,
+                    hint="check `url`: it may point at a login page or a proxy",
+                ) from None
 
         return self.call(what, send, idempotent=method != "POST" or reads)
 

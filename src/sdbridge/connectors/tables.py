@@ -134,6 +134,13 @@ class TableFileConnector:
         if not head.strip():
             raise self._fail("file is empty", hint="export it again with a header row")
         encoding = self._encoding(head)
+        if encoding == "utf-8" and not self._valid_utf8():
+            # Checked before pyarrow reads it: a broken row with invalid UTF-8 would otherwise
+            # reach pyarrow's row handler, which cannot even show it.
+            data = self.path.read_bytes()
+            if self.source.encoding == "auto" and not _UTF8_SEQUENCE.search(data):
+                return self._parse_csv(head, "cp1252")  # a Windows export without UTF-8 in it
+            raise self._decode_error(data)
         try:
             return self._parse_csv(head, encoding)
         except pa.ArrowInvalid as exc:
@@ -143,6 +150,18 @@ class TableFileConnector:
             if self.source.encoding == "auto" and not _UTF8_SEQUENCE.search(data):
                 return self._parse_csv(head, "cp1252")  # a Windows export without UTF-8 in it
             raise self._decode_error(data) from None
+
+    def _valid_utf8(self) -> bool:
+        """Whether the file is UTF-8 throughout, read in blocks (the memory stays small)."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with self.path.open("rb") as handle:
+            try:
+                while block := handle.read(4 << 20):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return False
+        return True
 
     def _decode_error(self, data: bytes) -> InputError:
         try:
@@ -169,7 +188,21 @@ class TableFileConnector:
             ragged.append(row)
             return "skip"
 
-        table = pacsv.read_csv(
+        try:
+            table = self._arrow_csv(physical, encoding, delimiter, on_bad_row)
+        except UnicodeDecodeError as exc:
+            raise self._fail(
+                f"not valid {encoding} text (byte 0x{exc.object[exc.start]:02x})",
+                hint="re-export as UTF-8, or set `encoding:` to the export's encoding",
+            ) from None
+        if ragged:
+            raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
+        frame = table.to_pandas()
+        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
+        return frame, groups, []
+
+    def _arrow_csv(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any) -> pa.Table:
+        return pacsv.read_csv(
             self.path,
             read_options=pacsv.ReadOptions(column_names=physical, skip_rows=1, encoding=encoding),
             parse_options=pacsv.ParseOptions(
@@ -179,11 +212,6 @@ class TableFileConnector:
                 column_types={name: pa.string() for name in physical}, strings_can_be_null=True
             ),
         )
-        if ragged:
-            raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
-        frame = table.to_pandas()
-        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
-        return frame, groups, []
 
     def _ragged_error(self, encoding: str, delimiter: str, expected: int, count: int) -> InputError:
         """Find the physical lines of rows whose field count differs from the header's."""

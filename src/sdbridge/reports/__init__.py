@@ -6,6 +6,7 @@ through the entry-point group `sdbridge.sinks` (name = format, value = a callabl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -30,23 +31,33 @@ def web_link(url: object) -> str | None:
     return text if text.lower().startswith(("https://", "http://")) else None
 
 
+_LINE_FORMULA = re.compile(r"([\r\n])([=+\-@\t])")
+"""A formula at the start of a line inside a cell: a reader that takes a bare CR as the end of
+a row would start a new row with it."""
+_LINE_START = re.compile(r"[\r\n][=+\-@\t]")
+
+
 def neutralise(value: object) -> object:
-    """One cell: text a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """One cell: text a spreadsheet would run as a formula gets a leading quote, at the start
+    of the cell and at the start of every line in it."""
+    if not isinstance(value, str):
+        return value
+    value = _LINE_FORMULA.sub(r"\1'\2", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix cells that a spreadsheet would run as a formula with a quote, so a ticket
-    title like `=HYPERLINK(...)` stays text when an auditor opens the CSV."""
+    title like `=HYPERLINK(...)` (or `ok\r=2+2`) stays text when an auditor opens the CSV."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             text = out[column].astype("str")
-            risky = text.str.startswith(FORMULA_START).fillna(False)
+            risky = (text.str.startswith(FORMULA_START) | text.str.contains(_LINE_START, regex=True)).fillna(False)
             if risky.any():
-                out[column] = text.where(~risky, "'" + text)
+                fixed = text[risky].str.replace(_LINE_FORMULA, r"\1'\2", regex=True)
+                fixed = fixed.where(~fixed.str.startswith(FORMULA_START), "'" + fixed)
+                out[column] = text.where(~risky, fixed)
     return out
 
 
@@ -173,4 +184,13 @@ def sink(name: str) -> Sink:
 
 def write_reports(assessment: Assessment, out: Path, formats: list[str] | tuple[str, ...]) -> list[Path]:
     sinks = [sink(name) for name in formats]  # fail on an unknown name before writing anything
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"the report folder {out} is a file", hint="give --out (or reports.out) a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write reports to {out}: {exc.strerror or exc}",
+            hint="give --out (or reports.out) a folder you can write to",
+        ) from None
     return [write(assessment, out) for write in sinks]

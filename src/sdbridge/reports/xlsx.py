@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -31,9 +32,12 @@ with gaps come first, and the sheet says where the rest are (CSV, JSON, the audi
 
 
 def safe(value: object) -> object:
-    """A cell value: lists joined, formula-like text neutralised."""
+    """A cell value: lists joined, characters a workbook cannot hold (NUL, other controls)
+    dropped, formula-like text neutralised."""
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     return neutralise(value)
 
 

@@ -1,0 +1,364 @@
+"""Hostile and broken input: an audit package that lies, credentials in a URL, a broken or
+foreign store, markup in text from outside, a bug. Each gets one clear line and the right
+exit code, never a traceback and never a false "intact"."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sdbridge import cli, verify
+from sdbridge.cli import app
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CONFIG = REPO / "config" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("pkg") / "audit.zip"
+    result = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--fresh", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+def rebuild(source: Path, target: Path, change) -> Path:
+    """A copy of a package with its entries passed through `change(name, data, archive)`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of a duplicate name: that is the point
+        with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in original.infolist():
+                change(info.filename, original.read(info.filename), copy)
+    return target
+
+
+def verified(path: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["export", "--verify", str(path)])
+    return result.exit_code, result.output
+
+
+def test_the_real_package_verifies(package):
+    assert verified(package)[0] == 0
+
+
+def test_a_zip_holding_only_a_manifest_does_not_verify(package, tmp_path):
+    lone = tmp_path / "lone.zip"
+    with zipfile.ZipFile(lone, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"run_id": "x", "files": {}}))
+    code, output = verified(lone)
+    assert code == 1 and "manifest.json" in output and "cannot be trusted" in output
+    listed_nothing_else = tmp_path / "lone2.zip"
+    with zipfile.ZipFile(listed_nothing_else, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"run_id": "x", "files": {"a.txt": "0" * 64}}))
+        archive.writestr("a.txt", "")
+    code, output = verified(listed_nothing_else)
+    assert code == 1 and "manifest.json: altered" in output  # not one sdbridge wrote
+
+
+def test_a_second_entry_of_the_same_name_is_caught(package, tmp_path):
+    def twice(name, data, archive):
+        if name == "report.json":
+            archive.writestr(name, b'{"tampered": true}')
+        archive.writestr(name, data)
+
+    code, output = verified(rebuild(package, tmp_path / "twice.zip", twice))
+    assert code == 1 and "report.json: appears 2 times" in output
+
+
+def test_a_manifest_that_lists_no_report_is_refused(package, tmp_path):
+    from sdbridge.export import manifest_digest
+
+    def without_report(name, data, archive):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            del manifest["files"]["report.json"]
+            manifest["manifest_sha256"] = manifest_digest(manifest)
+            data = json.dumps(manifest, indent=2)
+        if name != "report.json":
+            archive.writestr(name, data)
+
+    code, output = verified(rebuild(package, tmp_path / "noreport.zip", without_report))
+    assert code == 1 and "does not list report.json" in output
+
+
+@pytest.mark.parametrize("files", [[], None, "x", {"report.json": "not-a-digest"}])
+def test_a_manifest_of_the_wrong_shape_is_one_line_not_a_traceback(package, tmp_path, files):
+    def bad_manifest(name, data, archive):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["files"] = files
+            data = json.dumps(manifest)
+        archive.writestr(name, data)
+
+    code, output = verified(rebuild(package, tmp_path / "shape.zip", bad_manifest))
+    assert code == 1 and "manifest.json" in output and "Traceback" not in output
+
+
+def test_unsafe_names_links_encryption_and_unknown_methods_are_reported(package, tmp_path):
+    def hostile(name, data, archive):
+        archive.writestr(name, data)
+        if name == "report.json":
+            archive.writestr("../escape.txt", b"x")
+            link = zipfile.ZipInfo("link")
+            link.external_attr = 0o120777 << 16
+            archive.writestr(link, "/etc/passwd")
+
+    path = rebuild(package, tmp_path / "hostile.zip", hostile)
+    code, output = verified(path)
+    assert code == 1 and "climbs out of the package" in output and "symbolic link" in output
+    raw = bytearray(path.read_bytes())
+    # Flag the first entry encrypted, the second with an unknown method (local and central headers).
+    position = raw.find(b"PK\x01\x02")
+    raw[position + 8] |= 0x01
+    second = raw.find(b"PK\x01\x02", position + 4)
+    raw[second + 10 : second + 12] = (99).to_bytes(2, "little")
+    tampered = tmp_path / "flags.zip"
+    tampered.write_bytes(bytes(raw))
+    code, output = verified(tampered)
+    assert code == 1 and ("encrypted" in output or "method 99" in output)
+
+
+def test_a_damaged_stream_and_a_zip_bomb_are_reported_not_unpacked(package, tmp_path, monkeypatch):
+    raw = bytearray(package.read_bytes())
+    start = raw.find(b"PK\x03\x04", 100)
+    raw[start + 60 : start + 90] = b"\xff" * 30  # inside some deflate stream
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(raw))
+    code, output = verified(damaged)
+    assert code == 1 and "Traceback" not in output
+    monkeypatch.setattr(verify, "MAX_ENTRY_BYTES", 1000)  # stands for 2 GiB: the same code path
+    code, output = verified(package)
+    assert code == 1 and "unpacks to more than the size a package may hold" in output
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/zero", "/proc/self/status"])
+def test_verify_and_export_refuse_what_is_not_a_package_file(tmp_path, target):
+    path = tmp_path if target == "folder" else Path(target)
+    result = runner.invoke(app, ["export", "--verify", str(path)])
+    if target == "/proc/self/status":  # a readable regular file, but no zip
+        assert result.exit_code == 1 and "not a readable zip archive" in result.output
+    else:
+        assert result.exit_code == 2 and "not a file" in result.output
+    written = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--fresh", "--out", str(path)])
+    assert written.exit_code == 2 and (
+        "is a folder" in written.output or "system folder" in written.output or "not a regular file" in written.output
+    )
+
+
+def test_credentials_in_a_url_are_refused_and_never_echoed(tmp_path, monkeypatch):
+    monkeypatch.setenv("T", "tok")
+    config = tmp_path / "c.yaml"
+    for url in ("https://bot:S3CRET-TOKEN@acme.atlassian.net", "https://acme.atlassian.net/?token=S3CRET-TOKEN"):
+        config.write_text(
+            f"sources:\n  - {{name: j, type: jira, url: '{url}', auth: cloud, email: a@b.c, token: '${{T}}', "
+            "projects: [OPS]}\n",
+            encoding="utf-8",
+        )
+        result = runner.invoke(app, ["check", "-c", str(config)])
+        assert result.exit_code == 2 and "carries" in result.output and "token: ${ENV_VARIABLE}" in result.output
+        assert "S3CRET-TOKEN" not in result.output
+
+
+def test_an_emptied_or_foreign_store_is_refused_not_replaced(demo_workspace):
+    store = demo_workspace.parent / ".sdbridge" / "state.db"
+    assert runner.invoke(app, ["run", "-c", str(demo_workspace)]).exit_code == 0
+    store.write_bytes(b"")
+    result = runner.invoke(app, ["run", "-c", str(demo_workspace)])
+    assert result.exit_code == 2 and "not an sdbridge store (0 bytes)" in result.output
+    assert store.stat().st_size == 0  # not silently re-created: the history is not thrown away
+    store.unlink()
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    result = runner.invoke(app, ["history", "-c", str(demo_workspace)])
+    assert result.exit_code == 2 and "not an sdbridge store" in result.output
+
+
+def test_a_killed_runs_row_is_closed_and_the_store_made_private(demo_workspace):
+    folder = demo_workspace.parent
+    assert runner.invoke(app, ["run", "-c", str(demo_workspace)]).exit_code == 0
+    store = folder / ".sdbridge" / "state.db"
+    with sqlite3.connect(store) as db:
+        db.execute(
+            "INSERT INTO runs (id, trigger, started_at) VALUES ('19700101T000000Z-dead00', 'manual', "
+            "'1970-01-01T00:00:00+00:00')"
+        )
+    os.chmod(store, 0o644)
+    assert runner.invoke(app, ["run", "-c", str(demo_workspace)]).exit_code == 0
+    with sqlite3.connect(store) as db:
+        status = db.execute("SELECT status FROM runs WHERE id = '19700101T000000Z-dead00'").fetchone()[0]
+    assert status == "interrupted"
+    assert store.stat().st_mode & 0o777 == 0o600
+    shown = runner.invoke(app, ["history", "-c", str(demo_workspace), "--format", "json"])
+    assert shown.exit_code == 0 and {r["status"] for r in json.loads(shown.output)} == {"ok", "interrupted"}
+    assert runner.invoke(app, ["history", "-c", str(demo_workspace)]).exit_code == 0
+
+
+def test_runs_started_together_on_a_new_store_never_break_its_schema(demo_workspace):
+    folder = demo_workspace.parent
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sdbridge", "-q", "run"],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = []
+    for process in started:
+        _, stderr = process.communicate(timeout=300)
+        results.append((process.returncode, stderr))
+    assert any(code == 0 for code, _ in results)
+    for code, stderr in results:
+        assert "already exists" not in stderr and "Traceback" not in stderr
+        assert code == 0 or "held by" in stderr or "another" in stderr, stderr
+
+
+def test_markup_in_outside_text_is_printed_as_text(tmp_path):
+    (tmp_path / "x.csv").write_text("Key,[/bold] Summary\nA-1,x\n", encoding="utf-8")
+    config = tmp_path / "c[red].yaml"
+    config.write_text(
+        "sources:\n  - {name: t, type: csv, path: 'no[/]such.csv', map: {WP.18: {fields: {id: Key}}}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["check", "-c", str(config)])
+    assert result.exit_code == 2 and "no[/]such.csv" in result.output
+    config.write_text(
+        "sources:\n  - {name: t, type: csv, path: x.csv, map: {WP.18: {fields: {id: Key, "
+        "title: '[/bold] Summary'}}}}\n",
+        encoding="utf-8",
+    )
+    shown = runner.invoke(app, ["mapping", "-c", str(config)])
+    assert shown.exit_code == 0 and "[/bold] Summary" in shown.output
+
+
+def test_a_bug_is_one_line_a_log_file_and_exit_4(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("something sdbridge did not expect")
+
+    monkeypatch.setattr("sdbridge.runner.check_with_store", boom)
+    monkeypatch.setattr(sys, "argv", ["sdbridge", "check", "-c", str(DEMO_CONFIG)])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 4
+    stderr = capsys.readouterr().err
+    assert "internal error: RuntimeError: something sdbridge did not expect" in stderr
+    assert "Traceback" not in stderr and "--debug" in stderr
+    logs = list((tmp_path / ".sdbridge").glob("crash-*.log"))
+    assert len(logs) == 1 and "Traceback" in logs[0].read_text() and logs[0].stat().st_mode & 0o777 == 0o600
+
+
+def test_a_report_temp_file_left_by_a_killed_run_is_removed(tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    stale = out / ".report.json.k1ll3d"
+    stale.write_text("")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = out / ".report.json.writing"
+    fresh.write_text("")
+    assert runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--out", str(out), "-f", "json"]).exit_code == 0
+    assert not stale.exists() and fresh.exists()  # only what a killed process left
+
+
+# --- bounded and honest input --------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_duplicated_key_is_an_error_naming_both_lines(tmp_path):
+    (tmp_path / "a.csv").write_text("Key\nA-1\n", encoding="utf-8")
+    path = _config(
+        tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv}\nsources:\n  - {name: b, type: csv, path: a.csv}\n"
+    )
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "'sources' appears twice (lines 1 and 3)" in result.output
+
+
+def test_a_yaml_bomb_and_deep_nesting_are_refused_in_a_config_and_in_front_matter(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 10)}]\n" for n in range(9)
+    )
+    result = runner.invoke(app, ["check", "-c", str(_config(tmp_path, bomb))])
+    assert result.exit_code == 2 and ("aliases" in result.output or "expands to more than" in result.output)
+    deep = "a: " + "[" * 5000 + "]" * 5000 + "\n"
+    result = runner.invoke(app, ["check", "-c", str(_config(tmp_path, deep))])
+    assert result.exit_code == 2 and "nested deeper than" in result.output
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "p.md").write_text("---\n" + bomb + "---\n# Policy\n", encoding="utf-8")
+    path = _config(tmp_path, "sources:\n  - {name: d, type: documents, path: docs, preset: documents}\n")
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "p.md" in result.output and "front matter" in result.output
+
+
+@pytest.mark.parametrize(
+    "preset", ["- a list\n- of things\n", "!!python/object/apply:os.system ['true']\n", b"\xff\xfe"]
+)
+def test_a_broken_preset_file_is_a_config_error(tmp_path, preset):
+    target = tmp_path / "mine.yaml"
+    target.write_bytes(preset if isinstance(preset, bytes) else preset.encode())
+    (tmp_path / "a.csv").write_text("Key\nA-1\n", encoding="utf-8")
+    path = _config(tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv, preset: mine.yaml}\n")
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "preset file" in result.output and "Traceback" not in result.output
+
+
+def test_a_document_linking_outside_its_folder_is_not_read(tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\nwork_product: WP.14\n---\n# Secret\nnot evidence\n", encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "policy.md").write_text("---\nwork_product: WP.14\n---\n# Policy\nText.\n", encoding="utf-8")
+    (docs / "leak.md").symlink_to(secret)
+    path = _config(tmp_path, "sources:\n  - {name: d, type: documents, path: docs, preset: documents}\n")
+    result = runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["work_products"]["WP.14"]["records"] == 1
+    assert any("leak.md: a link to a file outside the documents folder" in n for n in report["sources"][0]["notes"])
+
+
+def test_a_formula_after_a_bare_carriage_return_is_neutralised(tmp_path):
+    (tmp_path / "a.csv").write_text('Key,Summary\nA-1,"ok\r=2+2"\n', encoding="utf-8", newline="")
+    path = _config(
+        tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv, map: {WP.18: {fields: {id: Key, title: Summary}}}}\n"
+    )
+    assert runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "csv,xlsx"]).exit_code == 0
+    text = (tmp_path / "r" / "findings.csv").read_bytes().decode("utf-8")  # bare CRs kept as they are
+    assert "ok\r'=2+2" in text and "\r=2+2" not in text
+
+
+def test_control_characters_never_break_the_workbook(tmp_path):
+    (tmp_path / "a.csv").write_text("Key,Summary\nA-1,nul\x00bell\x07\n", encoding="utf-8")
+    path = _config(
+        tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv, map: {WP.18: {fields: {id: Key, title: Summary}}}}\n"
+    )
+    result = runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "json,xlsx"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.xlsx").stat().st_size > 0
+
+
+def test_a_report_folder_that_is_a_file_is_one_line(tmp_path):
+    target = tmp_path / "reports"
+    target.write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--out", str(target)])
+    assert result.exit_code == 2 and "is a file" in result.output and "Traceback" not in result.output
