@@ -89,11 +89,11 @@ class ProcessConfig(_Model):
     """Settings of the process checks across records (issue P04-P17)."""
 
     reporting_period: Literal["monthly", "quarterly"] = "quarterly"
-    reporting_periods: int = Field(default=4, ge=1)
+    reporting_periods: int = Field(default=4, ge=1, le=120)
     """How many past, complete periods must each have a service performance report (WP.19)."""
-    max_open_days: int = Field(default=30, ge=1)
-    review_months: int = Field(default=12, ge=1)
-    warn_days: int = Field(default=30, ge=0)
+    max_open_days: int = Field(default=30, ge=1, le=36_500)
+    review_months: int = Field(default=12, ge=1, le=1_200)
+    warn_days: int = Field(default=30, ge=0, le=3_650)
     """Warn this many days before evidence passes its review date."""
     freshness: dict[str, int] = Field(default_factory=dict)
     """WP id -> days its evidence stays valid (document WPs default to 365)."""

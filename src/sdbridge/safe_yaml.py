@@ -79,6 +79,11 @@ def load(text: str) -> Any:
         value = loader.get_single_data()
     except RecursionError:
         raise YAMLProblem(f"nested deeper than {MAX_DEPTH} levels", None) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(exc, YAMLProblem):
+            raise
+        # A value PyYAML reads but Python refuses (2026-02-30 as a date): said with its line.
+        raise YAMLProblem(f"a value cannot be read: {exc}", None) from None
     finally:
         loader.dispose()
     _check_expanded(value)

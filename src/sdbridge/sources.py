@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -142,6 +143,15 @@ class TableSourceConfig(SourceBase):
     path: Path
     encoding: str = "auto"
     delimiter: str = "auto"
+    """`auto`, `tab`, or one character (`,` `;` `|`)."""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if value in ("auto", "tab", "\\t") or (len(value) == 1 and value not in '\r\n"'):
+            return value
+        raise ValueError(f"delimiter {value!r} must be auto, tab or one character such as , ; |")
+
     sheet: str | int | None = None
     unquote_formulas: bool = False
     """Remove the ' that GitLab puts before cells starting with = + - @."""
@@ -301,6 +311,8 @@ class GitLabSourceConfig(SourceBase):
     notes: bool = True
     push: PushConfig = Field(default_factory=PushConfig)
     per_page: int = Field(default=100, ge=1, le=100)
+    max_pages: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Pages read at most from one listing (a server that pages without end stops here)."""
     overlap_minutes: int = Field(default=15, ge=0)
     full_every_days: int | None = Field(default=7, ge=1)
     retry: RetryConfig = Field(default_factory=RetryConfig)

@@ -362,3 +362,95 @@ def test_a_report_folder_that_is_a_file_is_one_line(tmp_path):
     target.write_text("not a folder", encoding="utf-8")
     result = runner.invoke(app, ["check", "-c", str(DEMO_CONFIG), "--out", str(target)])
     assert result.exit_code == 2 and "is a file" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "is a folder, not a file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not a text file"),
+        (b"Key,Summary\n\x8d\x8e,x\n", "not valid"),
+    ],
+)
+def test_files_that_are_not_csv_exports_are_named(tmp_path, content, expected):
+    target = tmp_path / "a.csv"
+    if content is None:
+        target.mkdir()
+    else:
+        target.write_bytes(content)
+    path = _config(tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv, map: {WP.18: {fields: {id: Key}}}}\n")
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
+
+
+def test_a_huge_cell_and_bare_carriage_returns_are_read(tmp_path):
+    (tmp_path / "big.csv").write_text("Key,Summary\nA-1," + "x" * 3_000_000 + "\nA-2,y\n", encoding="utf-8")
+    (tmp_path / "cr.csv").write_bytes(b"Key,Summary\rA-1,x\rA-2,y\r")
+    for name in ("big.csv", "cr.csv"):
+        path = _config(
+            tmp_path, f"sources:\n  - {{name: a, type: csv, path: {name}, map: {{WP.18: {{fields: {{id: Key}}}}}}}}\n"
+        )
+        result = runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / "r" / "report.json").read_text())["work_products"]["WP.18"]["records"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("delimiter: ''", "must be auto, tab or one character"),
+        ("delimiter: ';;'", "must be auto, tab or one character"),
+    ],
+)
+def test_a_bad_delimiter_is_a_config_error(tmp_path, setting, expected):
+    (tmp_path / "a.csv").write_text("Key\nA-1\n", encoding="utf-8")
+    path = _config(tmp_path, f"sources:\n  - {{name: a, type: csv, path: a.csv, {setting}}}\n")
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and expected in result.output
+
+
+def test_a_huge_number_and_an_impossible_date_are_config_errors(tmp_path):
+    (tmp_path / "a.csv").write_text("Key\nA-1\n", encoding="utf-8")
+    path = _config(
+        tmp_path, "process: {max_open_days: 99999999999999999999}\nsources:\n  - {name: a, type: csv, path: a.csv}\n"
+    )
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "process.max_open_days" in result.output
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "p.md").write_text("---\nwork_product: WP.14\napproved_on: 2026-02-30\n---\n# P\nx\n", encoding="utf-8")
+    path = _config(tmp_path, "sources:\n  - {name: d, type: documents, path: docs, preset: documents}\n")
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "p.md" in result.output and "day is out of range" in result.output
+
+
+def test_formula_cells_without_a_saved_result_are_named_in_a_note(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Key", "Summary"])
+    book.active.append(["A-1", '=CONCAT("a","b")'])
+    book.save(tmp_path / "f.xlsx")
+    path = _config(
+        tmp_path,
+        "sources:\n  - {name: a, type: xlsx, path: f.xlsx, map: {WP.18: {fields: {id: Key, title: Summary}}}}\n",
+    )
+    result = runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads((tmp_path / "r" / "report.json").read_text())["sources"][0]["notes"]
+    assert any("1 formula cell(s)" in n and "B2" in n and "recalculate" in n for n in notes)
+
+
+def test_a_gitlab_listing_that_pages_without_end_stops_the_source_only(monkeypatch, tmp_path):
+    from tests.fakes.gitlab_server import FakeGitLab
+    from tests.integration.test_gitlab import TOKEN, build_portal, write_config
+
+    monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
+    server = FakeGitLab(token=TOKEN, projects=[build_portal()])
+    server.start()
+    try:
+        config = write_config(tmp_path, server.base, max_pages=1)  # stands for a server that never stops
+        result = runner.invoke(app, ["pull", "-c", str(config)])
+        assert result.exit_code == 3 and "still paging after" in result.output and "Traceback" not in result.output
+    finally:
+        server.stop()

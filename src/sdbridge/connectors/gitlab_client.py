@@ -14,9 +14,10 @@ from typing import Any
 
 import gitlab
 import requests
-from gitlab.exceptions import GitlabError
+from gitlab.exceptions import GitlabError, GitlabParsingError
 from pydantic import SecretStr
 
+from sdbridge.errors import FatalSourceError
 from sdbridge.http import HttpFailure, RetryPolicy, call, with_deadline
 from sdbridge.secrets import reveal
 
@@ -26,7 +27,15 @@ NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 
 class GitLabClient:
     def __init__(
-        self, name: str, url: str, token: SecretStr, policy: RetryPolicy, *, per_page: int = 100, timeout: float = 30.0
+        self,
+        name: str,
+        url: str,
+        token: SecretStr,
+        policy: RetryPolicy,
+        *,
+        per_page: int = 100,
+        timeout: float = 30.0,
+        max_pages: int = 10_000,
     ) -> None:
         self.name = name
         self.url = url
@@ -34,6 +43,7 @@ class GitLabClient:
         self.requests = 0
         self._token = token
         self._per_page = per_page
+        self.max_items = max_pages * per_page
         self._timeout = timeout
         self._deadline: float | None = None
         self._last_headers: dict[str, str] = {}
@@ -47,6 +57,7 @@ class GitLabClient:
             source.token,
             source.retry.policy(),
             per_page=source.per_page,
+            max_pages=source.max_pages,
             timeout=source.timeout_seconds,
         )
 
@@ -83,6 +94,16 @@ class GitLabClient:
         """One request under the policy; a create (`idempotent=False`) is not repeated blindly."""
         if self._deadline is None:
             self.begin()
+        try:
+            return self._call(what, fn, idempotent)
+        except GitlabParsingError:
+            raise FatalSourceError(
+                f"source {self.name!r}: {what}: the server answered with something that is not JSON",
+                source=self.name,
+                hint="check `url`: it may point at a login page or a proxy",
+            ) from None
+
+    def _call(self, what: str, fn: Callable[[], Any], idempotent: bool) -> Any:
         return call(
             fn,
             source=self.name,
@@ -96,11 +117,19 @@ class GitLabClient:
     def each(self, what: str, start: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         """Every item of a paged list; each page request runs under the retry policy."""
         pages = self.call(what, start)
+        count = 0
         while True:
             try:
                 item = self.call(what, lambda: next(pages))
             except StopIteration:
                 return
+            count += 1
+            if count > self.max_items:  # a server that pages without end stops here
+                raise FatalSourceError(
+                    f"source {self.name!r}: {what}: still paging after {self.max_items} items",
+                    source=self.name,
+                    hint="narrow the projects or resources, or raise `max_pages`",
+                )
             yield item
 
     def project(self, ref: str | int) -> Any:

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,13 @@ from sdbridge.errors import InputError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _SNIFF_BYTES = 64 * 1024
+BINARY_MAGIC = (b"\x89PNG", b"PK\x03\x04", b"%PDF", b"GIF8", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0")
+"""How images, zips (xlsx), PDFs and old .xls files start: none is a CSV export."""
+MAX_SHARED_STRINGS_BYTES = 512 << 20
+MAX_SCANNED_ROWS = 100_000
+"""Rows of a sheet looked through for formulas without a saved result."""
+MAX_CELL_BYTES = 64 << 20
+"""The largest single CSV cell read (pyarrow's block grows up to this)."""
 _MAX_REPORTED_LINES = 5
 # A UTF-8 multi-byte sequence: if a file has these, it is UTF-8 (perhaps damaged), not cp1252.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
@@ -87,6 +95,13 @@ class TableFileConnector:
                 source=self.source.name,
                 hint=f"check `path` of source {self.source.name!r}",
             )
+        if not self.path.is_file():
+            raise InputError(
+                "is a folder, not a file",
+                path=str(self.path),
+                source=self.source.name,
+                hint=f"give `path` of source {self.source.name!r} the export file itself",
+            )
         if self.path.suffix.lower() in EXCEL_SUFFIXES or self.source.type == "xlsx":
             frame, groups, notes = self._read_xlsx()
         else:
@@ -133,6 +148,11 @@ class TableFileConnector:
             head = handle.read(_SNIFF_BYTES)
         if not head.strip():
             raise self._fail("file is empty", hint="export it again with a header row")
+        if head.startswith(BINARY_MAGIC) or head.count(b"\x00") > len(head) // 10:
+            raise self._fail(
+                "is not a text file (it holds NUL bytes: an image, a workbook, a zip?)",
+                hint="give a CSV export here, or `type: xlsx` for a workbook",
+            )
         encoding = self._encoding(head)
         if encoding == "utf-8" and not self._valid_utf8():
             # Checked before pyarrow reads it: a broken row with invalid UTF-8 would otherwise
@@ -177,6 +197,7 @@ class TableFileConnector:
 
     def _parse_csv(self, head: bytes, encoding: str) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
         text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines with a bare CR
         delimiter = self._delimiter(text)
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
         if not header:
@@ -202,9 +223,25 @@ class TableFileConnector:
         return frame, groups, []
 
     def _arrow_csv(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any) -> pa.Table:
+        """pyarrow's reader; a cell larger than a block (a pasted log, a few MB) is read with
+        bigger blocks, up to `MAX_CELL_BYTES`."""
+        block = 1 << 20
+        while True:
+            try:
+                return self._arrow_read(physical, encoding, delimiter, on_bad_row, block)
+            except pa.ArrowInvalid as exc:
+                if "straddling" not in str(exc):
+                    raise
+                if block >= MAX_CELL_BYTES:
+                    raise self._fail(
+                        f"a cell is larger than {MAX_CELL_BYTES >> 20} MiB", hint="shorten that field in the export"
+                    ) from None
+                block *= 4
+
+    def _arrow_read(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any, block: int) -> pa.Table:
         return pacsv.read_csv(
             self.path,
-            read_options=pacsv.ReadOptions(column_names=physical, skip_rows=1, encoding=encoding),
+            read_options=pacsv.ReadOptions(column_names=physical, skip_rows=1, encoding=encoding, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
             ),
@@ -243,6 +280,7 @@ class TableFileConnector:
     # --- XLSX -----------------------------------------------------------------------------
 
     def _read_xlsx(self) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+        self._check_workbook_parts()
         try:
             book = pd.ExcelFile(self.path, engine="openpyxl")
         except Exception as exc:  # openpyxl raises several unrelated types for a broken file
@@ -266,8 +304,47 @@ class TableFileConnector:
         frame = frame.astype("str")
         frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # the sheet's own row number
         blank = frame.drop(columns=[ROW]).isna().all(axis=1)
-        notes = []
+        notes = self._uncalculated(sheet)
         if blank.any():
             notes.append(f"{int(blank.sum())} blank row(s) in sheet {sheet!r} are not items and were skipped")
             frame = frame[~blank].reset_index(drop=True)
         return frame, groups, notes
+
+    def _check_workbook_parts(self) -> None:
+        """Refuse a workbook whose shared-strings part would not fit in memory once read."""
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                parts = {i.filename: i.file_size for i in archive.infolist()}
+        except (zipfile.BadZipFile, OSError):
+            return  # openpyxl says what is wrong with it
+        if parts.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS_BYTES:
+            raise self._fail(
+                f"the workbook's text table is larger than {MAX_SHARED_STRINGS_BYTES >> 20} MiB",
+                hint="export the data as CSV instead",
+            )
+
+    def _uncalculated(self, sheet: str) -> list[str]:
+        """Formula cells without a saved result read as blank, which would be false gaps: a
+        note names them (a workbook written by a program and never opened in Excel)."""
+        from openpyxl import load_workbook
+
+        formulas = load_workbook(self.path, read_only=True, data_only=False)
+        values = load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            cells: list[str] = []
+            rows = zip(
+                formulas[sheet].iter_rows(max_row=MAX_SCANNED_ROWS), values[sheet].iter_rows(max_row=MAX_SCANNED_ROWS)
+            )
+            for formula_row, value_row in rows:
+                for formula, value in zip(formula_row, value_row):
+                    if isinstance(formula.value, str) and formula.value.startswith("=") and value.value is None:
+                        cells.append(getattr(formula, "coordinate", "?"))
+        finally:
+            formulas.close()
+            values.close()
+        if not cells:
+            return []
+        return [
+            f"{len(cells)} formula cell(s) in sheet {sheet!r} have no saved result and read as blank "
+            f"(e.g. {', '.join(cells[:5])}): open the workbook in Excel, recalculate and save it"
+        ]

@@ -234,6 +234,23 @@ def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> Pr
     return make("met", f"all {result.population} {result.noun} evaluated; {result.holds}", evaluated=evaluated)
 
 
+def each_has(
+    population: Population, noun: str, name: str, *, failed_reason: str, lacking_what: str, holds: str
+) -> Evaluation:
+    """The common check "every record of the population has `name`": a blank value fails; a
+    record whose source cannot provide the field lacks it (counted, never passing)."""
+    provides = population.provides(name)
+    return Evaluation(
+        noun,
+        population.count(),
+        failed=population.listed(provides & ~population.present(name)),
+        failed_reason=failed_reason,
+        lacking=population.listed(~provides),
+        lacking_what=lacking_what,
+        holds=holds,
+    )
+
+
 def unmapped(population: Population, *names: str) -> str | None:
     """The reason a check cannot run when no source maps one of these fields, else None."""
     absent = [n for n in names if not population.maps(n)]
@@ -259,6 +276,7 @@ def rules() -> Iterator[ProcessRule]:
 
 
 __all__ = [
+    "each_has",
     "Context",
     "Evaluation",
     "Listed",

@@ -7,6 +7,7 @@ from sdbridge.rules.process.base import (
     Evaluation,
     ProcessRule,
     ProcessSettings,
+    each_has,
     fmt_time,
     register,
     unmapped,
@@ -36,13 +37,11 @@ class ChangeApproved(ProcessRule):
         if reason := unmapped(changes, "approval"):
             return Evaluation(noun, 0, unevaluable=reason)
         done = changes.where(changes.flag("done", default=True))
-        provides = changes.provides("approval")
-        return Evaluation(
+        return each_has(
+            done,
             noun,
-            done.count(),
-            failed=done.listed(provides & ~changes.present("approval")),
+            "approval",
             failed_reason="{n} have no approval recorded",
-            lacking=done.listed(~provides),
             lacking_what="an approval field in their source's export",
             holds="each carries an approval",
         )

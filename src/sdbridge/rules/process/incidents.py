@@ -11,6 +11,7 @@ from sdbridge.rules.process.base import (
     Population,
     ProcessRule,
     ProcessSettings,
+    each_has,
     fmt_time,
     register,
     unmapped,
@@ -89,13 +90,11 @@ class RestorationDocumented(ProcessRule):
         if isinstance(incidents, Evaluation):
             return incidents
         closed = incidents.where(incidents.flag("done"))
-        provides = closed.provides("restoration_steps")
-        return Evaluation(
+        return each_has(
+            closed,
             noun,
-            closed.count(),
-            failed=closed.listed(provides & ~closed.present("restoration_steps")),
+            "restoration_steps",
             failed_reason="{n} do not document restoration steps",
-            lacking=closed.listed(~provides),
             lacking_what="a restoration-steps field in their source's export",
             holds="each documents its restoration steps",
         )
