@@ -116,7 +116,11 @@ def test_the_workbook_has_a_sheet_per_fed_work_product(reports):
     assert header[:3] == ["Record", "Source", "Title"] and "WP.18.h" in header
     statuses = {c.value for row in wp18.iter_rows(min_row=2, min_col=4) for c in row}
     assert {"present", "missing", "pending", "not_applicable"} <= statuses
+    assert wp18.freeze_panes == "A2" and wp18.auto_filter.ref.startswith("A1:")  # a table people can filter
+    missing = next(c for row in wp18.iter_rows(min_row=2, min_col=4) for c in row if c.value == "missing")
+    assert missing.fill.start_color.rgb.endswith("FFC7CE")  # statuses keep their colours
     findings = book["Findings"]
+    assert findings.auto_filter.ref.startswith("A1:J")
     titles = [row[8].value for row in findings.iter_rows(min_row=2)]
     assert any(str(t).startswith("'=HYPERLINK") for t in titles)
     assert not any(str(t).startswith("=") for t in titles if t)

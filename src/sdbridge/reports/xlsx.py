@@ -1,14 +1,17 @@
 """The XLSX workbook: a summary sheet, one sheet per fed work product (records x item status,
 colour-coded) and the findings. Text cells that a spreadsheet would run as formulas are
-neutralised."""
+neutralised. Written in openpyxl's write-only mode: the time grows with the rows, not with
+their square (asking a sheet for its last row on every cell made 40,000 rows take hours)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -41,31 +44,61 @@ def safe(value: object) -> object:
     return neutralise(value)
 
 
-def _header(sheet, names: list[str]) -> None:
-    sheet.append(names)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
+class _Sheet:
+    """A worksheet written row by row (openpyxl's write-only mode: time linear in the rows,
+    memory bounded, as a nightly run over a large tracker needs): a bold, frozen header row,
+    cells styled as they are written, an autofilter over the table."""
+
+    def __init__(self, book: Workbook, title: str, header: list[str], widths: dict[str, float] | None = None) -> None:
+        self.sheet = book.create_sheet(title)
+        self.book = book
+        self.columns = len(header)
+        self.rows = 0
+        for letter, width in (widths or {}).items():
+            self.sheet.column_dimensions[letter].width = width
+        self.sheet.freeze_panes = "A2"
+        self.append(header, bold=True)
+
+    def cell(self, value: Any, status: str | None = None, bold: bool = False) -> Any:
+        cell = WriteOnlyCell(self.sheet, value=value)
+        colour = FILLS.get(status or "")
+        if colour:
+            cell.fill = PatternFill("solid", start_color=colour, end_color=colour)
+        if bold:
+            cell.font = BOLD
+        return cell
+
+    def append(self, values: Sequence[Any], statuses: Sequence[str | None] | None = None, bold: bool = False) -> None:
+        if statuses is None and not bold:
+            self.sheet.append(values)
+        else:
+            marks = statuses or [None] * len(values)
+            self.sheet.append([self.cell(v, s, bold) for v, s in zip(values, marks)])
+        self.rows += 1
+
+    def close(self) -> None:
+        if self.rows > 1 and self.columns:
+            self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.columns)}{self.rows}"
 
 
-def _fill(cell, status: str) -> None:
-    colour = FILLS.get(status)
-    if colour:
-        cell.fill = PatternFill("solid", start_color=colour, end_color=colour)
+BOLD = Font(bold=True)
 
 
 def write_xlsx(assessment: Assessment, out: Path) -> Path:
-    book = Workbook()
-    summary = book.worksheets[0]
-    summary.title = "Summary"
+    book = Workbook(write_only=True)
+    summary = book.create_sheet("Summary")
+    summary.column_dimensions["D"].width = 90
     summary.append([f"{assessment.profile} — variation {assessment.variation}"])
     summary.append([f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC"])
     summary.append([])
-    summary.append(["Requirement", "Process", "Status", "Why"])
+    summary.append([WriteOnlyCell(summary, value=v) for v in ("Requirement", "Process", "Status", "Why")])
     for r in assessment.requirements:
         if r.in_variation:
-            summary.append([r.id, r.process, r.status, safe(r.reason)])
-            _fill(summary.cell(summary.max_row, 3), r.status)
+            status = WriteOnlyCell(summary, value=r.status)
+            colour = FILLS.get(r.status)
+            if colour:
+                status.fill = PatternFill("solid", start_color=colour, end_color=colour)
+            summary.append([r.id, r.process, status, safe(r.reason)])
     summary.append([])
     summary.append(["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"])
     for s in assessment.sources:
@@ -76,36 +109,34 @@ def write_xlsx(assessment: Assessment, out: Path) -> Path:
     summary.append(["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"])
     for wp_id, w in assessment.work_products.items():
         summary.append([wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps])
-    summary.column_dimensions["D"].width = 90
+
     for wp_id, frame in assessment.item_status.items():
-        sheet = book.create_sheet(wp_id)
         items = [c for c in frame.columns if c.startswith("WP.")]
-        _header(sheet, ["Record", "Source", "Title", *items])
+        sheet = _Sheet(
+            book,
+            wp_id,
+            ["Record", "Source", "Title", *items],
+            {"A": 16, "B": 14, "C": 40, **{get_column_letter(4 + i): 10 for i in range(len(items))}},
+        )
         gaps = frame[items].isin(["missing", "invalid"]).any(axis=1) if items else frame.index.isna()
         ordered = pd.concat([frame[gaps], frame[~gaps]]) if len(frame) > MAX_SHEET_ROWS else frame
         for row in ordered.head(MAX_SHEET_ROWS).itertuples(index=False):
             values = list(row)
-            sheet.append([safe(values[0]), values[1], safe(values[2]), *values[4:]])
-            for offset, status in enumerate(values[4:]):
-                _fill(sheet.cell(sheet.max_row, 4 + offset), str(status))
-        sheet.column_dimensions["C"].width = 40
+            statuses = [str(v) for v in values[4:]]
+            sheet.append([safe(values[0]), values[1], safe(values[2]), *statuses], [None, None, None, *statuses])
         if len(frame) > MAX_SHEET_ROWS:
-            sheet.append(
+            sheet.sheet.append(
                 [
                     f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
                     "or the audit package"
                 ]
             )
-    findings = book.create_sheet("Findings")
+        sheet.close()
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
-    _header(findings, columns)
+    findings = _Sheet(book, "Findings", columns, {"A": 28, "D": 16, "H": 80, "I": 40, "J": 40})
     for row in assessment.findings[columns].head(MAX_SHEET_ROWS).itertuples(index=False):
         findings.append([safe(v) if v == v else None for v in row])  # NaN -> empty
     if len(assessment.findings) > MAX_SHEET_ROWS:
-        findings.append([f"... {len(assessment.findings) - MAX_SHEET_ROWS} more findings in findings.csv"])
-    for sheet in book.worksheets[1:]:
-        for index in range(1, min(sheet.max_column, 40) + 1):
-            letter = get_column_letter(index)
-            if sheet.column_dimensions[letter].width in (None, 13):
-                sheet.column_dimensions[letter].width = 16
+        findings.sheet.append([f"... {len(assessment.findings) - MAX_SHEET_ROWS} more findings in findings.csv"])
+    findings.close()
     return atomic_write(out / "report.xlsx", lambda tmp: book.save(tmp))
