@@ -47,7 +47,9 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
 )
 from sdbridge.values import TimeZoneName
 
-DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown")
+DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown", "null", "[]", "{}", "unassigned")
+"""Values that only look filled. `None`, `Null`, `Unassigned` match too: placeholders are
+compared without case."""
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

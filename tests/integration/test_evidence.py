@@ -110,3 +110,30 @@ def test_a_gitlab_csv_export_never_provides_restoration_steps_or_root_cause(writ
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "<b>gitlab</b> never provides WP.18" in html
     assert html.count("not in this export") == 0  # grouped, not one table row per record
+
+
+def test_an_empty_jsm_approvals_value_is_no_approval(write, tmp_path):
+    # A JSM "Export CSV (all fields)" writes the Approvals field as ApprovalsCFValue{approvals=[...]}.
+    write(
+        "jsm.csv",
+        """
+        Issue Type,Issue key,Summary,Status,Status Category,Approvals,Assignee
+        Change,CHG-1,Patch db01,Done,Done,ApprovalsCFValue{approvals=[]},Unassigned
+        Change,CHG-2,Patch web01,Done,Done,"ApprovalsCFValue{approvals=[ApprovalValue{name=CAB, finalDecision=declined}]}",null
+        Change,CHG-3,Patch mail01,Done,Done,"ApprovalsCFValue{approvals=[ApprovalValue{name=CAB, finalDecision=approved}]}",[]
+        """,
+    )
+    config = write(
+        "sdbridge.yaml",
+        """
+        sources:
+          - {name: jsm, type: csv, path: jsm.csv, preset: jira-csv}
+        """,
+    )
+    code, report, _ = _check(config, tmp_path / "r")
+    assert code == 0
+    p07 = next(c for c in report["process_checks"] if c["id"] == "P07.change-approved")
+    assert p07["status"] == "gap" and sorted(p07["records"]) == ["CHG-1", "CHG-2"]
+    approved = [f["message"] for f in report["findings"] if f["record_id"] == "CHG-3" and f["item"] == "WP.11.f"]
+    assert approved == ["Business impact and approvals (WP.11 f) is missing (business impact)"]  # approval present
+    assert next(r for r in report["requirements"] if r["id"] == "P07")["status"] != "met"

@@ -133,6 +133,24 @@ def _unquote_formula(series: pd.Series, arg: None, invalid: np.ndarray, source: 
     return _each(series, lambda v: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v), invalid
 
 
+_JSM_APPROVALS = re.compile(r"^\s*ApprovalsCFValue\s*\{\s*approvals\s*=\s*\[(?P<inner>.*)\]\s*\}\s*$", re.S)
+_APPROVED = re.compile(r"(final)?decision\s*=\s*approved", re.I)
+
+
+def _jsm_approvals(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    """A JSM CSV export's approvals cell, `ApprovalsCFValue{approvals=[...]}`: kept when one
+    approval's decision is approved, empty otherwise (an empty list is no approval, however
+    filled the cell looks). Other text passes unchanged."""
+
+    def read(value: str) -> str | None:
+        found = _JSM_APPROVALS.match(value)
+        if found is None:
+            return value
+        return value if _APPROVED.search(found.group("inner")) else None
+
+    return _each(series, read), invalid
+
+
 def _date(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
     formats = arg.get("formats") or ([arg["format"]] if arg.get("format") else list(source.date_formats))
     parsed, bad = parse_datetimes(series, formats, arg.get("tz") or source.timezone)
@@ -205,6 +223,9 @@ TRANSFORMS: dict[str, TransformDef] = {
     "first": TransformDef(_first, None, "the first value of a multi-valued field"),
     "jira_comment_body": TransformDef(
         _jira_comment_body, None, 'a Jira CSV comment cell "25/Feb/26 10:17 PM;<accountId>;<body>" -> its body'
+    ),
+    "jsm_approvals": TransformDef(
+        _jsm_approvals, None, "a JSM `ApprovalsCFValue{approvals=[...]}` cell: kept when one approval is approved"
     ),
     "unquote_formula": TransformDef(_unquote_formula, None, '"\'=SUM(..)" -> "=SUM(..)" (GitLab defuses formulas)'),
     "join": TransformDef(_join, str, "multi-valued -> one text, joined by the separator"),
