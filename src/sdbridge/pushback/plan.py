@@ -153,8 +153,12 @@ def apply(
         return result
     budget = _Budget(max_writes)
     me = writer.me()
-    saved = {a.ticket: state[a.ticket].comment_id for a in actions if a.ticket in state and state[a.ticket].comment_id}
-    found = writer.find({t: c for t, c in saved.items() if c}) if saved else {}
+    saved: dict[str, str] = {}
+    for action in actions:
+        comment_id = state[action.ticket].comment_id if action.ticket in state else None
+        if comment_id:
+            saved[action.ticket] = comment_id
+    found = writer.find(saved) if saved else {}
     for action in actions:
         previous = state.get(action.ticket) or PushState(None, None, False)
         try:

@@ -162,6 +162,16 @@ class Context:
             return f"{wp} has no records"
         return Population(table)
 
+    def records(self, wp: str, noun: str, *fields: str) -> Population | Evaluation:
+        """The records of a work product with these fields mapped, or the `Evaluation` that
+        says why the check cannot run (not fed, no records, a field no source maps)."""
+        found = self.population(wp)
+        if isinstance(found, str):
+            return Evaluation(noun, 0, unevaluable=found)
+        if reason := unmapped(found, *fields):
+            return Evaluation(noun, 0, unevaluable=reason)
+        return found
+
 
 class ProcessRule:
     """A process check. Subclasses declare the class attributes and `evaluate`; their

@@ -30,9 +30,9 @@ class ChangeApproved(ProcessRule):
         return "Every completed change carries an approval decision"
 
     def evaluate(self, ctx: Context) -> Evaluation:
-        changes = ctx.population("WP.11")
-        if isinstance(changes, str):
-            return Evaluation("completed changes", 0, unevaluable=changes)
+        changes = ctx.records("WP.11", "completed changes")
+        if isinstance(changes, Evaluation):
+            return changes
         noun = "completed changes" if changes.maps("done") else "changes (no completion status mapped: all counted)"
         if reason := unmapped(changes, "approval"):
             return Evaluation(noun, 0, unevaluable=reason)
@@ -66,11 +66,9 @@ class ApprovedBeforeDeploy(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "deployed changes"
-        changes = ctx.population("WP.11")
-        if isinstance(changes, str):
-            return Evaluation(noun, 0, unevaluable=changes)
-        if reason := unmapped(changes, "deployed_at", "approved_at"):
-            return Evaluation(noun, 0, unevaluable=reason)
+        changes = ctx.records("WP.11", noun, "deployed_at", "approved_at")
+        if isinstance(changes, Evaluation):
+            return changes
         frame = changes.frame
         deployed = changes.where(changes.present("deployed_at"))
         dated = changes.present("approved_at")

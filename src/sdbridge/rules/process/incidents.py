@@ -8,13 +8,11 @@ from sdbridge.rules.process.base import (
     Context,
     Evaluation,
     Listed,
-    Population,
     ProcessRule,
     ProcessSettings,
     each_has,
     fmt_time,
     register,
-    unmapped,
 )
 
 
@@ -37,11 +35,9 @@ class IncidentsClosed(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "incidents"
-        incidents = ctx.population("WP.18")
-        if isinstance(incidents, str):
-            return Evaluation(noun, 0, unevaluable=incidents)
-        if reason := unmapped(incidents, "done"):
-            return Evaluation(noun, 0, unevaluable=reason)
+        incidents = ctx.records("WP.18", noun, "done")
+        if isinstance(incidents, Evaluation):
+            return incidents
         open_ = ~incidents.flag("done")
         started = incidents.present("started_at")
         limit = pd.Timestamp(ctx.now) - pd.Timedelta(days=ctx.settings.max_open_days)
@@ -57,16 +53,6 @@ class IncidentsClosed(ProcessRule):
             lacking_what="a start date (open, `started_at` blank or not mapped)",
             holds=f"none is open longer than {ctx.settings.max_open_days} days",
         )
-
-
-def _incidents(ctx: Context, noun: str, *fields: str) -> Population | Evaluation:
-    """The incidents, or the Evaluation saying why there are none to check."""
-    incidents = ctx.population("WP.18")
-    if isinstance(incidents, str):
-        return Evaluation(noun, 0, unevaluable=incidents)
-    if reason := unmapped(incidents, "done", *fields):
-        return Evaluation(noun, 0, unevaluable=reason)
-    return incidents
 
 
 @register
@@ -86,7 +72,7 @@ class RestorationDocumented(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "closed incidents"
-        incidents = _incidents(ctx, noun, "restoration_steps")
+        incidents = ctx.records("WP.18", noun, "done", "restoration_steps")
         if isinstance(incidents, Evaluation):
             return incidents
         closed = incidents.where(incidents.flag("done"))
@@ -118,7 +104,7 @@ class RootCause(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "closed significant incidents"
-        incidents = _incidents(ctx, noun, "significant", "root_cause", "solution")
+        incidents = ctx.records("WP.18", noun, "done", "significant", "root_cause", "solution")
         if isinstance(incidents, Evaluation):
             return incidents
         p = incidents.where(incidents.flag("done") & incidents.flag("significant"))
@@ -156,12 +142,12 @@ class ResolversTrained(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "resolvers"
-        incidents, roles = ctx.population("WP.18"), ctx.population("WP.08")
-        if isinstance(incidents, str) or isinstance(roles, str):
-            return Evaluation(noun, 0, unevaluable=incidents if isinstance(incidents, str) else str(roles))
-        reason = unmapped(incidents, "resolver") or unmapped(roles, "person", "training")
-        if reason:
-            return Evaluation(noun, 0, unevaluable=reason)
+        incidents = ctx.records("WP.18", noun, "resolver")
+        if isinstance(incidents, Evaluation):
+            return incidents
+        roles = ctx.records("WP.08", noun, "person", "training")
+        if isinstance(roles, Evaluation):
+            return roles
         people = roles.frame["person"].astype("str").str.strip().str.casefold()
         trained = set(people[roles.present("training")].dropna())
         listed = set(people.dropna())

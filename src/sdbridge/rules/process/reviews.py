@@ -46,9 +46,9 @@ class _Reviewed(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = f"{self.what} records"
-        found = ctx.population(self.work_product)
-        if isinstance(found, str):
-            return Evaluation(noun, 0, unevaluable=found)
+        found = ctx.records(self.work_product, noun)
+        if isinstance(found, Evaluation):
+            return found
         latest, dated = _latest_date(found, REVIEW_DATES)
         if not dated.any():
             return Evaluation(
@@ -185,9 +185,9 @@ class ReportPerPeriod(ProcessRule):
 
     def evaluate(self, ctx: Context) -> Evaluation:
         noun = "reports"
-        reports = ctx.population("WP.19")
-        if isinstance(reports, str):
-            return Evaluation(noun, 0, unevaluable=reports)
+        reports = ctx.records("WP.19", noun)
+        if isinstance(reports, Evaluation):
+            return reports
         period = ctx.settings.reporting_period
         columns = self.needs["WP.19"]
         dates = [
