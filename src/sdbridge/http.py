@@ -15,7 +15,10 @@ are never printed.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +27,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from sdbridge.errors import HttpStatusError, RetriableSourceError, UnansweredWriteError
+import requests
+
+from sdbridge.errors import FatalSourceError, HttpStatusError, RetriableSourceError, UnansweredWriteError
 
 T = TypeVar("T")
 RETRIABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -153,3 +158,87 @@ def with_deadline(policy: RetryPolicy, clock: Callable[[], float] = time.monoton
 
 def headers_of(response: Any) -> dict[str, str]:
     return dict(getattr(response, "headers", None) or {})
+
+
+MAX_BODY_BYTES = 256 << 20
+"""The largest answer read from any server: a page of issues is a few MiB at most."""
+
+
+class AnswerTooLarge(FatalSourceError):
+    """A server's answer passed the size cap; retrying would read it again."""
+
+
+class _CappedBody:
+    """A response body (urllib3's) read under a size cap and within one time limit for the
+    whole answer. A read blocks until its block is complete, so a server trickling a byte at
+    a time is stopped by a timer that shuts the connection at the limit; one sending without
+    end is cut off at the cap. Everything else is the body's own."""
+
+    def __init__(self, raw: Any, request: Any, *, source: str, limit: int, until: float) -> None:
+        self._raw = raw
+        self._request = request
+        self._source = source
+        self._limit = limit
+        self._until = until
+        self._expired = False
+
+    def stream(self, amt: int = 1 << 16, decode_content: bool | None = None) -> Any:
+        timer = threading.Timer(max(0.0, self._until - time.monotonic()), self._expire)
+        timer.daemon = True
+        timer.start()
+        read = 0
+        try:
+            for chunk in self._raw.stream(amt, decode_content=decode_content):
+                read += len(chunk)
+                if read > self._limit:
+                    raise self._too_large()
+                if self._expired:
+                    raise self._timeout()
+                yield chunk
+        except AnswerTooLarge:
+            raise
+        except Exception:
+            if self._expired:
+                raise self._timeout() from None
+            raise
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self._expired = True
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _timeout(self) -> requests.ReadTimeout:
+        return requests.ReadTimeout("the whole answer took longer than the timeout", request=self._request)
+
+    def _too_large(self) -> AnswerTooLarge:
+        return AnswerTooLarge(
+            f"source {self._source!r}: the answer from {safe_url(self._request.url)} is larger than "
+            f"{self._limit >> 20} MiB",
+            source=self._source,
+            hint="check `url`; narrow the projects or lower `per_page`",
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def cap_answers(session: requests.Session, *, source: str, timeout: float, limit: int | None = None) -> None:
+    """Every answer `session` receives — read by sdbridge or by a client library — is read
+    under `limit` bytes and within `timeout` seconds as a whole (the library's own timeout
+    is per read). A response hook runs before the body is read, so nothing large is held."""
+    limit = limit if limit is not None else MAX_BODY_BYTES
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        body = _CappedBody(response.raw, response.request, source=source, limit=limit, until=time.monotonic() + timeout)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise body._too_large()
+        response.raw = body
+        return response
+
+    session.hooks["response"].append(hook)

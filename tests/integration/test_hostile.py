@@ -441,6 +441,56 @@ def test_formula_cells_without_a_saved_result_are_named_in_a_note(tmp_path):
     assert any("1 formula cell(s)" in n and "B2" in n and "recalculate" in n for n in notes)
 
 
+def _far_flung_workbook(path: Path) -> Path:
+    """Two records, one stray cell in Excel's last column, one 200,000 rows down, and a
+    `<dimension>` that claims the whole grid: read padded, that is 3 billion cells."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Key", "Summary"])
+    sheet.append(["A-1", "first"])
+    sheet["XFD1"] = "stray"
+    sheet["A200000"] = "A-2"
+    book.save(path)
+    with zipfile.ZipFile(path) as original:
+        parts = {info.filename: original.read(info) for info in original.infolist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(b'ref="A1:XFD200000"', b'ref="A1:XFD1048576"')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as copy:
+        for name, data in parts.items():
+            copy.writestr(name, data)
+    return path
+
+
+def test_a_workbook_that_claims_the_whole_grid_is_read_by_its_cells(tmp_path):
+    _far_flung_workbook(tmp_path / "far.xlsx")
+    path = _config(
+        tmp_path,
+        "sources:\n  - {name: a, type: xlsx, path: far.xlsx, map: {WP.18: {fields: {id: Key, title: Summary}}}}\n",
+    )
+    result = runner.invoke(app, ["check", "-c", str(path), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    source = json.loads((tmp_path / "r" / "report.json").read_text())["sources"][0]
+    assert source["items_pulled"] == 2 and source["mapped"] == 2
+    assert any("199997 blank row(s)" in n for n in source["notes"])
+
+
+def test_a_sheet_past_the_cell_cap_is_one_line(tmp_path, monkeypatch):
+    from sdbridge.connectors import sheets
+
+    monkeypatch.setattr(sheets, "MAX_CELLS", 5)
+    _far_flung_workbook(tmp_path / "far.xlsx")
+    path = _config(
+        tmp_path,
+        "sources:\n  - {name: a, type: xlsx, path: far.xlsx, map: {WP.18: {fields: {id: Key, title: Summary}}}}\n",
+    )
+    result = runner.invoke(app, ["check", "-c", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "far.xlsx: the sheet holds more than 5 cells (2 rows x 3 columns)" in result.output
+    assert "export the data as CSV" in result.output
+
+
 def test_a_gitlab_listing_that_pages_without_end_stops_the_source_only(monkeypatch, tmp_path):
     from tests.fakes.gitlab_server import FakeGitLab
     from tests.integration.test_gitlab import TOKEN, build_portal, write_config
@@ -454,3 +504,87 @@ def test_a_gitlab_listing_that_pages_without_end_stops_the_source_only(monkeypat
         assert result.exit_code == 3 and "still paging after" in result.output and "Traceback" not in result.output
     finally:
         server.stop()
+
+
+class BadServer:
+    """A loopback server that answers every request with an endless body (`huge`, chunked,
+    no length) or a body sent one byte at a time (`trickle`)."""
+
+    def __init__(self, mode: str) -> None:
+        import http.server
+        import threading
+
+        bad = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - the http.server hook
+                bad.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                try:
+                    if mode == "huge":
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        block = b"[" + b"0," * 32_000
+                        for _ in range(200):  # ~12 MiB, far over the (lowered) cap
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                    else:
+                        self.send_header("Content-Length", "200")
+                        self.end_headers()
+                        for _ in range(200):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: what is under test
+
+            def log_message(self, *args):
+                pass
+
+        self.requests = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("kind", ["jira", "gitlab"])
+@pytest.mark.parametrize("mode", ["huge", "trickle"])
+def test_answers_read_by_the_client_libraries_are_size_and_time_capped(monkeypatch, tmp_path, kind, mode):
+    """The first request of each source is the library's own (Jira's serverInfo, GitLab's
+    project): an endless body stops at the cap, a trickling one at the source's timeout."""
+    from sdbridge import http
+
+    monkeypatch.setattr(http, "MAX_BODY_BYTES", 1 << 20)
+    monkeypatch.setenv("SDB_TOKEN", "t")
+    server = BadServer(mode)
+    source = {
+        "name": kind,
+        "type": kind,
+        "url": server.base,
+        "token": "${SDB_TOKEN}",
+        "projects": ["OPS"] if kind == "jira" else ["team/portal"],
+        "timeout_seconds": 1,
+        "retry": {"tries": 1, "backoff_seconds": 0},
+    }
+    if kind == "jira":
+        source["auth"] = "datacenter"
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps({"sources": [source]}), encoding="utf-8")
+    try:
+        result = runner.invoke(app, ["pull", "-c", str(config)])
+    finally:
+        server.stop()
+    assert result.exit_code == 3 and "Traceback" not in result.output, result.output
+    assert server.requests == 1
+    line = " ".join(result.output.split())
+    if mode == "huge":
+        assert f"the answer from {server.base}" in line and "is larger than 1 MiB" in line
+    else:
+        assert "still failing after 1 attempt(s) (ReadTimeout)" in line

@@ -4,7 +4,8 @@ python-gitlab does the requests; its own retries are off (`retry_transient_error
 and every call passes `obey_rate_limit=False, max_retries=0`). Each request — each page of
 a list — runs under sdbridge's retry policy with one deadline per pull or push, so a page
 that failed is asked again and the pages before it are kept. A session hook counts the
-requests and keeps the last response's headers (`Retry-After`, `RateLimit-Reset`).
+requests and keeps the last response's headers (`Retry-After`, `RateLimit-Reset`). Every answer is read under one size cap and one time limit
+(`http.cap_answers`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gitlab.exceptions import GitlabError, GitlabParsingError
 from pydantic import SecretStr
 
 from sdbridge.errors import FatalSourceError
-from sdbridge.http import HttpFailure, RetryPolicy, call, with_deadline
+from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, with_deadline
 from sdbridge.secrets import reveal
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
@@ -73,6 +74,7 @@ class GitLabClient:
                 keep_base_url=True,
             )
             self._gl.session.hooks["response"].append(self._remember)
+            cap_answers(self._gl.session, source=self.name, timeout=self._timeout)
         return self._gl
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -95,13 +97,25 @@ class GitLabClient:
         if self._deadline is None:
             self.begin()
         try:
-            return self._call(what, fn, idempotent)
+            return self._call(what, lambda: self._unwrapped(fn), idempotent)
         except GitlabParsingError:
             raise FatalSourceError(
                 f"source {self.name!r}: {what}: the server answered with something that is not JSON",
                 source=self.name,
                 hint="check `url`: it may point at a login page or a proxy",
             ) from None
+
+    @staticmethod
+    def _unwrapped(fn: Callable[[], Any]) -> Any:
+        """python-gitlab reports any failure while reading a body as a parsing error; a body
+        over the size cap or past the time limit (`http.cap_answers`) is raised as itself."""
+        try:
+            return fn()
+        except GitlabParsingError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, (AnswerTooLarge, requests.Timeout)):
+                raise cause from None
+            raise
 
     def _call(self, what: str, fn: Callable[[], Any], idempotent: bool) -> Any:
         return call(

@@ -5,13 +5,13 @@ reads what it has a method for (`fields()`, `myself()`). REST paths it has no me
 the enhanced search with `nextPageToken`, the paged changelog, JSM approvals, Assets, comment
 writes with entity properties — go through one `requests` session set up with the same
 credentials. Every request runs under sdbridge's retry policy with one deadline per pull or
-push, and is counted. The library's own retries are off (`max_retries=0`).
+push, and is counted. The library's own retries are off (`max_retries=0`). Both sessions
+read every answer under one size cap and one time limit (`http.cap_answers`).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +19,8 @@ import requests
 from jira import JIRA, JIRAError
 
 from sdbridge.errors import FatalSourceError
-from sdbridge.http import HttpFailure, RetryPolicy, call, headers_of, safe_url, with_deadline
+from sdbridge.http import HttpFailure, RetryPolicy, call, cap_answers, headers_of, safe_url, with_deadline
 from sdbridge.secrets import reveal
-
-MAX_BODY_BYTES = 256 << 20
-"""The largest answer read: a page of issues is a few MiB at most."""
-CHUNK = 1 << 16
 
 
 def inspect(exc: BaseException) -> HttpFailure | None:
@@ -78,23 +74,32 @@ class JiraClient:
         )
 
     def connect(self) -> JIRA:
-        """The library's client, connected (server info read) on first use."""
+        """The library's client, connected (server info read) on first use. Its session reads
+        answers under the same size and time caps as ours (`http.cap_answers`): the client is
+        made without its first request, capped, then asked for the server info."""
         if self._jira is None:
             auth: dict[str, Any] = (
                 {"basic_auth": (self._email, self._revealed())} if self.cloud else {"token_auth": self._revealed()}
             )
-            self._jira = self.call(
-                "connecting",
-                lambda: JIRA(
-                    server=self.server,
-                    options={"rest_api_version": self.version},
-                    max_retries=0,  # sdbridge's policy retries, not the library's
-                    timeout=self.timeout,
-                    get_server_info=True,
-                    logging=False,
-                    **auth,
-                ),
+            jira = JIRA(
+                server=self.server,
+                options={"rest_api_version": self.version},
+                max_retries=0,  # sdbridge's policy retries, not the library's
+                timeout=self.timeout,
+                get_server_info=False,
+                logging=False,
+                **auth,
             )
+            cap_answers(jira._session, source=self.name, timeout=self.timeout)
+            info = self.call("connecting", jira.server_info)
+            if not isinstance(info, dict):
+                raise FatalSourceError(
+                    f"source {self.name!r}: {safe_url(self.server)} did not answer as a Jira server",
+                    source=self.name,
+                    hint="check `url`: it may point at a login page or a proxy",
+                )
+            jira.deploymentType = info.get("deploymentType")
+            self._jira = jira
         return self._jira
 
     @property
@@ -111,6 +116,7 @@ class JiraClient:
             else:
                 session.headers["Authorization"] = f"Bearer {self._revealed()}"
             session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+            cap_answers(session, source=self.name, timeout=self.timeout)
             self._session = session
         return self._session
 
@@ -138,31 +144,15 @@ class JiraClient:
         url = self.url(path, api)
 
         def send() -> Any:
-            # Streamed: the answer is read in chunks under a size cap and within the timeout as
-            # a whole (a server trickling a byte at a time cannot hold the pull forever).
             response = self.session.request(
                 method,
                 url,
                 params=params,
                 timeout=self.timeout,
                 data=json.dumps(payload) if payload is not None else None,
-                stream=True,
             )
-            with response:
-                response.raise_for_status()
-                body = bytearray()
-                until = time.monotonic() + self.timeout
-                for chunk in response.iter_content(CHUNK):
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        raise FatalSourceError(
-                            f"source {self.name!r}: {what}: the answer is larger than {MAX_BODY_BYTES >> 20} MiB",
-                            source=self.name,
-                        )
-                    if time.monotonic() > until:
-                        raise requests.ReadTimeout(
-                            f"the answer took longer than {self.timeout} s", request=response.request
-                        )
+            response.raise_for_status()
+            body = response.content
             if not body:
                 return None
             try:

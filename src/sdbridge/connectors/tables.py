@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.connectors.sheets import SheetTooLarge, read_sheet
 from sdbridge.errors import InputError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -282,33 +283,39 @@ class TableFileConnector:
     def _read_xlsx(self) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
         self._check_workbook_parts()
         try:
-            book = pd.ExcelFile(self.path, engine="openpyxl")
+            sheet, read = read_sheet(self.path, self._choose_sheet)
+        except InputError:
+            raise
+        except SheetTooLarge as exc:
+            raise self._fail(str(exc), hint="export the data as CSV instead") from None
         except Exception as exc:  # openpyxl raises several unrelated types for a broken file
             raise self._fail(f"cannot open as an Excel workbook: {exc}") from None
-        with book:
-            sheet = self.source.sheet
-            if sheet is None:
-                sheet = book.sheet_names[0]
-            elif isinstance(sheet, int):
-                if not 0 <= sheet < len(book.sheet_names):
-                    raise self._fail(f"the workbook has no sheet number {sheet}")
-                sheet = book.sheet_names[sheet]
-            elif sheet not in book.sheet_names:
-                raise self._fail(f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(book.sheet_names)}")
-            raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=str)
-        if raw.empty:
+        if not read.header:  # not one cell with a value
             raise self._fail(f"sheet {sheet!r} is empty")
-        physical, groups = physical_columns([str(v) if pd.notna(v) else "" for v in raw.iloc[0]])
-        frame = raw.iloc[1:].reset_index(drop=True)
-        frame.columns = physical
-        frame = frame.astype("str")
-        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # the sheet's own row number
-        blank = frame.drop(columns=[ROW]).isna().all(axis=1)
+        physical, groups = physical_columns(read.header)
+        frame = pd.DataFrame(
+            {name: pd.array(values, dtype="str") for name, values in zip(physical, read.columns)},
+            index=pd.RangeIndex(len(read.rows)),
+        )
+        frame[ROW] = pd.array(read.rows, dtype="int64")  # the sheet's own row number
         notes = self._uncalculated(sheet)
-        if blank.any():
-            notes.append(f"{int(blank.sum())} blank row(s) in sheet {sheet!r} are not items and were skipped")
-            frame = frame[~blank].reset_index(drop=True)
+        if read.blank_rows:
+            notes.append(f"{read.blank_rows} blank row(s) in sheet {sheet!r} are not items and were skipped")
         return frame, groups, notes
+
+    def _choose_sheet(self, names: list[str]) -> str:
+        sheet = self.source.sheet
+        if not names:
+            raise self._fail("the workbook has no sheets")
+        if sheet is None:
+            return names[0]
+        if isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise self._fail(f"the workbook has no sheet number {sheet}")
+            return names[sheet]
+        if sheet not in names:
+            raise self._fail(f"the workbook has no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
+        return sheet
 
     def _check_workbook_parts(self) -> None:
         """Refuse a workbook whose shared-strings part would not fit in memory once read."""
@@ -332,6 +339,8 @@ class TableFileConnector:
         values = load_workbook(self.path, read_only=True, data_only=True)
         try:
             cells: list[str] = []
+            for book in (formulas, values):
+                book[sheet].reset_dimensions()  # the cells there are, not the claimed extent
             rows = zip(
                 formulas[sheet].iter_rows(max_row=MAX_SCANNED_ROWS), values[sheet].iter_rows(max_row=MAX_SCANNED_ROWS)
             )

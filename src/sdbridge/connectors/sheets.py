@@ -1,0 +1,116 @@
+"""One worksheet read as text columns, holding only what the sheet holds.
+
+pandas' Excel reader pads every row to the widest row, so one stray cell far to the right
+(or a `<dimension>` that claims thousands of columns) turns a small sheet into rows x
+16,384 cells in memory. This reader keeps each column sparse while it reads, skips rows with
+no value, and keeps only columns that have a header or a value: memory follows the sheet's
+content, never its claimed extent, and the whole is capped at `MAX_CELLS`.
+
+Values become text as pandas would give them (`dtype=str`): whole numbers without `.0`,
+dates as `2026-02-25 22:17:00`; error cells and the usual empty renderings are missing, as
+in the CSV reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+MAX_CELLS = 100_000_000
+"""Rows x columns of one sheet at most (a full Jira export of 300 columns at Excel's
+1,048,576 rows is three times that): larger sheets are read from a CSV export instead."""
+
+NULL_TEXTS = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"]
+    + ["<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)
+"""Texts read as missing, as pandas and pyarrow read them in a CSV."""
+
+
+class SheetTooLarge(Exception):
+    def __init__(self, rows: int, columns: int) -> None:
+        super().__init__(f"the sheet holds more than {MAX_CELLS:,} cells ({rows:,} rows x {columns:,} columns)")
+
+
+@dataclass
+class Sheet:
+    header: list[str]
+    """One name per kept column: its header text, or `Column N` (N as Excel numbers it)."""
+    columns: list[list[str | None]]
+    rows: list[int]
+    """The sheet row number of each kept row (the header is row 1)."""
+    blank_rows: int = 0
+    """Rows between the header and the last row with a value that hold none."""
+
+
+def as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return None if value.strip() in NULL_TEXTS else value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, (datetime, date, time)):
+        return str(value)
+    return str(value)
+
+
+def read_sheet(path: Path, choose: Callable[[list[str]], str]) -> tuple[str, Sheet]:
+    """The sheet `choose(sheet names)` of the workbook at `path` (openpyxl, read-only)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        name = choose(book.sheetnames)
+        worksheet = book[name]
+        worksheet.reset_dimensions()  # trust the cells, not the sheet's claim about its size
+        return name, _collect(worksheet.iter_rows())
+    finally:
+        book.close()
+
+
+def _collect(rows: Any) -> Sheet:
+    header: dict[int, str] = {}
+    columns: dict[int, list[str | None]] = {}
+    kept: list[int] = []
+    for number, row in enumerate(rows, start=1):
+        values = {
+            cell.column - 1: text
+            for cell in row
+            if getattr(cell, "data_type", None) != "e"  # #DIV/0!, #REF!: no value
+            and (text := as_text(cell.value)) is not None
+        }
+        if number == 1:
+            header = values
+        elif values:
+            position = len(kept)
+            kept.append(number)
+            for index, text in values.items():
+                column = columns.setdefault(index, [])
+                column.extend([None] * (position - len(column)))
+                column.append(text)
+            if len(columns) > len(header) or position % 4096 == 0:
+                _within_cap(len(kept), len(columns.keys() | header.keys()))
+    indexes = sorted(header.keys() | columns.keys())
+    _within_cap(len(kept), len(indexes))
+    filled = []
+    for index in indexes:
+        column = columns.get(index, [])
+        column.extend([None] * (len(kept) - len(column)))
+        filled.append(column)
+    return Sheet(
+        header=[header.get(i) or f"Column {i + 1}" for i in indexes],
+        columns=filled,
+        rows=kept,
+        blank_rows=kept[-1] - 1 - len(kept) if kept else 0,
+    )
+
+
+def _within_cap(rows: int, columns: int) -> None:
+    if rows * columns > MAX_CELLS:
+        raise SheetTooLarge(rows, columns)
