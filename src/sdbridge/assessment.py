@@ -56,7 +56,7 @@ class RejectionEntry(BaseModel):
     reason: str
 
 
-SourceStatus = Literal["ok", "empty", "not_pulled", "partial", "failed"]
+SourceStatus = Literal["ok", "empty", "unmapped", "not_pulled", "partial", "failed"]
 RequirementStatus = Literal["met", "gap", "not_evidenced"]
 
 
@@ -65,7 +65,9 @@ class SourceSummary(BaseModel):
     type: str
     location: str
     status: SourceStatus = "ok"
-    """ok: records mapped; empty: read fine but no data rows; not_pulled: a network source
+    """ok: records mapped; empty: read fine but no data rows; unmapped: it has rows but not
+    one became a record (every row excluded or rejected: the mapping does not fit this
+    export; `error` says why); not_pulled: a network source
     with nothing in the store yet; partial: part of the source (a project) could not be read,
     the rest was checked; failed: it could not be read (its last good data, if any, was
     checked)."""

@@ -406,7 +406,8 @@ def mapping(
     work_product: Annotated[str | None, typer.Option("--work-product", "-w", help="Only this WP.")] = None,
 ) -> None:
     """Show the effective mapping (preset merged with your overrides): which column or path
-    feeds each canonical field, and which items it evidences.
+    feeds each canonical field, which items it evidences, and — for an export file — whether
+    this export has that column (found, with how many rows filled; empty; absent).
 
     Examples: sdbridge mapping; sdbridge mapping --source jira -w WP.18"""
     from sdbridge.profile import load_catalogue
@@ -416,12 +417,16 @@ def mapping(
     wanted = _wp(work_product)
     sources = [cfg.source(source)] if source else cfg.sources
     for src in sources:
+        resolver, unread = _export_columns(cfg, src)
+        if unread:
+            out.print(f"{printable(src.name)}: {printable(unread)}", markup=False, highlight=False)
         for wp_id, spec in src.mappings.items():
             if wanted and wp_id != wanted:
                 continue
             wp = catalogue.work_product(wp_id)
             table = Table(title=f"{src.name} -> {wp_id} {wp.name}", title_justify="left")
-            for column in ("Field", "Evidences", "From (first non-empty)", "Transforms", "Origin"):
+            columns = ["Field", "Evidences", "From (first non-empty)", "Transforms", "Origin"]
+            for column in columns + (["In this export"] if resolver is not None else []):
                 table.add_column(column)
             where = "; ".join(c.describe() for c in spec.where)
             if spec.where_any:
@@ -433,7 +438,10 @@ def mapping(
                     r if isinstance(r, str) else f"({', '.join(r.references())})" for r in field.from_
                 ) or (f"duration {field.duration}" if field.duration else repr(field.value))
                 transforms = ", ".join(t.name for t in field.transforms)
-                table.add_row(name, items, u(sources_text), transforms, origin)
+                cells = [name, items, u(sources_text), transforms, origin]
+                if resolver is not None:
+                    cells.append(u(_column_state(resolver, field.references())))
+                table.add_row(*cells)
             unmapped = [
                 i.id
                 for i in wp.record_items
@@ -444,6 +452,40 @@ def mapping(
                 out.print(f"  records: {printable(where)}", markup=False, highlight=False)
             if unmapped:
                 out.print(f"  [yellow]not mapped[/] (always missing): {', '.join(unmapped)}", highlight=False)
+
+
+def _export_columns(cfg: Any, src: Any) -> tuple[Any, str | None]:
+    """A resolver over the export file of `src` (None for other sources), and why it could
+    not be read, if so."""
+    from sdbridge import registry
+    from sdbridge.errors import SdbridgeError
+    from sdbridge.mapping.engine import ColumnResolver
+    from sdbridge.pipeline import pull_source
+
+    if registry.of(src).kind != "file" or src.type == "documents":
+        return None, None
+    try:
+        return ColumnResolver(pull_source(cfg, src)), None
+    except SdbridgeError as exc:
+        return None, f"its export could not be read, columns not checked: {exc}"
+
+
+def _column_state(resolver: Any, references: list[str]) -> str:
+    """found `Header` (N of M rows filled) / empty / absent, for the first reference found."""
+    from sdbridge.values import blank_mask
+
+    if not references:
+        return "—"
+    for reference in references:
+        header = resolver.resolve(reference)
+        if header is None:
+            continue
+        column = resolver.column(reference)
+        filled = int((~blank_mask(column)).sum())
+        if not filled:
+            return f"empty: {header} has no value"
+        return f"found {header} ({filled} of {len(column)} filled)"
+    return "absent"
 
 
 def _print_pushes(results: list[Any]) -> None:
@@ -549,13 +591,33 @@ def _print_checks(format: str) -> None:
 @app.command()
 @user_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path("sdbridge.yaml"),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Where to write the starter config; with --from, the exports to read.", show_default=False),
+    ] = None,
+    from_exports: Annotated[
+        bool, typer.Option("--from", help="Read these exports and write a config that fits them.")
+    ] = False,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="With --from: the config to write.")] = Path(
+        "sdbridge.yaml"
+    ),
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="With --from: the zone the exports' times are in.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
     templates: Annotated[Path | None, typer.Option("--templates", help="Also write starter documents here.")] = None,
 ) -> None:
-    """Write a commented starter configuration (and, with --templates, starter documents).
+    """Write a commented starter configuration (and, with --templates, starter documents), or
+    with --from, a configuration made from your own exports, ready to check.
 
-    Examples: sdbridge init; sdbridge init --templates docs/"""
+    Examples: sdbridge init; sdbridge init --templates docs/;
+    sdbridge init --from exports/jira.csv exports/cmdb.xlsx --out sdbridge.yaml"""
+    if from_exports:
+        _init_from(paths or [], out_path, force=force, timezone=timezone)
+        return
+    path = (paths or [Path("sdbridge.yaml")])[0]
+    if paths and len(paths) > 1:
+        raise ConfigError("give one config path (or --from with the exports to read)")
     if templates is not None:
         from sdbridge.templates import write_templates
 
@@ -571,6 +633,42 @@ def init(
     path.write_text(text, encoding="utf-8")
     out.print(
         f"wrote {printable(str(path))} — edit the sources, then run: sdbridge check -c {printable(str(path))}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _init_from(paths: list[Path], target: Path, *, force: bool, timezone: str | None) -> None:
+    """Write the config `onboard` proposes, then show the coverage it gives."""
+    from sdbridge import onboard
+    from sdbridge.config import load_config
+    from sdbridge.pipeline import check as run_check
+    from sdbridge.values import check_timezone
+
+    if timezone is not None:
+        try:
+            check_timezone(timezone)
+        except ValueError as exc:
+            raise ConfigError(f"--timezone: {exc}") from None
+    proposals = onboard.write(paths, target, force=force, timezone=timezone)
+    for p in proposals:
+        line = f"{p.path}: {p.flavour} -> {p.name} (preset {p.preset or 'none'}, {p.rows} row(s))"
+        out.print(printable(line), markup=False, highlight=False)
+        for comment in p.comments:
+            out.print(f"  {printable(comment)}", markup=False, highlight=False)
+    result = run_check(load_config(target), keep_going=True)
+    table = Table(title="Coverage with this config", title_justify="left")
+    for column in ("Source", "Status", "Rows", "Records per work product", "Items no column feeds"):
+        table.add_column(column)
+    for summary in result.assessment.sources:
+        records = ", ".join(f"{wp} {n}" for wp, n in summary.records_by_work_product.items()) or "—"
+        never = "; ".join(
+            f"{wp}: {', '.join(i.split('.')[-1] for i in items)}" for wp, items in summary.never_provides.items()
+        )
+        table.add_row(printable(summary.name), summary.status, str(summary.items_pulled), records, never or "—")
+    out.print(table)
+    out.print(
+        f"wrote {printable(str(target))} — run: sdbridge check -c {printable(str(target))}",
         markup=False,
         highlight=False,
     )

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from pydantic import AfterValidator
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+_LETTER = r"[^\W\d_]"
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
 
 
@@ -140,17 +141,16 @@ def parse_datetimes(
     result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
     remaining = filled.copy()
     zone = ZoneInfo(timezone or "UTC")
-    for fmt in formats:
-        if not remaining.any():
-            break
-        attempt = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
-        ok = attempt.notna()
-        if ok.any():
-            hit = attempt[ok]
-            if hit.dt.tz is None:
-                hit = hit.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-            result.loc[hit.index] = hit.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-            remaining.loc[hit.index] = False
+    _by_formats(text, formats, zone, result, remaining)
+    if formats and remaining.any():
+        # Month names and AM/PM in the export's language (`18/ago/26 9:10 a. m.`): read
+        # again in English words with the same formats.
+        rest = text[remaining]
+        worded = rest[rest.str.contains(_LETTER, regex=True, na=False)]
+        if len(worded):
+            from sdbridge.locales import english_dates
+
+            _by_formats(english_dates(worded), formats, zone, result, remaining)
     if remaining.any():
         rest = text[remaining]
         with_offset = rest.str.contains(_OFFSET, regex=True, na=False)
@@ -167,6 +167,24 @@ def parse_datetimes(
                 remaining.loc[part.index] = False
     invalid = (filled & result.isna()).to_numpy(dtype=bool)
     return result, invalid
+
+
+def _by_formats(
+    text: pd.Series, formats: Iterable[str], zone: ZoneInfo, result: pd.Series, remaining: pd.Series
+) -> None:
+    """Parse what is still `remaining` of `text` with each format in turn, into `result`."""
+    for fmt in formats:
+        todo = remaining.loc[text.index]
+        if not todo.any():
+            break
+        attempt = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        ok = attempt.notna()
+        if ok.any():
+            hit = attempt[ok]
+            if hit.dt.tz is None:
+                hit = hit.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+            result.loc[hit.index] = hit.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            remaining.loc[hit.index] = False
 
 
 def _arrow_iso(text: pd.Series, timezone: str | None) -> pd.Series | None:

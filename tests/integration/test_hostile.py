@@ -240,7 +240,7 @@ def test_markup_in_outside_text_is_printed_as_text(tmp_path):
         "title: '[/bold] Summary'}}}}\n",
         encoding="utf-8",
     )
-    shown = runner.invoke(app, ["mapping", "-c", str(config)])
+    shown = runner.invoke(app, ["mapping", "-c", str(config)], env={"COLUMNS": "250"})
     assert shown.exit_code == 0 and "[/bold] Summary" in shown.output
 
 

@@ -139,7 +139,7 @@ def test_split_and_extract_read_scoped_labels(write):
 
 
 def test_a_row_with_nothing_mapped_is_rejected_not_dropped(write):
-    text = "Key,Summary\nSD-1,x\n,\n"
+    text = "Key,Summary,Notes\nSD-1,x,\n,,only an unmapped column\n"  # (a wholly blank row is skipped)
     mapping = """
     WP.18:
       fields:
@@ -251,6 +251,7 @@ SAMPLE_ARGUMENTS = {
     "split": ",",
     "map": {"hw": "hardware"},
     "in": ["yes"],
+    "not_in": ["yes"],
     "matches": "^a",
     "extract": "(a+)",
     "replace": {"pattern": "a", "with": "b"},

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -27,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sdbridge.connectors.base import ROW, RawTable
@@ -221,7 +223,17 @@ class TableFileConnector:
             raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
         frame = table.to_pandas()
         frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
-        return frame, groups, []
+        notes = []
+        if table.num_columns and table.num_rows:
+            # Excel re-saving an export can leave hundreds of rows of bare delimiters
+            blank = functools.reduce(pc.and_kleene, [pc.is_null(column) for column in table.columns])
+            mask = blank.to_numpy(zero_copy_only=False).astype(bool)
+            if mask.any():
+                notes.append(
+                    f"{int(mask.sum())} blank row(s) (nothing between the delimiters) are not items and were skipped"
+                )
+                frame = frame[~mask].reset_index(drop=True)
+        return frame, groups, notes
 
     def _arrow_csv(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any) -> pa.Table:
         """pyarrow's reader; a cell larger than a block (a pasted log, a few MB) is read with

@@ -13,6 +13,7 @@ handling of multi-valued cells.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,12 @@ import pyarrow.compute as pc
 
 from sdbridge.connectors.base import REJECTED, ROW, RawTable
 from sdbridge.errors import InputError, MappingError
+from sdbridge.locales import english_header, header_key, spellings
 from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
 from sdbridge.mapping.transforms import apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
-from sdbridge.values import blank_mask, parse_bools, parse_datetimes
+from sdbridge.values import blank_mask, is_list_column, parse_bools, parse_datetimes
 
 # Provenance columns of a WorkProductTable.
 SOURCE, RECORD_ID, URL, ROW_COL = "_source", "_record_id", "_url", "_row"
@@ -105,24 +107,50 @@ class SourceOutcome:
 # --- references ------------------------------------------------------------------------------
 
 
-class _Resolver:
-    """Turns `from` references into columns of the raw table."""
+class ColumnResolver:
+    """Turns `from` references into columns of the raw table. A column name is found
+    whatever its case, accents or spacing, under any spelling `headers.yaml` lists for it
+    (`Component/s` is Cloud's `Components`), and in any language `mapping/languages` holds
+    (`Resumen` is `Summary`)."""
 
     def __init__(self, raw: RawTable) -> None:
         self.raw = raw
         self._cache: dict[str, pd.Series] = {}
+        self._by_key: dict[str, str] = {}
+        if raw.kind == "table":
+            for name in raw.columns:
+                self._by_key.setdefault(header_key(name), name)
+            for name in raw.columns:
+                english = english_header(name)
+                if english is not None:
+                    self._by_key.setdefault(header_key(english), name)
+
+    def resolve(self, reference: str) -> str | None:
+        """The file's column `reference` stands for; None when the file has none."""
+        if self.raw.kind != "table":
+            return reference
+        for spelling in (reference, *spellings().get(header_key(reference), ())):
+            found = self._by_key.get(header_key(spelling))
+            if found is not None:
+                return found
+        return None
+
+    def closest(self, reference: str, exclude: Collection[str] = ()) -> list[str]:
+        """Up to three headers of the file that look like `reference` (none of `exclude`)."""
+        headers = {header_key(h): h for h in self.raw.columns if h not in exclude}
+        close = difflib.get_close_matches(header_key(reference), list(headers), n=3, cutoff=0.6)
+        return [headers[c] for c in close]
 
     def check(self, references: set[str]) -> None:
         """Name every referenced column that the file lacks, with the closest headers."""
         if self.raw.kind != "table":
             return
-        missing = sorted(r for r in references if r not in self.raw.columns)
+        missing = sorted(r for r in references if self.resolve(r) is None)
         if not missing:
             return
-        headers = list(self.raw.columns)
         parts = []
         for ref in missing:
-            close = difflib.get_close_matches(ref, headers, n=3, cutoff=0.6)
+            close = self.closest(ref)
             parts.append(f"{ref!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
         raise InputError(
             f"mapped column(s) not in the file: {'; '.join(parts)}",
@@ -134,7 +162,7 @@ class _Resolver:
         )
 
     def has(self, reference: str) -> bool:
-        return self.raw.kind != "table" or reference in self.raw.columns
+        return self.resolve(reference) is not None
 
     def column(self, reference: str) -> pd.Series:
         if reference in self._cache:
@@ -153,7 +181,7 @@ class _Resolver:
                 series = series.map(lambda v: None if v is None else str(v) if not isinstance(v, str) else v)
                 series = series.astype("str")
         else:
-            physical = self.raw.columns[reference]
+            physical = self.raw.columns[self.resolve(reference) or reference]
             if len(physical) == 1:
                 series = frame[physical[0]]
             else:
@@ -184,14 +212,19 @@ def _references(mapping: WorkProductMapping) -> set[str]:
     return refs
 
 
-def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping], catalogue: Catalogue) -> list[str]:
+def _unresolved_notes(
+    resolver: ColumnResolver, mappings: dict[str, WorkProductMapping], catalogue: Catalogue
+) -> list[str]:
     """Preset fields that evidence an item but none of whose columns the export has: one
-    note per WP naming them, so a user sees at once which items will show as missing and why."""
-    if raw.kind != "table":
+    note per WP naming them and the headers closest to each, so a user sees at once which
+    items will show as missing and why."""
+    if resolver.raw.kind != "table":
         return []
     notes = []
     for wp_id, mapping in mappings.items():
         wp = catalogue.work_product(wp_id)
+        refs_used = [r for spec in mapping.fields.values() for r in spec.references()]
+        used = {h for h in map(resolver.resolve, refs_used) if h is not None}
         evidencing = {f for item in wp.items for f in (*item.fields, *([item.when] if item.when else []))}
         evidencing |= {f.pending_until for f in wp.fields if f.pending_until}
         evidencing |= {i.pending_until for i in wp.items if i.pending_until}
@@ -200,8 +233,10 @@ def _unresolved_notes(raw: RawTable, mappings: dict[str, WorkProductMapping], ca
             if name not in evidencing:
                 continue
             refs = spec.references()
-            if refs and not spec.required and not any(r in raw.columns for r in refs):
-                absent.append(f"{name} ({' / '.join(refs)})")
+            if refs and not spec.required and not any(resolver.has(r) for r in refs):
+                close = list(dict.fromkeys(c for r in refs for c in resolver.closest(r, used)))[:3]
+                hint = f", closest headers: {', '.join(close)}" if close else ""
+                absent.append(f"{name} ({' / '.join(refs)}{hint})")
         if absent:
             notes.append(
                 f"{wp_id}: the export has no column for {'; '.join(absent)} — these fields are empty on every "
@@ -221,6 +256,47 @@ def _unreadable(raw: RawTable) -> dict[int, str]:
     }
 
 
+def _unread_dates(label: str, bad: np.ndarray, parsed: pd.Series, text: pd.Series, source: Any) -> list[str]:
+    """A note when under half of a date field's filled values could be read: the formats
+    are wrong for this export, and every record would show a false "invalid"."""
+    unread = int(bad.sum())
+    read = int(parsed.notna().sum())
+    if not unread or read >= (read + unread) / 2:
+        return []
+    example = text[bad].iloc[0]
+    if isinstance(example, list):
+        example = example[0] if example else ""
+    formats = ", ".join(source.date_formats) or "ISO 8601"
+    return [
+        f"{label}: {read} of {read + unread} values read as dates with {formats}; e.g. {str(example)!r} — "
+        "set `date: {formats: [...]}` on the field, or `date_formats:` on the source"
+    ]
+
+
+def _few_kept(
+    wp_id: str, mapping: WorkProductMapping, resolver: ColumnResolver, readable: np.ndarray, where: np.ndarray
+) -> list[str]:
+    """When a WP's `where:` keeps no row, or under 1 % of them, say what each condition kept
+    and which values its column does have, so the user can fix `where:` at a glance."""
+    conditions = (*mapping.where, *mapping.where_any)
+    total = int(readable.sum())
+    kept = int(where.sum())
+    if not conditions or not total or kept >= total / 100 and kept > 0:
+        return []
+    parts = []
+    for condition in conditions:
+        column = resolver.column(condition.from_)
+        held = int((condition_mask(column, condition, ()) & readable).sum())
+        values = column[readable].explode() if is_list_column(column) else column[readable]
+        counts = values.dropna().astype("str").str.strip()
+        counts = counts[counts != ""].value_counts()
+        shown = ", ".join(f"{value} {count}" for value, count in counts.head(8).items()) or "all blank"
+        more = f", {len(counts) - 8} more" if len(counts) > 8 else ""
+        parts.append(f"{held} have {condition.describe()} (values: {shown}{more})")
+    joined = "; ".join(parts) if len(parts) > 1 or not mapping.where_any else "any of: " + "; ".join(parts)
+    return [f"{wp_id}: {kept} of {total} rows kept by `where:` — {joined} — set `map.{wp_id}.where`"]
+
+
 # --- the engine ------------------------------------------------------------------------------
 
 
@@ -234,9 +310,9 @@ class MappingEngine:
         mappings = source.mappings
         outcome = SourceOutcome(name=source.name, type=source.type, location=raw.location, items=raw.items)
         outcome.notes.extend(raw.notes)
-        resolver = _Resolver(raw)
+        resolver = ColumnResolver(raw)
         resolver.check(set().union(*(_references(m) for m in mappings.values())) if mappings else set())
-        outcome.notes.extend(_unresolved_notes(raw, mappings, self.catalogue))
+        outcome.notes.extend(_unresolved_notes(resolver, mappings, self.catalogue))
         n = raw.items
         recorded = np.zeros(n, dtype=bool)
         rejected = np.zeros(n, dtype=bool)
@@ -258,7 +334,8 @@ class MappingEngine:
                 for condition in mapping.where_any:
                     any_of |= condition_mask(resolver.column(condition.from_), condition, self.placeholders)
                 where &= any_of
-            table, keep, reasons = self._build(wp, mapping, resolver, where, source, rows)
+            outcome.notes.extend(_few_kept(wp_id, mapping, resolver, readable, where))
+            table, keep, reasons = self._build(wp, mapping, resolver, where, source, rows, outcome.notes)
             recorded |= keep
             for index, reason in reasons:
                 rejected[index] = True
@@ -282,15 +359,16 @@ class MappingEngine:
         self,
         wp: WorkProduct,
         mapping: WorkProductMapping,
-        resolver: _Resolver,
+        resolver: ColumnResolver,
         where: np.ndarray,
         source: Any,
         rows: np.ndarray,
+        notes: list[str],
     ) -> tuple[WorkProductTable, np.ndarray, list[tuple[int, str]]]:
         everything = bool(where.all())
         positions = np.flatnonzero(where)
         index = resolver.raw.frame.index if everything else resolver.raw.frame.index[positions]
-        columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source)
+        columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source, notes)
         url = columns.get("url")
         unsourced = self._unsourced(wp, mapping, columns)
         columns.pop("url", None)
@@ -344,10 +422,11 @@ class MappingEngine:
         self,
         wp: WorkProduct,
         mapping: WorkProductMapping,
-        resolver: _Resolver,
+        resolver: ColumnResolver,
         positions: np.ndarray | None,
         index: pd.Index,
         source: Any,
+        notes: list[str],
     ) -> tuple[dict[str, pd.Series], dict[str, np.ndarray]]:
         """Every mapped field, transformed and typed as the catalogue declares it, plus
         masks of values that were given but unusable."""
@@ -364,10 +443,13 @@ class MappingEngine:
             if spec.from_ and not any(resolver.has(r) for r in spec.references()):
                 continue  # an optional preset column the export lacks: the field stays unmapped
             series, bad = self._field(spec, resolver, positions, index, source)
+            text = series
             flag(name, bad)
             if name in wp.field_names:
                 series, bad = self._coerce(series, wp.field(name).type, source)
                 flag(name, bad)
+                if wp.field(name).type == FieldType.DATETIME:
+                    notes.extend(_unread_dates(f"{wp.id}.{name}", bad, series, text, source))
             columns[name] = series
         # Durations last: they read other canonical fields.
         for f in wp.fields:
@@ -433,7 +515,7 @@ class MappingEngine:
         return blank
 
     def _field(
-        self, spec: FieldSpec, resolver: _Resolver, positions: np.ndarray | None, index: pd.Index, source: Any
+        self, spec: FieldSpec, resolver: ColumnResolver, positions: np.ndarray | None, index: pd.Index, source: Any
     ) -> tuple[pd.Series, np.ndarray]:
         bad = np.zeros(len(index), dtype=bool)
         if spec.value is not None:

@@ -17,7 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from sdbridge.values import TimeZoneName, blank_mask, is_list_column, parse_datetimes
 
-_JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3}/\d{2,4} \d{1,2}:\d{2}(?: [AP]M)?;[^;]*;", re.IGNORECASE)
+_JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3,5}\.?/\d{2,4} \d{1,2}:\d{2}(?:\s?[ap]\.?\s?m\.?)?;[^;]*;", re.IGNORECASE)
+"""`25/Feb/26 10:17 PM;user;` (or `18/ago/26 9:10 a. m.;user;` in Spanish) before a comment."""
+_TRAILING_SEMICOLONS = re.compile(r"(?:\s*;)+\s*$")
+"""Data Center pads some comment cells with `;;;`."""
 
 
 def regex_mask(series: pd.Series, pattern: str) -> pd.Series:
@@ -91,6 +94,11 @@ def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> 
     return series.astype("str").str.strip().str.lower().isin(wanted).fillna(False).astype(bool), invalid
 
 
+def _not_in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    hit, invalid = _in(series, arg, invalid, source)
+    return pd.Series(~hit.to_numpy(dtype=bool) & ~blank_mask(series), index=series.index), invalid
+
+
 def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
     if is_list_column(series):
         pattern = re.compile(arg, re.IGNORECASE)
@@ -126,7 +134,7 @@ def _default(series: pd.Series, arg: Any, invalid: np.ndarray, source: Any) -> t
 
 
 def _jira_comment_body(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
-    return _each(series, lambda v: _JIRA_COMMENT.sub("", v, count=1)), invalid
+    return _each(series, lambda v: _TRAILING_SEMICOLONS.sub("", _JIRA_COMMENT.sub("", v, count=1))), invalid
 
 
 def _unquote_formula(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
@@ -232,6 +240,9 @@ TRANSFORMS: dict[str, TransformDef] = {
     "split": TransformDef(_split, str, "text -> multi-valued, split at the separator"),
     "map": TransformDef(_map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}"),
     "in": TransformDef(_in, list[str | int | float | bool], "-> yes/no: the value (any case) is one of these"),
+    "not_in": TransformDef(
+        _not_in, list[str | int | float | bool], "-> yes/no: the value is filled and is none of these (any case)"
+    ),
     "matches": TransformDef(_matches, Regex, "-> yes/no: a regular expression matches (any case)"),
     "extract": TransformDef(
         _extract, Annotated[str, AfterValidator(_regex(groups=1))], "the first group of a regular expression"

@@ -232,10 +232,25 @@ def _requirement(
 
 
 def _source_status(outcome: SourceOutcome) -> SourceStatus:
-    """ok (records mapped), empty (read fine, no data rows), not_pulled, partial or failed."""
+    """ok (records mapped), empty (read fine, no data rows), unmapped (rows, but not one
+    record), not_pulled, partial or failed."""
     if outcome.status != "ok":
         return cast(SourceStatus, outcome.status)
-    return "empty" if outcome.items == 0 else "ok"
+    if outcome.items == 0:
+        return "empty"
+    return "unmapped" if outcome.mapped == 0 and outcome.records else "ok"
+
+
+def _unmapped_error(outcome: SourceOutcome) -> str:
+    if outcome.rejected == outcome.items:
+        return (
+            f"source {outcome.name!r}: every one of its {outcome.items} row(s) was rejected, not one is a record "
+            "— see its rejections"
+        )
+    return (
+        f"source {outcome.name!r}: none of its {outcome.items} row(s) became a record — no `where:` of "
+        f"{', '.join(outcome.records)} kept a row; see its notes for the values the export has"
+    )
 
 
 def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
@@ -245,7 +260,7 @@ def _source_summaries(outcomes: Iterable[SourceOutcome]) -> list[SourceSummary]:
             type=o.type,
             location=o.location,
             status=_source_status(o),
-            error=o.error,
+            error=o.error if _source_status(o) != "unmapped" else _unmapped_error(o),
             items_pulled=o.items,
             mapped=o.mapped,
             excluded=o.excluded,

@@ -1,0 +1,166 @@
+"""Exports written in another language, and the many spellings of one column.
+
+Three kinds of knowledge, all data:
+- `mapping/headers.yaml`: the spellings one column has across products and versions (Jira
+  Cloud's `Components` is Data Center's `Component/s`);
+- `mapping/languages/<code>.yaml`: how a Jira or GLPI UI in that language names its columns
+  and its "done" states;
+- month names and AM/PM markers of each language, from the Unicode CLDR data Babel ships.
+
+Headers are compared by `header_key`: no case, no accents, spaces collapsed. Dates in a
+language are rewritten to English month names column-wise in Arrow (one regex pass to find
+the month word, a dictionary lookup, one join), so `18/ago/26 9:10 a. m.` parses with the
+same `%d/%b/%y %I:%M %p` as an English export, with no per-cell Python at 1M rows.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sdbridge import safe_yaml
+
+LANGUAGES = ("es", "fr", "de", "pt", "it", "nl", "nb")
+ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_SPACES = re.compile(r"\s+")
+
+
+def header_key(text: str) -> str:
+    """How headers are compared: `Fälligkeits­datum ` and `fälligkeitsdatum` are one."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", plain).strip().casefold()
+
+
+def _data(*parts: str) -> object:
+    text = resources.files("sdbridge.mapping").joinpath(*parts).read_text(encoding="utf-8")
+    return safe_yaml.load(text)
+
+
+@cache
+def spellings() -> dict[str, tuple[str, ...]]:
+    """header key of a preset's column name -> its other spellings (headers.yaml)."""
+    table = _data("headers.yaml")
+    assert isinstance(table, dict)
+    return {header_key(name): tuple(others) for name, others in table.items()}
+
+
+@cache
+def language(code: str) -> dict[str, Any]:
+    table = _data("languages", f"{code}.yaml")
+    assert isinstance(table, dict)
+    return table
+
+
+@cache
+def _translations() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(header key -> English header, custom-field prefix key -> "Custom field", header key
+    -> language code) over every language."""
+    headers: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
+    language_of: dict[str, str] = {}
+    for code in LANGUAGES:
+        table = language(code)
+        for local, english in dict(table.get("headers") or {}).items():
+            key = header_key(str(local))
+            if key != header_key(str(english)):
+                headers.setdefault(key, str(english))
+                language_of.setdefault(key, code)
+        prefix = table.get("custom_field")
+        if prefix:
+            prefixes[header_key(str(prefix))] = "Custom field"
+            language_of.setdefault(header_key(str(prefix)), code)
+    return headers, prefixes, language_of
+
+
+_CUSTOM = re.compile(r"^(?P<prefix>[^()]+?)\s*\((?P<name>.*)\)$")
+
+
+def english_header(header: str) -> str | None:
+    """The English header a localised one stands for (`Resumen` -> `Summary`, `Campo
+    personalizado (Causa raíz)` -> `Custom field (Causa raíz)`); None when it is not one."""
+    headers, prefixes, _ = _translations()
+    key = header_key(header)
+    if key in headers:
+        return headers[key]
+    found = _CUSTOM.match(header.strip())
+    if found and header_key(found["prefix"]) in prefixes:
+        return f"Custom field ({found['name']})"
+    return None
+
+
+def detect_language(headers: list[str]) -> str | None:
+    """The language most of the localised headers are in; None for an English export."""
+    _, _, language_of = _translations()
+    votes: dict[str, int] = {}
+    for header in headers:
+        key = header_key(header)
+        found = _CUSTOM.match(header.strip())
+        code = language_of.get(key) or (language_of.get(header_key(found["prefix"])) if found else None)
+        if code:
+            votes[code] = votes.get(code, 0) + 1
+    return max(votes, key=lambda c: votes[c]) if votes else None
+
+
+@cache
+def done_words() -> tuple[str, ...]:
+    """The names of done states in every language table."""
+    words: list[str] = []
+    for code in LANGUAGES:
+        words.extend(str(w) for w in (language(code).get("done") or []))
+    return tuple(dict.fromkeys(words))
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+@cache
+def _month_words() -> tuple[pa.Array, pa.Array]:
+    """Every language's month names (abbreviated and wide, in both CLDR contexts), lower
+    case without a final dot, and the English abbreviation each stands for."""
+    from babel.dates import get_month_names
+
+    words: dict[str, str] = {}
+    for code in LANGUAGES:
+        for width in ("abbreviated", "wide"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context=context, locale=code).items():
+                    word = name.strip().rstrip(".").casefold()
+                    words.setdefault(word, ENGLISH_MONTHS[number - 1])
+                    # Java (which Jira runs on) abbreviates to three letters where CLDR has four
+                    words.setdefault(word[:3], ENGLISH_MONTHS[number - 1])
+    for english in ENGLISH_MONTHS:
+        words[english.casefold()] = english
+    return pa.array(list(words), pa.large_string()), pa.array(list(words.values()), pa.large_string())
+
+
+_MONTH_IN_TEXT = r"^(?P<before>[^\pL]*)(?P<word>\pL+)\.?(?P<after>.*)$"
+_MERIDIEM = {"AM": r"(?i)(^|[^\pL])a\.?[\s\x{a0}\x{202f}]?m\.?$", "PM": r"(?i)(^|[^\pL])p\.?[\s\x{a0}\x{202f}]?m\.?$"}
+
+
+def english_dates(text: pd.Series) -> pd.Series:
+    """`text` with a month word in another language replaced by its English abbreviation and
+    an AM/PM marker written `a. m.` / `p.m.` as `AM`/`PM`; other values unchanged."""
+    array = pa.array(text.astype("str").array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = array.cast(pa.large_string())
+    words, english = _month_words()
+    parts = pc.extract_regex(array, _MONTH_IN_TEXT)
+    word = pc.utf8_lower(parts.field("word"))
+    found = pc.index_in(word, value_set=words)
+    month = pc.take(english, found)
+    rebuilt = pc.binary_join_element_wise(
+        parts.field("before"), month, parts.field("after"), pa.scalar("", pa.large_string())
+    )
+    result = pc.if_else(pc.is_valid(rebuilt), rebuilt, array)
+    for marker, pattern in _MERIDIEM.items():
+        result = pc.replace_substring_regex(result, pattern, rf"\1{marker}")
+    return pd.Series(result.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
