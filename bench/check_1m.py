@@ -39,12 +39,33 @@ FIELDS = [
 ]
 
 
-def generate(path: Path, n: int, seed: int = 29110) -> None:
-    """n incident rows, ~10% of each optional field blank, ~2% placeholders, ISO timestamps."""
+SPANISH_MONTHS = np.array(["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"])
+
+
+def spanish_jira(stamps: pd.DatetimeIndex) -> np.ndarray:
+    """`18/ago/26 9:10 a. m.`: how a Jira with a Spanish UI writes a date in its CSV export."""
+    hour = stamps.hour % 12
+    hour = np.where(hour == 0, 12, hour)
+    marker = np.where(stamps.hour < 12, "a. m.", "p. m.")
+    parts = [stamps.strftime("%d/"), SPANISH_MONTHS[stamps.month - 1], stamps.strftime("/%y "), hour.astype(str)]
+    parts += [stamps.strftime(":%M "), marker]
+    out = parts[0].to_numpy().astype(object)
+    for part in parts[1:]:
+        out = out + np.asarray(part).astype(object)
+    return out
+
+
+def generate(path: Path, n: int, seed: int = 29110, localised: float = 0.1) -> None:
+    """n incident rows, ~10% of each optional field blank, ~2% placeholders, ISO timestamps
+    except a `localised` share of the end times, written as a Spanish Jira export writes
+    them (month names and a. m./p. m. in Spanish)."""
     rng = np.random.default_rng(seed)
     created = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 300 * 86400, n), unit="s")
     resolved = created + pd.to_timedelta(rng.integers(600, 72 * 3600, n), unit="s")
     done = rng.random(n) > 0.1
+    ended = np.asarray(resolved.strftime("%Y-%m-%dT%H:%M:%SZ")).astype(object)
+    spanish = rng.random(n) < localised
+    ended[spanish] = spanish_jira(resolved[spanish])
 
     def maybe(values: np.ndarray, blank: float = 0.1) -> np.ndarray:
         out = values.astype(object)
@@ -63,7 +84,7 @@ def generate(path: Path, n: int, seed: int = 29110) -> None:
             "Steps": maybe(rng.choice(["Restarted", "Failed over", "Rolled back"], n), 0.25),
             "Root cause": maybe(rng.choice(["Config", "Capacity", "Bug"], n), 0.5),
             "Created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "Resolved": np.where(done, resolved.strftime("%Y-%m-%dT%H:%M:%SZ"), ""),
+            "Resolved": np.where(done, ended, ""),
             "Status": np.where(done, "Done", "In Progress"),
         }
     )
@@ -75,6 +96,7 @@ sources:
   - name: bench
     type: csv
     path: {path}
+    date_formats: ["%d/%b/%y %I:%M %p"]
     map:
       WP.18:
         fields:
@@ -144,12 +166,13 @@ def time_pandera(path: Path) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--localised", type=float, default=0.1, help="Share of end times in Spanish Jira form.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "incidents.csv"
         config_path = Path(folder) / "bench.yaml"
         print(f"generating {args.records:,} WP.18 records ...", flush=True)
-        generate(csv_path, args.records)
+        generate(csv_path, args.records, localised=args.localised)
         config_path.write_text(CONFIG.format(path=csv_path), encoding="utf-8")
         size = csv_path.stat().st_size / 2**20
         gc.collect()
@@ -161,6 +184,8 @@ def main() -> int:
         pandera = time_pandera(csv_path)
     summary = assessment.summary  # type: ignore[attr-defined]
     print(f"file: {size:.0f} MiB, records: {summary.records:,}, gaps: {summary.gaps:,}")
+    invalid = sum(c.invalid for wp in assessment.work_products.values() for c in wp.items.values())  # type: ignore[attr-defined]
+    print(f"end times in Spanish form: {args.localised:.0%}; dates not read: {invalid:,} (expected 0)")
     print(f"pyarrow bare read      {arrow:7.2f} s")
     print(
         f"sdbridge check         {ours:7.2f} s   {args.records / ours:,.0f} records/s   "

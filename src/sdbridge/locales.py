@@ -141,8 +141,12 @@ def _month_words() -> tuple[pa.Array, pa.Array]:
     return pa.array(list(words), pa.large_string()), pa.array(list(words.values()), pa.large_string())
 
 
-_MONTH_IN_TEXT = r"^(?P<before>[^\pL]*)(?P<word>\pL+)\.?(?P<after>.*)$"
-_MERIDIEM = {"AM": r"(?i)(^|[^\pL])a\.?[\s\x{a0}\x{202f}]?m\.?$", "PM": r"(?i)(^|[^\pL])p\.?[\s\x{a0}\x{202f}]?m\.?$"}
+_LATIN = r"A-Za-z\x{00C0}-\x{024F}"
+"""Letters of the languages we read (Latin with its accents); a class of ranges, which RE2
+matches about ten times faster than \\pL."""
+_MONTH_IN_TEXT = rf"^(?P<before>[^{_LATIN}]*)(?P<word>[{_LATIN}]+)\.?(?P<after>.*)$"
+_MERIDIEM = rf"(^|[^{_LATIN}])([aApP])\.?[\s\x{{a0}}\x{{202f}}]?[mM]\.?$"
+"""`a. m.`, `p.m.` and the like at the end: `aM`/`pM`, which %p reads in any case."""
 
 
 def english_dates(text: pd.Series) -> pd.Series:
@@ -161,6 +165,5 @@ def english_dates(text: pd.Series) -> pd.Series:
         parts.field("before"), month, parts.field("after"), pa.scalar("", pa.large_string())
     )
     result = pc.if_else(pc.is_valid(rebuilt), rebuilt, array)
-    for marker, pattern in _MERIDIEM.items():
-        result = pc.replace_substring_regex(result, pattern, rf"\1{marker}")
+    result = pc.replace_substring_regex(result, _MERIDIEM, r"\1\2M")
     return pd.Series(result.to_numpy(zero_copy_only=False), index=text.index, dtype="str")

@@ -22,6 +22,7 @@ from pydantic import AfterValidator
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _LETTER = r"[^\W\d_]"
+_ISO_START = r"\d{4}-\d{2}-\d{2}"
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
 
 
@@ -122,7 +123,8 @@ def as_text(series: pd.Series, separator: str = "; ") -> pd.Series:
 def parse_datetimes(
     series: pd.Series, formats: Iterable[str] = (), timezone: str | None = None
 ) -> tuple[pd.Series, np.ndarray]:
-    """Parse text to UTC timestamps. Tries each strptime format in order, then ISO 8601.
+    """Parse text to UTC timestamps: ISO 8601, then each strptime format in order, then the
+    formats again with month names and AM/PM of another language put in English.
     A timestamp without an offset is read in `timezone` (UTC if none). Returns the parsed
     column and a mask of values that were filled but could not be parsed (= invalid)."""
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -134,39 +136,78 @@ def parse_datetimes(
         series = series.map(lambda v: v[0] if isinstance(v, list) and v else None)
     text = series.astype("str").str.strip()
     filled = text.notna() & (text != "")
-    if not formats:
-        fast = _arrow_iso(text.where(filled, None), timezone)
-        if fast is not None:
-            return fast, np.zeros(len(series), dtype=bool)
+    formats = tuple(formats)
     result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
     remaining = filled.copy()
     zone = ZoneInfo(timezone or "UTC")
+    # ISO 8601 reads the same whatever the formats, so it goes first, cast by Arrow in one go
+    # — unless a format puts the day where ISO has the month.
+    if not any(f.startswith("%Y-%d") for f in formats):
+        sample = text.iloc[:: max(1, len(text) // 1000)].dropna()
+        if len(sample) and bool(sample.str.match(_ISO_START).all()):  # likely all ISO: one cast
+            fast = _arrow_iso(text.where(filled, None), timezone)
+            if fast is not None:
+                return fast, np.zeros(len(series), dtype=bool)
+        iso_like = filled & text.str.match(_ISO_START, na=False)
+        if iso_like.any():
+            fast = _arrow_iso(text[iso_like], timezone)
+            if fast is not None and bool(iso_like.all()):
+                return fast, np.zeros(len(series), dtype=bool)
+            if fast is not None:
+                result.loc[fast.index] = fast.astype("datetime64[us, UTC]")
+                remaining &= ~iso_like
+            else:
+                _by_iso(text[iso_like], zone, result, remaining)
     _by_formats(text, formats, zone, result, remaining)
     if formats and remaining.any():
         # Month names and AM/PM in the export's language (`18/ago/26 9:10 a. m.`): read
-        # again in English words with the same formats.
+        # again, in English words, with the same formats.
         rest = text[remaining]
         worded = rest[rest.str.contains(_LETTER, regex=True, na=False)]
         if len(worded):
             from sdbridge.locales import english_dates
 
             _by_formats(english_dates(worded), formats, zone, result, remaining)
-    if remaining.any():
-        rest = text[remaining]
-        with_offset = rest.str.contains(_OFFSET, regex=True, na=False)
-        aware = pd.to_datetime(rest[with_offset], format="ISO8601", errors="coerce", utc=True)
-        naive = pd.to_datetime(rest[~with_offset], format="ISO8601", errors="coerce")
-        if len(naive):
-            if getattr(naive.dt, "tz", None) is None:
-                naive = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-            naive = naive.dt.tz_convert("UTC")
-        for part in (aware, naive):
-            part = part[part.notna()]
-            if len(part):
-                result.loc[part.index] = part.astype("datetime64[us, UTC]")
-                remaining.loc[part.index] = False
+    _by_iso(text, zone, result, remaining)  # ISO of other shapes, and every value if day-first
     invalid = (filled & result.isna()).to_numpy(dtype=bool)
     return result, invalid
+
+
+def _by_iso(text: pd.Series, zone: ZoneInfo, result: pd.Series, remaining: pd.Series) -> None:
+    """Parse what is still `remaining` of `text` as ISO 8601 (an offset kept, none read in
+    `zone`), into `result`."""
+    todo = remaining.loc[text.index]
+    if not todo.any():
+        return
+    rest = text[todo]
+    with_offset = rest.str.contains(_OFFSET, regex=True, na=False)
+    aware = pd.to_datetime(rest[with_offset], format="ISO8601", errors="coerce", utc=True)
+    naive = pd.to_datetime(rest[~with_offset], format="ISO8601", errors="coerce")
+    if len(naive):
+        if getattr(naive.dt, "tz", None) is None:
+            naive = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        naive = naive.dt.tz_convert("UTC")
+    for part in (aware, naive):
+        part = part[part.notna()]
+        if len(part):
+            result.loc[part.index] = part.astype("datetime64[us, UTC]")
+            remaining.loc[part.index] = False
+
+
+_PANDAS_ONLY = re.compile(r"%[zZfjUWcxX]")
+"""Directives left to pandas' parser: Arrow's strptime gives a naive time or none for these."""
+
+
+def _strptime(text: pd.Series, fmt: str) -> pd.Series:
+    """`text` read with one strptime format (naive; NaT where it does not fit): by Arrow, about
+    five times as fast as pandas, for the formats exports use."""
+    if _PANDAS_ONLY.search(fmt):
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    array = pa.array(text.astype("str").array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    parsed = pc.strptime(array, format=fmt, unit="us", error_is_null=True)
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index, dtype="datetime64[us]")
 
 
 def _by_formats(
@@ -177,7 +218,7 @@ def _by_formats(
         todo = remaining.loc[text.index]
         if not todo.any():
             break
-        attempt = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        attempt = _strptime(text[todo], fmt)
         ok = attempt.notna()
         if ok.any():
             hit = attempt[ok]
