@@ -207,3 +207,25 @@ def test_mapping_reads_the_export_and_marks_each_column(tmp_path):
     assert "found Key (2 of 2 filled)" in lines["id"]
     assert "empty: Location has no value" in lines["location"]
     assert "absent" in lines["owner"]
+
+
+def test_a_few_unread_dates_are_named_by_shape_and_formats_tried(tmp_path):
+    (tmp_path / "e.csv").write_text(
+        "Key,Summary,Created\nA-1,x,2017-02-16\nA-2,y,2017-02-17\nA-3,z,17/2/2017\nA-4,w,2017-02-18\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.yaml").write_text(
+        "sources:\n  - name: t\n    type: csv\n    path: e.csv\n    date_formats: ['%Y-%m-%d']\n"
+        "    map: {WP.18: {fields: {id: Key, title: Summary, started_at: Created}}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert (
+        "WP.18.started_at: 1 of 4 values are not dates sdbridge reads with %Y-%m-%d: '99/9/9999' (1)"
+        in (report["sources"][0]["notes"])
+    )
+    invalid = [f for f in report["findings"] if f["status"] == "invalid"]
+    assert [f["record_id"] for f in invalid] == ["A-3"]
+    assert "the source's notes name the formats tried" in invalid[0]["message"]

@@ -257,20 +257,26 @@ def _unreadable(raw: RawTable) -> dict[int, str]:
 
 
 def _unread_dates(label: str, bad: np.ndarray, parsed: pd.Series, text: pd.Series, source: Any) -> list[str]:
-    """A note when under half of a date field's filled values could be read: the formats
-    are wrong for this export, and every record would show a false "invalid"."""
+    """A note for the values of a date field that could not be read: their shapes (digits as
+    9, letters as a: no value of a record) and the formats tried. When under half were read,
+    the formats are wrong for this export: the note shows an example and what to set."""
     unread = int(bad.sum())
-    read = int(parsed.notna().sum())
-    if not unread or read >= (read + unread) / 2:
+    if not unread:
         return []
-    example = text[bad].iloc[0]
-    if isinstance(example, list):
-        example = example[0] if example else ""
+    read = int(parsed.notna().sum())
+    values = text[bad]
+    if is_list_column(values):
+        values = values.map(lambda v: v[0] if isinstance(v, list) and v else "")
+    values = values.astype("str").str.strip()
     formats = ", ".join(source.date_formats) or "ISO 8601"
-    return [
-        f"{label}: {read} of {read + unread} values read as dates with {formats}; e.g. {str(example)!r} — "
-        "set `date: {formats: [...]}` on the field, or `date_formats:` on the source"
-    ]
+    if read < (read + unread) / 2:
+        return [
+            f"{label}: {read} of {read + unread} values read as dates with {formats}; e.g. {values.iloc[0]!r} — "
+            "set `date: {formats: [...]}` on the field, or `date_formats:` on the source"
+        ]
+    shapes = values.str.replace(r"\d", "9", regex=True).str.replace(r"[^\W\d_]", "a", regex=True).value_counts()
+    shown = ", ".join(f"{shape!r} ({count})" for shape, count in shapes.head(3).items())
+    return [f"{label}: {unread} of {read + unread} values are not dates sdbridge reads with {formats}: {shown}"]
 
 
 def _few_kept(

@@ -74,7 +74,9 @@ def finding_message(
         if "duration" in kinds:
             text = f"{name} is unusable: the end is before the start, or it is not a number of hours"
         elif "datetime" in kinds:
-            text = f"{name} is filled in but is not a date sdbridge can read"
+            text = (
+                f"{name} is filled in but is not a date sdbridge can read (the source's notes name the formats tried)"
+            )
         else:
             text = f"{name} is filled in but unusable"
     elif item.scope == "work_product":
