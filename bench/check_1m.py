@@ -135,6 +135,22 @@ def time_sdbridge(config_path: Path) -> tuple[float, object]:
     return time.perf_counter() - start, result.assessment
 
 
+def time_reports(assessment: object, out: Path, formats: list[str]) -> list[tuple[str, float, float, float]]:
+    """Each report format written in turn: (format, seconds, MiB written, peak RSS after)."""
+    from sdbridge.reports import sink
+
+    out.mkdir(parents=True, exist_ok=True)
+    timings = []
+    for name in formats:
+        gc.collect()
+        start = time.perf_counter()
+        path = sink(name)(assessment, out)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        timings.append((f"{name} ({path.name})", seconds, path.stat().st_size / 2**20, peak))
+    return timings
+
+
 def time_pandera(path: Path) -> float | None:
     try:
         import pandera.pandas as pa_schema
@@ -167,6 +183,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--localised", type=float, default=0.1, help="Share of end times in Spanish Jira form.")
+    parser.add_argument(
+        "--formats", default="", help="Also write these reports after the check (e.g. json,csv,parquet), each timed."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "incidents.csv"
@@ -180,6 +199,7 @@ def main() -> int:
         gc.collect()
         ours, assessment = time_sdbridge(config_path)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+        written = time_reports(assessment, Path(folder) / "reports", [f for f in args.formats.split(",") if f])
         gc.collect()
         pandera = time_pandera(csv_path)
     summary = assessment.summary  # type: ignore[attr-defined]
@@ -196,6 +216,11 @@ def main() -> int:
     else:
         print(f"pandera presence check {pandera:7.2f} s   sdbridge is {pandera / ours:.2f}x as fast (target > 1x)")
     print(f"peak RSS               {peak:7.2f} GiB (target < 2 GiB)")
+    for name, seconds, size, after in written:
+        print(
+            f"report {name:<15} {seconds:7.2f} s   {size:8.1f} MiB   {seconds / arrow:6.1f}x pyarrow read   "
+            f"peak RSS so far {after:5.2f} GiB"
+        )
     return 0
 
 

@@ -20,9 +20,11 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -32,7 +34,7 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.files import atomic_write
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
-from sdbridge.reports import neutralise_formulas, report_dict
+from sdbridge.reports import dump_csv, dump_json, neutralise_formulas
 from sdbridge.values import as_text
 
 DATE_FIELDS = ("started_at", "received_at", "performed_at", "period_end", "deployed_at", "needed_by")
@@ -133,6 +135,13 @@ def annex_b(assessment: Assessment) -> bytes:
     return _csv(rows)
 
 
+def _streamed(write: Callable[[BinaryIO], None]) -> bytes:
+    """The bytes a streaming writer produces (the same writers as the report files)."""
+    buffer = io.BytesIO()
+    write(buffer)
+    return buffer.getvalue()
+
+
 def build_package(
     assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None
 ) -> dict[str, bytes]:
@@ -140,8 +149,8 @@ def build_package(
 
     files: dict[str, bytes] = {
         "index.html": render_html(assessment).encode("utf-8"),
-        "report.json": json.dumps(report_dict(assessment), indent=2, ensure_ascii=False).encode("utf-8"),
-        "findings.csv": neutralise_formulas(assessment.findings).to_csv(index=False).encode("utf-8"),
+        "report.json": _streamed(lambda handle: dump_json(assessment, handle)),
+        "findings.csv": _streamed(lambda handle: dump_csv(assessment.findings, handle)),
         "annex-c-checklist.csv": annex_c(assessment),
         "annex-b-traceability.csv": annex_b(assessment),
     }

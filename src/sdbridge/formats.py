@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-REPORT_FORMATS = ("json", "md", "csv", "html", "xlsx", "junit")
+REPORT_FORMATS = ("json", "md", "csv", "parquet", "html", "xlsx", "junit")
 DEFAULT_FORMATS = ("json", "md", "csv", "html")

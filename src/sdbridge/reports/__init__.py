@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sdbridge.assessment import Assessment
@@ -89,7 +92,8 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
 
 
 def report_dict(assessment: Assessment) -> dict:
-    """`report.json` as a dict: the assessment plus its findings."""
+    """`report.json` as a dict: the assessment plus its findings (for small reports and
+    tests; `write_json` streams instead)."""
     data = assessment.model_dump(mode="json")
     findings = assessment.findings
     records = json.loads(findings.to_json(orient="records", force_ascii=False)) if len(findings) else []
@@ -97,18 +101,166 @@ def report_dict(assessment: Assessment) -> dict:
     return data
 
 
+JSON_BATCH = 50_000
+"""Findings encoded per batch: memory stays at one batch's text, whatever the count."""
+
+
+_JSON_ESCAPES = [
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+]
+_OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
+_NEEDS_ESCAPE = r"[\x00-\x1f\"\\\\]"
+
+
+def _json_text(array: pa.Array) -> pa.Array | None:
+    """Each value of a text column as a JSON literal (`"..."` or `null`); None when a value
+    holds a control character with no short escape (the caller encodes that batch slowly)."""
+    if pa.types.is_dictionary(array.type):
+        encoded = _json_text(array.dictionary)
+        return None if encoded is None else pc.fill_null(pc.take(encoded, array.indices), "null")
+    array = pc.cast(array, pa.large_string())
+    if pc.any(pc.match_substring_regex(array, _NEEDS_ESCAPE)).as_py():  # rare: most text needs none
+        if pc.any(pc.match_substring_regex(array, _OTHER_CONTROL)).as_py():
+            return None
+        for raw, escaped in _JSON_ESCAPES:
+            array = pc.replace_substring(array, raw, escaped)
+    quote = pa.scalar('"', pa.large_string())
+    return pc.fill_null(pc.binary_join_element_wise(quote, array, quote, pa.scalar("", pa.large_string())), "null")
+
+
+def _json_lines(table: pa.Table) -> pa.Array | None:
+    """One JSON object per finding, built column-wise in Arrow."""
+    parts: list[pa.Array | pa.Scalar] = []
+    for at, name in enumerate(table.column_names):
+        column = table.column(name).combine_chunks()
+        if pa.types.is_integer(column.type):
+            encoded = pc.fill_null(pc.cast(column, pa.large_string()), "null")
+        else:
+            encoded = _json_text(column)
+            if encoded is None:
+                return None
+        parts += [pa.scalar(("{" if at == 0 else ",") + json.dumps(name) + ":", pa.large_string()), encoded]
+    parts.append(pa.scalar("}", pa.large_string()))
+    return pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+
+
+def _json_batches(findings: pd.DataFrame) -> Iterator[bytes | pa.Buffer]:
+    """The findings as JSON objects, one per line, for the `findings` array, a batch at a
+    time, as UTF-8: encoded column-wise in Arrow (no Python object per finding); a batch with
+    a rare control character goes through pandas' encoder instead, which escapes every one
+    (its `\\/` for `/` is put back: every `\\/` it writes is that escape)."""
+    separator = pa.scalar(",\n    ", pa.large_string())
+    for start in range(0, len(findings), JSON_BATCH):
+        batch = findings.iloc[start : start + JSON_BATCH]
+        lines = _json_lines(findings_table(batch, for_spreadsheets=False))
+        if lines is not None:
+            yield pc.binary_join(pa.LargeListArray.from_arrays([0, len(lines)], lines), separator)[0].as_buffer()
+            continue
+        text = batch.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n")
+        yield text.replace("\\/", "/").replace("\n", ",\n    ").encode("utf-8")
+
+
+def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
+    """`report.json` into a binary stream: the assessment as its model gives it, then the
+    findings streamed in batches (one object per line inside the `findings` array)."""
+    head = json.dumps(assessment.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    if not head.endswith("}"):
+        raise AssertionError("the assessment is not a JSON object")
+    handle.write(head[:-1].rstrip().encode("utf-8"))
+    handle.write(((",\n" if head.strip() != "{}" else "\n") + '  "findings": [').encode("utf-8"))
+    first = True
+    for batch in _json_batches(assessment.findings):
+        handle.write(b"\n    " if first else b",\n    ")
+        handle.write(batch)
+        first = False
+    handle.write(b"\n  ]\n}\n" if not first else b"]\n}\n")
+
+
 def write_json(assessment: Assessment, out: Path) -> Path:
     def write(tmp: Path) -> None:
-        tmp.write_text(json.dumps(report_dict(assessment), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with tmp.open("wb") as handle:
+            dump_json(assessment, handle)
 
     return atomic_write(out / "report.json", write)
 
 
-def write_csv(assessment: Assessment, out: Path) -> Path:
-    def write(tmp: Path) -> None:
-        neutralise_formulas(assessment.findings).to_csv(tmp, index=False, encoding="utf-8")
+_ARROW_FORMULA_START = r"^[=+\-@\t\r]"
+_ARROW_LINE_FORMULA = r"([\r\n])([=+\-@\t])"
+_ARROW_RISKY = r"^[=+\-@\t\r]|[\r\n][=+\-@\t]"
 
-    return atomic_write(out / "findings.csv", write)
+
+def _neutralised(array: pa.Array) -> pa.Array:
+    """`neutralise` for a whole Arrow column: a quote before a formula at the start of the
+    cell and after every line break; a dictionary column fixes only its dictionary."""
+    if pa.types.is_dictionary(array.type):
+        return pa.DictionaryArray.from_arrays(array.indices, _neutralised(array.dictionary))
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return array
+    if not pc.any(pc.match_substring_regex(array, _ARROW_RISKY)).as_py():  # the common case: nothing to do
+        return array
+    fixed = pc.replace_substring_regex(array, _ARROW_LINE_FORMULA, r"\1'\2")
+    quote = pa.scalar("'", array.type)
+    prefixed = pc.binary_join_element_wise(quote, fixed, pa.scalar("", array.type))
+    return pc.if_else(pc.match_substring_regex(fixed, _ARROW_FORMULA_START), prefixed, fixed)
+
+
+def findings_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.Table:
+    """The findings as an Arrow table (categories as dictionary columns, `row` a nullable
+    integer), neutralised when a spreadsheet may open it. Column-wise in Arrow throughout."""
+    columns = {}
+    for name in findings.columns:
+        column = findings[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy()
+            categories = pa.array(column.cat.categories.astype(str).tolist(), pa.string())
+            array: pa.Array = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
+        elif name == "row":
+            array = pa.array(column.astype("Int64").array, pa.int64())
+        else:
+            array = pa.array(column.astype("str").array)
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+        columns[name] = _neutralised(array) if for_spreadsheets else array
+    return pa.table(columns)
+
+
+def dump_csv(findings: pd.DataFrame, target: Any) -> None:
+    """The findings as CSV (neutralised) by pyarrow's writer, into a path or binary stream;
+    dictionary columns are written as their text."""
+    import pyarrow.csv as pacsv
+
+    table = findings_table(findings)
+    table = pa.table(
+        {
+            name: pc.cast(column, pa.string()) if pa.types.is_dictionary(column.type) else column
+            for name, column in zip(table.column_names, table.columns)
+        }
+    )
+    pacsv.write_csv(table, target, write_options=pacsv.WriteOptions(quoting_style="needed"))
+
+
+def write_csv(assessment: Assessment, out: Path) -> Path:
+    """`findings.csv`."""
+    return atomic_write(out / "findings.csv", lambda tmp: dump_csv(assessment.findings, tmp))
+
+
+def write_parquet(assessment: Assessment, out: Path) -> Path:
+    """`findings.parquet`: the findings for pandas, DuckDB or a BI tool (same columns as the
+    CSV, typed; text not neutralised — Parquet is not opened by spreadsheets as formulas)."""
+    import pyarrow.parquet as pq
+
+    table = findings_table(assessment.findings, for_spreadsheets=False)
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp, compression="zstd")
+
+    return atomic_write(out / "findings.parquet", write)
 
 
 def environment() -> Environment:
@@ -166,6 +318,7 @@ BUILTIN_SINKS: dict[str, Sink] = {
     "json": write_json,
     "md": write_md,
     "csv": write_csv,
+    "parquet": write_parquet,
     "html": _lazy("html", "write_html"),
     "xlsx": _lazy("xlsx", "write_xlsx"),
     "junit": _lazy("junit", "write_junit"),
