@@ -204,7 +204,8 @@ def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutc
         last_ok = store.cursor(summary.name).get("last_ok_at")
         if last_ok:
             summary.data_from = datetime.fromisoformat(last_ok)
-            summary.data_age_hours = round((now - summary.data_from).total_seconds() / 3600, 1)
+            # never negative (a clock a little ahead) and never -0.0
+            summary.data_age_hours = max(0.0, round((now - summary.data_from).total_seconds() / 3600, 1)) + 0.0
         if summary.name in failed:
             summary.status = "failed"
             summary.error = failed[summary.name]

@@ -130,6 +130,7 @@ def test_demo_command_prints_the_summary_and_writes_reports(tmp_path):
         "report.json",
         "report.md",
         "findings.csv",
+        "findings.parquet",
         "report.html",
         "report.xlsx",
         "junit.xml",
