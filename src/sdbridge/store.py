@@ -5,8 +5,9 @@ It keeps what a nightly job needs to be unattended and replayable:
 - per-source cursors (file hash, watermark, time of the last good pull);
 - snapshots: a file source's whole table (Arrow IPC, one version per distinct content);
   a network source's items (upsert by item id, with a version history);
-- each run's assessment and findings, so a gap can be followed from the night it appeared
-  to the night it was closed;
+- each run's assessment, and the findings as spans: one row per gap from the assessed run it
+  opened in to the one it closed (or changed) in, so the store grows with what changes
+  and every past run's findings are read back exactly;
 - push-back state (used by the push-back step).
 
 A source's snapshot and its cursor advance are written in one transaction: a run killed at
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -80,6 +82,39 @@ MIGRATIONS: list[str] = [
         source TEXT NOT NULL, ticket TEXT NOT NULL, comment_id TEXT, fingerprint TEXT,
         labelled INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (source, ticket)
     );
+    """,
+    # 3: findings kept as spans (opened in one assessed run, closed in the first run where the
+    # finding is gone or changed) instead of a copy per run. `seq` numbers the assessed runs
+    # in order; existing per-run copies become spans (consecutive runs with the same finding,
+    # word for word, are one span) and the copy table goes.
+    """
+    ALTER TABLE assessments ADD COLUMN seq INTEGER;
+    UPDATE assessments SET seq = (
+        SELECT COUNT(*) FROM assessments a2 JOIN runs r2 ON r2.id = a2.run_id JOIN runs r1 ON r1.id = assessments.run_id
+        WHERE r2.started_at < r1.started_at OR (r2.started_at = r1.started_at AND r2.id <= r1.id)
+    );
+    CREATE UNIQUE INDEX assessments_seq ON assessments(seq);
+    CREATE TABLE finding_spans (
+        id TEXT NOT NULL, work_product TEXT NOT NULL, item TEXT NOT NULL, record_id TEXT, source TEXT,
+        status TEXT NOT NULL, severity TEXT, url TEXT, message TEXT,
+        opened INTEGER NOT NULL, closed INTEGER
+    );
+    INSERT INTO finding_spans (id, work_product, item, record_id, source, status, severity, url, message, opened, closed)
+    SELECT id, work_product, item, record_id, source, status, severity, url, message, MIN(seq),
+        CASE WHEN MAX(seq) = (SELECT MAX(seq) FROM assessments) THEN NULL ELSE MAX(seq) + 1 END
+    FROM (
+        SELECT f.*, a.seq, a.seq - ROW_NUMBER() OVER (
+            PARTITION BY f.id, f.work_product, f.item, f.record_id, f.source, f.status, f.severity, f.url, f.message
+            ORDER BY a.seq
+        ) AS island
+        FROM findings f JOIN assessments a ON a.run_id = f.run_id
+    )
+    GROUP BY id, work_product, item, record_id, source, status, severity, url, message, island
+    ORDER BY MIN(seq), MIN(rowid);
+    DROP TABLE findings;
+    CREATE INDEX finding_spans_open ON finding_spans(closed);
+    CREATE INDEX finding_spans_opened ON finding_spans(opened);
+    CREATE INDEX finding_spans_id ON finding_spans(id);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -512,17 +547,37 @@ class Store:
     # --- assessments -----------------------------------------------------------------------
 
     def save_assessment(self, run_id: str, report: dict[str, Any], findings: pd.DataFrame) -> None:
+        """Keep a run's assessment and its findings as spans: a finding that is in this run
+        word for word as in the last one stays open; one that is gone or changed is closed
+        here; a new or changed one opens here. Only what changed is written. Saving the latest
+        run again replaces it."""
         columns = STORED_FINDING_COLUMNS
-        rows = findings[columns].astype(object).where(findings[columns].notna(), None).itertuples(index=False)
+        new = findings[columns].astype(object).where(findings[columns].notna(), None)
         with self.transaction() as db:
+            existing, latest = db.execute(
+                "SELECT (SELECT seq FROM assessments WHERE run_id = ?), (SELECT MAX(seq) FROM assessments)", (run_id,)
+            ).fetchone()
+            if existing is not None:
+                if existing != latest:
+                    raise StoreError(f"run {run_id} is not the latest assessed run: its findings cannot be replaced")
+                seq = existing
+                db.execute("DELETE FROM finding_spans WHERE opened = ?", (seq,))
+                db.execute("UPDATE finding_spans SET closed = NULL WHERE closed = ?", (seq,))
+            else:
+                seq = (latest or 0) + 1
             db.execute(
-                "INSERT OR REPLACE INTO assessments (run_id, report) VALUES (?, ?)", (run_id, json.dumps(report))
+                "INSERT OR REPLACE INTO assessments (run_id, report, seq) VALUES (?, ?, ?)",
+                (run_id, json.dumps(report), seq),
             )
-            db.execute("DELETE FROM findings WHERE run_id = ?", (run_id,))
+            open_rows = db.execute(
+                f"SELECT rowid, {', '.join(columns)} FROM finding_spans WHERE closed IS NULL"
+            ).fetchall()
+            current = pd.DataFrame(open_rows, columns=["rowid", *columns])
+            gone, opened = _span_changes(current, new)
+            db.executemany("UPDATE finding_spans SET closed = ? WHERE rowid = ?", ((seq, r) for r in gone))
             db.executemany(
-                "INSERT INTO findings (run_id, id, work_product, item, record_id, source, status, severity, url, "
-                "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((run_id, *row) for row in rows),
+                f"INSERT INTO finding_spans ({', '.join(columns)}, opened) VALUES ({', '.join('?' * len(columns))}, ?)",
+                ((*row, seq) for row in opened.itertuples(index=False)),
             )
 
     def push_state(self, source: str) -> dict[str, PushState]:
@@ -561,14 +616,21 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    _IN_RUN = "s.opened <= a.seq AND (s.closed IS NULL OR s.closed > a.seq)"
+    """A span covers an assessed run `a` (with the span as `s`)."""
+
     def findings(self, run_id: str, source: str | None = None) -> pd.DataFrame:
         """A stored run's findings (of one source), with the columns the store keeps."""
-        query = f"SELECT {', '.join(STORED_FINDING_COLUMNS)} FROM findings WHERE run_id = ?"
+        query = (
+            f"SELECT {', '.join('s.' + c for c in STORED_FINDING_COLUMNS)} FROM finding_spans s "
+            f"JOIN assessments a ON a.run_id = ? WHERE {self._IN_RUN}"
+        )
         params: tuple[str, ...] = (run_id,)
         if source is not None:
-            query += " AND source = ?"
+            query += " AND s.source = ?"
             params += (source,)
-        return pd.DataFrame(self.db.execute(query, params).fetchall(), columns=STORED_FINDING_COLUMNS)
+        rows = self.db.execute(query + " ORDER BY s.rowid", params).fetchall()
+        return pd.DataFrame(rows, columns=STORED_FINDING_COLUMNS)
 
     def trend(self, limit: int = 30) -> list[dict[str, Any]]:
         """Gaps per WP over the last assessed runs, oldest first."""
@@ -590,18 +652,42 @@ class Store:
         return trend
 
     def finding_ids(self, run_id: str) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT id FROM findings WHERE run_id = ?", (run_id,))}
+        query = f"SELECT s.id FROM finding_spans s JOIN assessments a ON a.run_id = ? WHERE {self._IN_RUN}"
+        return {r[0] for r in self.db.execute(query, (run_id,))}
 
     def finding_history(self, finding_id: str) -> list[tuple[str, str, bool]]:
         """Per assessed run (oldest first): run id, start time, and whether the gap was open."""
+        spans = self.db.execute("SELECT opened, closed FROM finding_spans WHERE id = ?", (finding_id,)).fetchall()
         return [
-            (run_id, started, bool(present))
-            for run_id, started, present in self.db.execute(
-                "SELECT r.id, r.started_at, EXISTS (SELECT 1 FROM findings f WHERE f.run_id = r.id AND f.id = ?) "
-                "FROM runs r JOIN assessments a ON a.run_id = r.id ORDER BY r.started_at, r.id",
-                (finding_id,),
+            (run_id, started, any(o <= seq and (c is None or c > seq) for o, c in spans))
+            for run_id, started, seq in self.db.execute(
+                "SELECT r.id, r.started_at, a.seq FROM runs r JOIN assessments a ON a.run_id = r.id ORDER BY a.seq"
             )
         ]
+
+    def size_of_findings(self) -> int:
+        """Rows the findings take (spans), for the store-growth benchmark."""
+        return int(self.db.execute("SELECT COUNT(*) FROM finding_spans").fetchone()[0])
+
+
+def _span_changes(current: pd.DataFrame, new: pd.DataFrame) -> tuple[list[int], pd.DataFrame]:
+    """(rowids of open spans to close, findings to open): compared word for word on every
+    kept column (a finding whose message or severity changed is a new span), by a 64-bit
+    hash of each row computed column-wise."""
+    columns = list(new.columns)
+    if current.empty:
+        return [], new
+    if new.empty:
+        return [int(r) for r in current["rowid"]], new
+
+    def digest(frame: pd.DataFrame) -> np.ndarray:
+        plain = frame[columns].astype(object).where(frame[columns].notna(), None)
+        return pd.util.hash_pandas_object(plain, index=False).to_numpy()
+
+    old_digest, new_digest = digest(current), digest(new)
+    kept = np.isin(old_digest, new_digest)
+    gone = [int(r) for r in current["rowid"].to_numpy()[~kept]]
+    return gone, new[~np.isin(new_digest, old_digest[kept])]
 
 
 __all__ = ["PushState", "RunDetail", "RunRecord", "RunSource", "SCHEMA_VERSION", "Snapshot", "Store", "StoreError"]
