@@ -22,6 +22,7 @@ USED = {
         "/rest/api/3/search/jql": ["get"],
         "/rest/api/3/issue/{issueIdOrKey}": ["get", "put"],
         "/rest/api/3/issue/{issueIdOrKey}/changelog": ["get"],
+        "/rest/api/3/changelog/bulkfetch": ["post"],
         "/rest/api/3/issue/{issueIdOrKey}/comment": ["get", "post"],
         "/rest/api/3/issue/{issueIdOrKey}/comment/{id}": ["get", "put", "delete"],
         "/rest/api/3/comment/list": ["post"],

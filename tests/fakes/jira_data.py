@@ -130,7 +130,14 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
                     "id": "1",
                     "created": _iso(created),
                     "items": [
-                        {"field": "status", "fromString": "Open", "toString": "In Progress", "from": "1", "to": "3"}
+                        {
+                            "field": "status",
+                            "fieldId": "status",
+                            "fromString": "Open",
+                            "toString": "In Progress",
+                            "from": "1",
+                            "to": "3",
+                        }
                     ],
                 }
             )
@@ -139,7 +146,14 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
                     "id": "2",
                     "created": _iso(resolved),
                     "items": [
-                        {"field": "status", "fromString": "In Progress", "toString": "Resolved", "from": "3", "to": "5"}
+                        {
+                            "field": "status",
+                            "fieldId": "status",
+                            "fromString": "In Progress",
+                            "toString": "Resolved",
+                            "from": "3",
+                            "to": "5",
+                        }
                     ],
                 }
             )

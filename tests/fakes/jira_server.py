@@ -54,6 +54,8 @@ class FakeJira:
     dc_window: int = 10_000
     changelog_total: bool = False
     """Send `total` on changelog pages (optional in the spec: absent unless a test asks)."""
+    bulk_changelog_page: int = 10_000
+    """The most change histories a bulk changelog page holds (tests lower it to page)."""
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
     responses: list[tuple[str, str, dict, int, Any]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
@@ -175,7 +177,7 @@ class FakeJira:
         return sum(
             1
             for method, path, _ in self.requests
-            if method in ("PUT", "DELETE") or (method == "POST" and not path.endswith("/aql"))
+            if method in ("PUT", "DELETE") or (method == "POST" and not path.endswith(("/aql", "/bulkfetch")))
         )
 
     def comments_of(self, key: str) -> list[dict]:
@@ -296,6 +298,8 @@ class FakeJira:
                 {"id": "5", "name": "Resolved", "statusCategory": {"key": "done"}},
                 {"id": "10", "name": "Approved", "statusCategory": {"key": "indeterminate"}},
             ]
+        if route == "changelog/bulkfetch" and method == "POST" and self.cloud:
+            return self._bulk_changelog(body or {})
         if route == "search/jql" and self.cloud:
             return self._search_jql(query)
         if route == "search":
@@ -398,6 +402,33 @@ class FakeJira:
             "total": len(matching),
             "issues": [self._shape(i, query.get("fields")) for i in page],
         }
+
+    def _bulk_changelog(self, body: dict) -> tuple[int, Any]:
+        """`POST /changelog/bulkfetch`: up to 1,000 issues; a page holds at most `maxResults`
+        change histories across them; `nextPageToken` (opaque here: an offset) only while more
+        remain; `fieldIds` keeps the items of those fields."""
+        wanted = body.get("issueIdsOrKeys") or []
+        if not 1 <= len(wanted) <= 1000:
+            return 400, {"errorMessages": ["issueIdsOrKeys must hold 1 to 1000 issues"]}
+        size = min(int(body.get("maxResults", 1000)), 10_000, self.bulk_changelog_page)
+        fields = set(body.get("fieldIds") or [])
+        entries = []
+        for ref in wanted:
+            issue = self._issue(str(ref))
+            for history in issue.get("_changelog", []):
+                items = [i for i in history["items"] if not fields or i.get("fieldId", i.get("field")) in fields]
+                if items:
+                    created = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", history["created"])
+                    entries.append((issue["id"], {**history, "created": created, "items": items}))
+        start = int(body.get("nextPageToken") or 0)
+        page = entries[start : start + size]
+        logs: dict[str, list[dict]] = {}
+        for issue_id, history in page:
+            logs.setdefault(issue_id, []).append(history)
+        result: dict[str, Any] = {"issueChangeLogs": [{"issueId": i, "changeHistories": h} for i, h in logs.items()]}
+        if start + size < len(entries):
+            result["nextPageToken"] = str(start + size)
+        return 200, result
 
     def _changelog(self, key: str, query: dict) -> tuple[int, Any]:
         histories = self._issue(key).get("_changelog", [])

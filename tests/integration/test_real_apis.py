@@ -4,6 +4,7 @@ when each fake stops): the defects the lenient fakes hid, each pinned by a test.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -165,26 +166,53 @@ def test_an_approval_on_the_second_page_is_read(fake, tmp_path):
     ]
 
 
-def test_a_changelog_without_total_is_read_to_its_last_page(fake, tmp_path):
-    assert not fake.changelog_total  # optional in the spec, absent here
+def _resolved_with_a_non_status_change(fake) -> dict:
     resolved = next(i for i in fake.issues if len(i["_changelog"]) == 2)
     resolved["_changelog"].insert(
         0,
         {
             "id": "0",
             "created": resolved["_changelog"][0]["created"],
-            "items": [{"field": "assignee", "fieldtype": "jira", "toString": "Ops", "to": "ops"}],
+            "items": [
+                {"field": "assignee", "fieldId": "assignee", "fieldtype": "jira", "toString": "Ops", "to": "ops"}
+            ],
         },
     )
-    config_path = write_config(tmp_path, fake.base)
-    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
-    pages = [q for m, p, q in fake.requests if p.endswith(f"/issue/{resolved['key']}/changelog")]
-    assert [q["startAt"] for q in pages] == ["0", "2"]  # the done transition is on page 2
+    return resolved
+
+
+def _done_at(config_path, key: str):
     from sdbridge.store import Store
 
     with Store(store_path(load_config(config_path))) as store:
-        item = next(i for i in store.items("jira") if i.get("key") == resolved["key"])
-    assert item["sdbridge"]["done_at"] is not None
+        item = next(i for i in store.items("jira") if i.get("key") == key)
+    return item["sdbridge"]["done_at"]
+
+
+def test_the_bulk_changelog_is_read_to_its_last_page(fake, tmp_path):
+    fake.bulk_changelog_page = 7  # many pages: the token is followed to the end
+    resolved = _resolved_with_a_non_status_change(fake)
+    histories = sum(1 for i in fake.issues for h in i["_changelog"] if h["items"][0]["field"] == "status")
+    config_path = write_config(tmp_path, fake.base)
+    assert runner.invoke(app, ["pull", "-c", str(config_path)]).exit_code == 0
+    assert fake.count("/changelog/bulkfetch") == math.ceil(histories / 7) > 2  # status changes only
+    assert fake.count("/changelog") == fake.count("/changelog/bulkfetch")  # none issue by issue
+    assert _done_at(config_path, resolved["key"]) is not None
+
+
+def test_without_the_bulk_endpoint_changelogs_are_read_per_issue_to_their_last_page(fake, tmp_path):
+    """A site without `changelog/bulkfetch` (404): the paged per-issue changelog, whose
+    `total` is optional and absent here, is read to its last page."""
+    assert not fake.changelog_total
+    fake.faults["/rest/api/3/changelog/bulkfetch"] = [(404, {})]
+    resolved = _resolved_with_a_non_status_change(fake)
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert result.exit_code == 0, result.output
+    assert "changelogs were read issue by issue" in result.output
+    pages = [q for m, p, q in fake.requests if p.endswith(f"/issue/{resolved['key']}/changelog")]
+    assert [q["startAt"] for q in pages] == ["0", "2"]  # the done transition is on page 2
+    assert _done_at(config_path, resolved["key"]) is not None
 
 
 def test_an_assets_object_field_gives_the_object_label_not_an_empty_list(fake, tmp_path):
