@@ -28,6 +28,9 @@ FINDING_COLUMNS = [
     "message",
     "title",
     "row",
+    "owner",
+    "first_seen",
+    "age_days",
 ]
 STORED_FINDING_COLUMNS = FINDING_COLUMNS[:9]
 """What the store keeps of each finding, per run (`title` and `row` stay in the reports)."""
@@ -48,6 +51,13 @@ class Finding(BaseModel):
     message: str
     title: str | None = None
     row: int | None = None
+    owner: str | None = None
+    """Who can fix it: the mapped `owner` field, else the record's assignee / resolver / CI
+    or agreement owner (see `rules.OWNER_FIELDS`)."""
+    first_seen: str | None = None
+    """The run the gap has been open since (without a break); None without a store."""
+    age_days: float | None = None
+    """Days since `first_seen` began; None without a store."""
 
 
 class RejectionEntry(BaseModel):
@@ -220,3 +230,63 @@ class Assessment(BaseModel):
             return []
         counts = self.findings["item"].value_counts()
         return [(str(k), int(v)) for k, v in counts.head(n).items()]
+
+    def fix_first(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The gaps whose fix brings a requirement to `met` soonest: the requirements in scope
+        that have a gap, fewest findings first; within one, high severity, then the oldest.
+        Each row is a finding with the requirement it unblocks and how many gaps that
+        requirement has left."""
+        findings = self.findings
+        if findings.empty:
+            return []
+        wps = findings["work_product"].astype("str")
+        pending = []
+        for requirement in self.requirements:
+            if requirement.in_variation and requirement.status == "gap":
+                mine = wps.isin(requirement.work_products).to_numpy()
+                if mine.any():
+                    pending.append((int(mine.sum()), requirement.id, mine))
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for remaining, requirement_id, mine in sorted(pending, key=lambda p: (p[0], p[1])):
+            chosen = findings[mine].assign(
+                _rank=(findings["severity"][mine].astype("str") != "high").astype(int),
+                _age=findings["age_days"][mine].fillna(0) if "age_days" in findings else 0,
+            )
+            for row in chosen.sort_values(["_rank", "_age"], ascending=[True, False], kind="stable").itertuples():
+                if row.id in seen:
+                    continue
+                seen.add(str(row.id))
+                rows.append(
+                    {
+                        "requirement": requirement_id,
+                        "remaining": remaining,
+                        **{c: _plain(getattr(row, c, None)) for c in FINDING_COLUMNS},
+                    }
+                )
+                if len(rows) >= limit:
+                    return rows
+        return rows
+
+    def owners(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Gaps per owner, most first, with the oldest gap's age (`(no owner)` for the rest)."""
+        findings = self.findings
+        if findings.empty:
+            return []
+        owner = findings["owner"].astype("str").fillna("(no owner)") if "owner" in findings else None
+        if owner is None:
+            return []
+        ages = findings["age_days"] if "age_days" in findings else pd.Series(float("nan"), index=findings.index)
+        grouped = pd.DataFrame({"owner": owner, "age": ages}).groupby("owner", sort=False)
+        table = grouped.agg(gaps=("age", "size"), oldest_days=("age", "max")).sort_values("gaps", ascending=False)
+        return [
+            {"owner": str(name), "gaps": int(r.gaps), "oldest_days": _plain(r.oldest_days)}
+            for name, r in table.head(limit).iterrows()
+        ]
+
+
+def _plain(value: Any) -> Any:
+    """A value of a findings row as JSON gives it: NaN and NA are None, numpy numbers Python's."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value

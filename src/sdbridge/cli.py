@@ -147,7 +147,25 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
             table.add_row(
                 wp_id, result.name, str(result.records), f"[{style}]{result.records_with_gaps}[/]", str(result.gaps)
             )
+        else:
+            table.add_row(wp_id, result.name, "—", "[dim]no source[/]", "—")
     out.print(table)
+
+    fix = assessment.fix_first(5)
+    if fix:
+        first = Table(title="Fix first", title_justify="left")
+        for column in ("Gap", "Record", "Owner", "Open (days)", "Unblocks"):
+            first.add_column(column, justify="right" if column == "Open (days)" else "left")
+        for f in fix:
+            age = "—" if f["age_days"] is None else f"{f['age_days']:g}"
+            first.add_row(
+                printable(f["message"]),
+                printable(str(f["record_id"] or f["work_product"])),
+                printable(str(f["owner"] or "—")),
+                age,
+                f"{f['requirement']} ({f['remaining']} left)",
+            )
+        out.print(first)
 
     top = assessment.top_missing_items(5)
     if top:

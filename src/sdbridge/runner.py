@@ -225,6 +225,20 @@ def latest_stored_run(config: Config) -> str | None:
         return store.latest_assessed_run()
 
 
+def annotate_ages(assessment: Assessment, store: Store, now: datetime) -> None:
+    """Each finding's `first_seen` (the run its gap has been open since, without a break;
+    this run for a new one) and `age_days`, from the store's spans."""
+    findings = assessment.findings
+    if findings.empty:
+        return
+    since = store.open_since()
+    ids = findings["id"].astype("str")
+    first = ids.map(since["first_seen"]).astype("str").fillna(assessment.run_id)
+    started = pd.to_datetime(ids.map(since["first_seen_at"]), utc=True, format="ISO8601")
+    age = ((now - started).dt.total_seconds() / 86400).clip(lower=0).round(1).fillna(0.0)
+    assessment.findings = findings.assign(first_seen=first.to_numpy(), age_days=age.to_numpy())
+
+
 def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
     """`sdbridge check`: offline; uses the store when there is one."""
     path = store_path(config)
@@ -247,6 +261,7 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
             now = result.assessment.generated_at
             last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
             _annotate_sources(result.assessment, store, last, now)
+            annotate_ages(result.assessment, store, now)
             result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
     return result, notes
 
@@ -302,6 +317,7 @@ def run_once(
                 seconds=round(time.monotonic() - checking, 3),
             )
             _annotate_sources(assessment, store, pulls, now)
+            annotate_ages(assessment, store, now)
             assessment.trend = [*store.trend(), _trend_point(assessment)]
             for checked in assessment.sources:  # a source that failed in mapping counts as failed too
                 if checked.status == "failed" and not any(

@@ -665,6 +665,36 @@ class Store:
             )
         ]
 
+    def open_since(self) -> pd.DataFrame:
+        """Each finding open in the latest assessed run, with the run its gap has been open
+        since without a break (`first_seen`) and that run's start (`first_seen_at`): spans of
+        one finding chain when one closes in the run the next opens (its wording changed),
+        and a night without it breaks the chain (closed, then reopened, counts anew)."""
+        spans = pd.DataFrame(
+            self.db.execute(
+                "SELECT id, opened, closed FROM finding_spans WHERE id IN "
+                "(SELECT id FROM finding_spans WHERE closed IS NULL)"
+            ).fetchall(),
+            columns=["id", "opened", "closed"],
+        )
+        start = spans[spans["closed"].isna()].set_index("id")["opened"].astype("int64")
+        earlier = spans.dropna(subset=["closed"]).astype({"closed": "int64"})
+        while len(earlier):
+            joined = earlier.merge(start.rename("start"), left_on="id", right_index=True)
+            linked = joined[joined["closed"] == joined["start"]]
+            if linked.empty:
+                break
+            start.loc[linked["id"].to_numpy()] = linked["opened"].to_numpy()
+        runs = pd.DataFrame(
+            self.db.execute(
+                "SELECT a.seq, r.id, r.started_at FROM assessments a JOIN runs r ON r.id = a.run_id"
+            ).fetchall(),
+            columns=["seq", "first_seen", "first_seen_at"],
+        ).set_index("seq")
+        found = runs.reindex(start.to_numpy())
+        found.index = start.index
+        return found
+
     def size_of_findings(self) -> int:
         """Rows the findings take (spans), for the store-growth benchmark."""
         return int(self.db.execute("SELECT COUNT(*) FROM finding_spans").fetchone()[0])

@@ -141,3 +141,40 @@ def test_junit_lists_the_records_missing_each_item(reports):
     root = tree.getroot()
     assert int(root.get("failures")) == sum(1 for c in root.iter("testcase") if c.find("failure") is not None)
     assert any(c.get("name", "").startswith("P10.approved-before-deploy") for c in root.iter("testcase"))
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_the_page_never_scrolls_sideways_and_opens_with_fix_first(browser, reports, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto((reports / "report.html").as_uri())
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow} px of sideways scroll at {width} px"
+    headings = page.locator("h2").all_inner_texts()
+    assert headings[0] == "Fix first" and "Sources" in headings
+    assert page.locator("h2#fix-first + p + div table tr").count() == 1 + 10  # its header and ten gaps
+    page.close()
+
+
+def test_fix_first_ranks_the_gap_that_completes_a_requirement_first(tmp_path):
+    from sdbridge.config import load_config
+    from sdbridge.pipeline import check
+
+    assessment = check(load_config(DEMO_CONFIG)).assessment
+    fix = assessment.fix_first(10)
+    by_requirement = {}
+    for finding in assessment.findings.itertuples():
+        for requirement in assessment.requirements:
+            if (
+                requirement.in_variation
+                and requirement.status == "gap"
+                and finding.work_product in requirement.work_products
+            ):
+                by_requirement.setdefault(requirement.id, set()).add(finding.id)
+    nearest = min(by_requirement, key=lambda r: (len(by_requirement[r]), r))
+    assert fix[0]["requirement"] == nearest and fix[0]["id"] in by_requirement[nearest]
+    assert fix[0]["remaining"] == len(by_requirement[nearest])
+    assert [f["remaining"] for f in fix] == sorted(f["remaining"] for f in fix)
+    owners = assessment.owners(3)
+    assert owners[0]["gaps"] >= owners[-1]["gaps"] and sum(o["gaps"] for o in assessment.owners(1000)) == len(
+        assessment.findings
+    )

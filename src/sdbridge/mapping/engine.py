@@ -30,10 +30,10 @@ from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
 from sdbridge.mapping.transforms import apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
-from sdbridge.values import blank_mask, is_list_column, parse_bools, parse_datetimes
+from sdbridge.values import as_text, blank_mask, is_list_column, parse_bools, parse_datetimes
 
 # Provenance columns of a WorkProductTable.
-SOURCE, RECORD_ID, URL, ROW_COL = "_source", "_record_id", "_url", "_row"
+SOURCE, RECORD_ID, URL, ROW_COL, OWNER = "_source", "_record_id", "_url", "_row", "_owner"
 INVALID_PREFIX = "_invalid__"
 
 
@@ -376,11 +376,14 @@ class MappingEngine:
         index = resolver.raw.frame.index if everything else resolver.raw.frame.index[positions]
         columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source, notes)
         url = columns.get("url")
+        owner = columns.pop("owner", None)
         unsourced = self._unsourced(wp, mapping, columns)
         columns.pop("url", None)
         frame = pd.DataFrame(columns, index=index, copy=False)
         frame[SOURCE] = source.name
         frame[ROW_COL] = rows if everything else rows[positions]
+        if owner is not None:
+            frame[OWNER] = as_text(owner) if is_list_column(owner) else owner.astype("str")
         for name, mask in invalid.items():
             frame[INVALID_PREFIX + name] = mask
         table = WorkProductTable(

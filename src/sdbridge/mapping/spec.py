@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sdbridge.mapping.transforms import Transform
 
-EXTRA_FIELDS = ("url",)
-"""Fields a mapping may fill for every WP besides the catalogue's: `url` links to the ticket."""
+EXTRA_FIELDS = ("url", "owner")
+"""Fields a mapping may fill for every WP besides the catalogue's: `url` links to the ticket,
+`owner` names who can fix its gaps (shown with each finding)."""
 
 
 class FieldSpec(BaseModel):

@@ -139,7 +139,7 @@ def _json_lines(table: pa.Table) -> pa.Array | None:
     parts: list[pa.Array | pa.Scalar] = []
     for at, name in enumerate(table.column_names):
         column = table.column(name).combine_chunks()
-        if pa.types.is_integer(column.type):
+        if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             encoded = pc.fill_null(pc.cast(column, pa.large_string()), "null")
         else:
             encoded = _json_text(column)
@@ -222,6 +222,8 @@ def findings_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> 
             array: pa.Array = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
         elif name == "row":
             array = pa.array(column.astype("Int64").array, pa.int64())
+        elif pd.api.types.is_float_dtype(column.dtype):
+            array = pa.array(column.to_numpy(), from_pandas=True)  # NaN is null
         else:
             array = pa.array(column.astype("str").array)
             if isinstance(array, pa.ChunkedArray):

@@ -28,7 +28,7 @@ from sdbridge.assessment import (
     Summary,
     WorkProductResult,
 )
-from sdbridge.mapping.engine import RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
+from sdbridge.mapping.engine import OWNER, RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, Requirement, WorkProduct
 from sdbridge.rules.items import (
     GAP_CODES,
@@ -39,7 +39,7 @@ from sdbridge.rules.items import (
     check_work_product_items,
 )
 from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
-from sdbridge.values import as_text, is_list_column
+from sdbridge.values import as_text, blank_mask, is_list_column
 
 __all__ = ["ItemStatus", "check_items", "assess", "CheckInput", "finding_message"]
 
@@ -126,6 +126,28 @@ def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> pd.
     return pd.Categorical.from_codes(code_of[key], categories)
 
 
+OWNER_FIELDS = {
+    "WP.18": ("resolver", "reporter"),
+    "WP.11": ("contact",),
+    "WP.02": ("owner",),
+    "WP.03": ("owner_vse",),
+    "WP.21": ("owner_vse",),
+    "WP.06": ("signed_by",),
+}
+"""Who can fix a record's gaps when no `owner` is mapped: the first filled of these fields."""
+
+
+def _owners(frame: pd.DataFrame, wp_id: str) -> pd.Series:
+    """Each record's owner: the mapped `owner` (`_owner`), else the WP's owner fields."""
+    candidates = [frame[OWNER]] if OWNER in frame else []
+    candidates += [frame[f] for f in OWNER_FIELDS.get(wp_id, ()) if f in frame]
+    owner = pd.Series(pd.NA, index=frame.index, dtype="str")
+    for column in candidates:
+        text = as_text(column) if is_list_column(column) else column.astype("str")
+        owner = owner.where(~blank_mask(owner), text.str.strip())
+    return owner.where(~blank_mask(owner), None)
+
+
 def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
     """One finding per gap, built column-wise; text columns stay Arrow-backed (no Python
     string objects per finding)."""
@@ -137,6 +159,7 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
         titles = as_text(titles)
     record_ids = frame[RECORD_ID].astype("str")
     sources = frame[SOURCE].astype("str")
+    owners = _owners(frame, wp.id)
     prefix = sources + ":" + record_ids + ":"
     for column, item in enumerate(check.items):
         gap = np.isin(check.codes[:, column], GAP_CODES)
@@ -160,6 +183,9 @@ def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
                     "message": _messages(check, column, item, gap),
                     "title": titles[gap].astype("str").reset_index(drop=True),
                     "row": frame[ROW_COL][gap].reset_index(drop=True),
+                    "owner": owners[gap].reset_index(drop=True),
+                    "first_seen": pd.Series(None, index=range(count), dtype="str"),
+                    "age_days": pd.Series(np.nan, index=range(count), dtype="float64"),
                 }
             )
         )
@@ -350,6 +376,9 @@ def assess(
                                     "message": finding_message(item, ItemStatus.MISSING, wp),
                                     "title": wp.name,
                                     "row": None,
+                                    "owner": None,
+                                    "first_seen": None,
+                                    "age_days": np.nan,
                                 }
                             ]
                         )
