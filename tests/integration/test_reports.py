@@ -110,20 +110,34 @@ def test_the_workbook_has_a_sheet_per_fed_work_product(reports):
 
     report = json.loads((reports / "report.json").read_text())
     fed = [wp for wp, w in report["work_products"].items() if w["fed"] and w["records"]]
-    assert book.sheetnames == ["Summary", *fed, "Findings"]
+    assert book.sheetnames == ["Summary", *fed, "Findings", "Owners"]
     wp18 = book["WP.18"]
     header = [c.value for c in wp18[1]]
     assert header[:3] == ["Record", "Source", "Title"] and "WP.18.h" in header
-    statuses = {c.value for row in wp18.iter_rows(min_row=2, min_col=4) for c in row}
+    labels = [c.value for c in wp18[2]]  # what each item id means, under it
+    assert labels[header.index("WP.18.h")] == "Root cause and solution for incidents with significant impact"
+    statuses = {c.value for row in wp18.iter_rows(min_row=3, min_col=4) for c in row}
     assert {"present", "missing", "pending", "not_applicable"} <= statuses
-    assert wp18.freeze_panes == "A2" and wp18.auto_filter.ref.startswith("A1:")  # a table people can filter
-    missing = next(c for row in wp18.iter_rows(min_row=2, min_col=4) for c in row if c.value == "missing")
+    assert wp18.freeze_panes == "A3" and wp18.auto_filter.ref.startswith("A2:")  # a table people can filter
+    missing = next(c for row in wp18.iter_rows(min_row=3, min_col=4) for c in row if c.value == "missing")
     assert missing.fill.start_color.rgb.endswith("FFC7CE")  # statuses keep their colours
+    record = wp18["A3"]
+    assert record.hyperlink is not None and record.hyperlink.target.startswith("https://")  # to the ticket
     findings = book["Findings"]
-    assert findings.auto_filter.ref.startswith("A1:J")
+    assert findings.auto_filter.ref.startswith("A1:L") and findings.freeze_panes == "A2"
+    header = [c.value for c in findings[1]]
+    assert header[-2:] == ["owner", "age_days"]
     titles = [row[8].value for row in findings.iter_rows(min_row=2)]
     assert any(str(t).startswith("'=HYPERLINK") for t in titles)
     assert not any(str(t).startswith("=") for t in titles if t)
+    linked = [row[9] for row in findings.iter_rows(min_row=2) if row[9].value]
+    assert linked and all(c.hyperlink.target == c.value for c in linked)
+    assert findings.cell(row=2, column=8).alignment.wrap_text  # the message wraps
+    owners = [[c.value for c in row] for row in book["Owners"].iter_rows()]
+    assert (
+        owners[0] == ["Owner", "Gaps", "Oldest (days)"] and sum(r[1] for r in owners[1:]) == report["summary"]["gaps"]
+    )
+    assert all(book[name].freeze_panes for name in book.sheetnames)
     book.close()
 
 
