@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
@@ -231,14 +232,29 @@ class Assessment(BaseModel):
         counts = self.findings["item"].value_counts()
         return [(str(k), int(v)) for k, v in counts.head(n).items()]
 
+    def unsourced_mask(self) -> np.ndarray:
+        """The findings of items a source's export can never provide (`never_provides`):
+        reports group them under their source instead of listing them record by record."""
+        findings = self.findings
+        mask = np.zeros(len(findings), dtype=bool)
+        if not len(findings):
+            return mask
+        sources, items = findings["source"].astype("str"), findings["item"].astype("str")
+        for source in self.sources:
+            for never in source.never_provides.values():
+                mask |= ((sources == source.name) & items.isin(never)).to_numpy(dtype=bool)
+        return mask
+
     def fix_first(self, limit: int = 10) -> list[dict[str, Any]]:
         """The gaps whose fix brings a requirement to `met` soonest: the requirements in scope
         that have a gap, fewest findings first; within one, high severity, then the oldest.
         Each row is a finding with the requirement it unblocks and how many gaps that
-        requirement has left."""
+        requirement has left. Items the export can never provide are left out (they are fixed
+        in the mapping or the export, and reports list them per source)."""
         findings = self.findings
         if findings.empty:
             return []
+        findings = findings[~self.unsourced_mask()]
         wps = findings["work_product"].astype("str")
         pending = []
         for requirement in self.requirements:

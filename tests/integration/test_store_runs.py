@@ -42,7 +42,10 @@ def sdbridge(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120)
 
 
 def findings_of(folder: Path) -> list[dict]:
-    return json.loads((folder / "report.json").read_text(encoding="utf-8"))["findings"]
+    """The findings of a report, without how long each has been open (that is about the night
+    the report was made: a replay of an old run or a second run the same night differ in it)."""
+    findings = json.loads((folder / "report.json").read_text(encoding="utf-8"))["findings"]
+    return [{k: v for k, v in f.items() if k not in ("first_seen", "age_days")} for f in findings]
 
 
 def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(workspace):

@@ -70,7 +70,7 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
     under their source instead of one line per record."""
     catalogue = load_catalogue()
     findings = assessment.findings
-    mask = np.zeros(len(findings), dtype=bool)
+    mask = assessment.unsourced_mask()
     groups = []
     for source in assessment.sources:
         for wp_id, items in source.never_provides.items():
@@ -79,7 +79,6 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
                 hit = (
                     (findings["source"].astype("str") == source.name) & findings["item"].astype("str").isin(items)
                 ).to_numpy(dtype=bool)
-            mask |= hit
             groups.append(
                 {
                     "source": source.name,
