@@ -756,6 +756,11 @@ def configure_output(*, quiet: bool, verbose: int, log_format: str, no_color: bo
         logs.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
     else:
         logs.setLevel(logging.ERROR if quiet else logging.WARNING)
+    from sdbridge import progress
+
+    # A live step display on a terminal; piped, only the waits are said; --quiet: nothing.
+    live = err.is_terminal and log_format == "text"
+    progress.use(None if quiet else progress.Display(err, live=live))
 
 
 @app.callback()
@@ -839,7 +844,12 @@ def crash_report(exc: BaseException, *, debug: bool) -> int:
 def main() -> None:
     args = global_options_first(sys.argv[1:])
     try:
-        app(args=args, prog_name="sdbridge")
+        try:
+            app(args=args, prog_name="sdbridge")
+        finally:
+            from sdbridge import progress
+
+            progress.use(None)  # the live display ends before any last word is printed
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(130)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError, RetriableSourceError, UnansweredWriteError
 
 T = TypeVar("T")
@@ -149,6 +150,8 @@ def call(
                 source=source,
                 hint="the server is busy or unreachable; the next run will try again",
             ) from None
+        why = "Retry-After" if wanted is not None else f"attempt {attempt} of {policy.tries}"
+        progress.note(f"{source}: {label}, waiting {wait:.0f} s ({why}) before {what}")
         sleep(wait)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sdbridge import registry
+from sdbridge import progress, registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import RawTable
@@ -95,8 +95,9 @@ def check(
         for item_id, text in source.evidence.items():
             evidence[item_id].append(f"{source.name}: {text}")
         try:
-            table = (raw or {}).get(source.name) or pull_source(config, source)
-            tables, outcome = engine.map_source(table, source)
+            with progress.step(f"reading and mapping {source.name}"):
+                table = (raw or {}).get(source.name) or pull_source(config, source)
+                tables, outcome = engine.map_source(table, source)
         except SourceError as exc:
             if not keep_going and not isinstance(exc, NotPulledError):
                 raise
@@ -122,13 +123,14 @@ def check(
         evidence=dict(evidence),
         process=ProcessSettings(**config.process.model_dump()),
     )
-    assessment = assess(
-        catalogue,
-        data,
-        variation=config.profile.variation,
-        placeholders=config.rules.placeholders,
-        run_id=run_id or new_run_id(now),
-        generated_at=now,
-        config_path=str(config.path) if config.path else None,
-    )
+    with progress.step("checking the items and the process requirements"):
+        assessment = assess(
+            catalogue,
+            data,
+            variation=config.profile.variation,
+            placeholders=config.rules.placeholders,
+            run_id=run_id or new_run_id(now),
+            generated_at=now,
+            config_path=str(config.path) if config.path else None,
+        )
     return CheckResult(assessment=assessment, tables=merged, input=data)

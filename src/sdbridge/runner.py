@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from sdbridge import registry
+from sdbridge import progress, registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import ROW, FileConnector, RawTable
@@ -117,7 +117,8 @@ def pull_all(
     for source in sources:
         started = time.monotonic()
         try:
-            outcome = pull_source_into(config, store, source, run_id=run_id, full=full)
+            with progress.step(f"pulling {source.name}"):
+                outcome = pull_source_into(config, store, source, run_id=run_id, full=full)
         except SourceError as exc:
             outcome = PullOutcome(source.name, "failed", error=str(exc))
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:

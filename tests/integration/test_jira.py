@@ -272,3 +272,13 @@ def test_a_full_pull_of_a_thousand_issues_is_at_the_request_minimum(tmp_path):
         assert "pulled 1000 item(s)" in result.output
     finally:
         server.stop()
+
+
+def test_a_retry_wait_says_what_it_waits_for_and_how_long(fake, tmp_path):
+    fake.faults["/rest/api/3/search/jql"] = [(429, {"Retry-After": "1"})]
+    config_path = write_config(tmp_path, fake.base)
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert result.exit_code == 0, result.output
+    assert "jira: HTTP 429, waiting 1 s (Retry-After) before searching issues" in result.output
+    quiet = runner.invoke(app, ["-q", "pull", "-c", str(config_path)])
+    assert quiet.exit_code == 0 and quiet.output == ""

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from sdbridge import progress
 from sdbridge.assessment import Assessment
 from sdbridge.errors import ConfigError
 from sdbridge.files import atomic_write
@@ -347,4 +348,8 @@ def write_reports(assessment: Assessment, out: Path, formats: list[str] | tuple[
             f"cannot write reports to {out}: {exc.strerror or exc}",
             hint="give --out (or reports.out) a folder you can write to",
         ) from None
-    return [write(assessment, out) for write in sinks]
+    written = []
+    for name, write in zip(formats, sinks):
+        with progress.step(f"writing the {name} report"):
+            written.append(write(assessment, out))
+    return written

@@ -1,0 +1,93 @@
+"""What a long command is doing, as it does it: a live line per step on a terminal (rich's
+progress display: spinner, step, elapsed time, cleared when done), nothing extra when the
+output is piped (the command's own result lines say what was done), nothing at all with
+`--quiet`. A wait before a retry is always said ("jira: HTTP 429, waiting 30 s
+(Retry-After)"), except with `--quiet`.
+
+The command line chooses the display (`use`); library code only calls `step` and `note`,
+which do nothing when no display was chosen (tests, other programs importing sdbridge).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger("sdbridge.progress")
+
+
+class Display:
+    """Where steps and notes go: `live` shows a rich progress display on `console`."""
+
+    def __init__(self, console: Any, *, live: bool) -> None:
+        self.console = console
+        self.live = live
+        self._progress: Any = None
+
+    def _display(self) -> Any:
+        if self._progress is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        return self._progress
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        if not self.live:
+            yield
+            return
+        progress = self._display()
+        task = progress.add_task(text, total=None)
+        try:
+            yield
+        finally:
+            progress.remove_task(task)
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        else:
+            self.console.print(text, markup=False, highlight=False)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+_display: Display | None = None
+
+
+def use(display: Display | None) -> None:
+    """Show steps and notes on `display` from now on (None: nowhere)."""
+    global _display
+    if _display is not None:
+        _display.close()
+    _display = display
+
+
+@contextmanager
+def step(text: str) -> Iterator[None]:
+    """A step of a long command (`pulling jira`, `writing report.json`)."""
+    if _display is None:
+        yield
+        return
+    with _display.step(text):
+        yield
+
+
+def note(text: str) -> None:
+    """Something the user waits on, said as it happens (a retry wait)."""
+    if _display is None:
+        log.info(text)
+    else:
+        _display.note(text)
