@@ -1,7 +1,13 @@
 """The XLSX workbook: a summary sheet, one sheet per fed work product (records x item status,
-colour-coded) and the findings. Text cells that a spreadsheet would run as formulas are
-neutralised. Written in openpyxl's write-only mode: the time grows with the rows, not with
-their square (asking a sheet for its last row on every cell made 40,000 rows take hours)."""
+colour-coded, item labels under their ids, records linked to their tickets), the findings
+(owner, age, wrapped messages, ticket links) and the owners. Every table has an autofilter
+and a frozen header.
+
+Written by XlsxWriter in `constant_memory` mode: each row goes to disk as it is written, so
+memory stays flat and time grows with the rows (openpyxl, even write-only, took ~3 ms a
+row). Text is written as text: `strings_to_formulas` and `strings_to_urls` are off, and
+formula-like cells are still neutralised with a leading quote, as in the CSV.
+"""
 
 from __future__ import annotations
 
@@ -10,173 +16,220 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from sdbridge.assessment import Assessment
 from sdbridge.files import atomic_write
 from sdbridge.reports import neutralise, web_link
 
 FILLS = {
-    "present": "C6EFCE",
-    "missing": "FFC7CE",
-    "invalid": "FFEB9C",
-    "pending": "DDEBF7",
-    "not_applicable": "EDEDED",
-    "met": "C6EFCE",
-    "gap": "FFC7CE",
-    "not_evidenced": "FFEB9C",
+    "present": "#C6EFCE",
+    "missing": "#FFC7CE",
+    "invalid": "#FFEB9C",
+    "pending": "#DDEBF7",
+    "not_applicable": "#EDEDED",
+    "met": "#C6EFCE",
+    "gap": "#FFC7CE",
+    "not_evidenced": "#FFEB9C",
 }
 MAX_SHEET_ROWS = 100_000
 """Rows per sheet: beyond this a workbook is neither quick to write nor usable; the records
 with gaps come first, and the sheet says where the rest are (CSV, JSON, the audit package)."""
+MAX_LINKS = 65_000
+"""Excel holds at most 65,530 links a sheet: past this, ticket ids are plain text."""
+MAX_CELL_TEXT = 32_767
+"""The most characters an Excel cell holds."""
 
 
 def safe(value: object) -> object:
     """A cell value: lists joined, characters a workbook cannot hold (NUL, other controls)
-    dropped, formula-like text neutralised."""
+    dropped, text cut to what a cell holds, formula-like text neutralised."""
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+    if value is None or (isinstance(value, float) and value != value):
+        return None
     return neutralise(value)
 
 
 class _Sheet:
-    """A worksheet written row by row (openpyxl's write-only mode: time linear in the rows,
-    memory bounded, as a nightly run over a large tracker needs): a bold, frozen header row,
-    cells styled as they are written, an autofilter over the table."""
+    """A worksheet written row by row: a bold, frozen header (with an optional second row of
+    labels), cells formatted as they are written, an autofilter over the table."""
 
     def __init__(
         self,
-        book: Workbook,
+        book: Any,
+        formats: dict[str, Any],
         title: str,
         header: list[str],
-        widths: dict[str, float] | None = None,
+        widths: dict[int, float] | None = None,
         labels: list[str] | None = None,
     ) -> None:
-        self.sheet = book.create_sheet(title)
-        self.book = book
+        self.sheet = book.add_worksheet(title)
+        self.formats = formats
         self.columns = len(header)
-        self.rows = 0
-        for letter, width in (widths or {}).items():
-            self.sheet.column_dimensions[letter].width = width
-        self.sheet.freeze_panes = "A3" if labels else "A2"
-        self.append(header, bold=True)
-        if labels:  # a second header row: what each item id means
-            self.sheet.append([self.cell(label, wrap=True) for label in labels])
-            self.rows += 1
-        self.header_rows = self.rows
+        self.row = 0
+        self.links = 0
+        for column, width in (widths or {}).items():
+            self.sheet.set_column(column, column, width)
+        self.sheet.write_row(0, 0, header, formats["bold"])
+        self.row = 1
+        if labels:
+            self.sheet.write_row(1, 0, labels, formats["label"])
+            self.row = 2
+        self.header_rows = self.row
+        self.sheet.freeze_panes(self.row, 0)
 
-    def cell(
-        self, value: Any, status: str | None = None, bold: bool = False, wrap: bool = False, link: str | None = None
-    ) -> Any:
-        cell = WriteOnlyCell(self.sheet, value=value)
-        colour = FILLS.get(status or "")
-        if colour:
-            cell.fill = PatternFill("solid", start_color=colour, end_color=colour)
-        if bold:
-            cell.font = BOLD
-        if wrap:
-            cell.alignment = WRAP
-        if link:
-            cell.hyperlink = link
-            cell.font = LINK
-        return cell
-
-    def append(self, values: Sequence[Any], statuses: Sequence[str | None] | None = None, bold: bool = False) -> None:
-        if statuses is None and not bold:
-            self.sheet.append(values)
+    def write(self, values: Sequence[Any], statuses: Sequence[str | None] | None = None) -> None:
+        if statuses is None:
+            self.sheet.write_row(self.row, 0, values)
         else:
-            marks = statuses or [None] * len(values)
-            self.sheet.append([v if isinstance(v, Cell) else self.cell(v, s, bold) for v, s in zip(values, marks)])
-        self.rows += 1
+            for column, (value, status) in enumerate(zip(values, statuses)):
+                self.sheet.write(self.row, column, value, self.formats.get(status or ""))
+        self.row += 1
 
-    def close(self) -> None:
-        if self.rows > self.header_rows and self.columns:
-            first = self.header_rows  # the filter sits on the last header row
-            self.sheet.auto_filter.ref = f"A{first}:{get_column_letter(self.columns)}{self.rows}"
+    def link(self, column: int, url: object, text: object) -> None:
+        """A ticket link in this row (plain text past Excel's link limit or for a bad URL)."""
+        target = web_link(url)
+        if target and self.links < MAX_LINKS and len(target) <= 2079:
+            self.sheet.write_url(self.row, column, target, self.formats["link"], string=str(text))
+            self.links += 1
+        else:
+            self.sheet.write(self.row, column, text)
+
+    def note(self, text: str) -> None:
+        self.sheet.write(self.row, 0, text)
+        self.row += 1
+
+    def close(self, last_row: int | None = None) -> None:
+        last = (last_row if last_row is not None else self.row) - 1
+        if last >= self.header_rows and self.columns:
+            self.sheet.autofilter(self.header_rows - 1, 0, last, self.columns - 1)
 
 
-BOLD = Font(bold=True)
-LINK = Font(color="0563C1", underline="single")
-WRAP = Alignment(wrap_text=True, vertical="top")
+def _formats(book: Any) -> dict[str, Any]:
+    formats = {status: book.add_format({"bg_color": colour}) for status, colour in FILLS.items()}
+    formats["bold"] = book.add_format({"bold": True})
+    formats["label"] = book.add_format({"italic": True, "text_wrap": True, "valign": "top", "font_size": 9})
+    formats["wrap"] = book.add_format({"text_wrap": True, "valign": "top"})
+    formats["link"] = book.add_format({"font_color": "#0563C1", "underline": 1})
+    return formats
 
 
 def write_xlsx(assessment: Assessment, out: Path) -> Path:
-    book = Workbook(write_only=True)
-    summary = book.create_sheet("Summary")
-    summary.column_dimensions["D"].width = 90
-    summary.freeze_panes = "A3"
-    summary.append([f"{assessment.profile} — variation {assessment.variation}"])
-    summary.append([f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC"])
-    summary.append([])
-    summary.append([WriteOnlyCell(summary, value=v) for v in ("Requirement", "Process", "Status", "Why")])
+    return atomic_write(out / "report.xlsx", lambda tmp: _write(assessment, tmp))
+
+
+def _write(assessment: Assessment, path: Path) -> None:
+    book = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    formats = _formats(book)
+    try:
+        _summary(book, formats, assessment)
+        _work_products(book, formats, assessment)
+        _findings(book, formats, assessment)
+        owners = _Sheet(book, formats, "Owners", ["Owner", "Gaps", "Oldest (days)"], {0: 30, 1: 10, 2: 14})
+        for o in assessment.owners(limit=MAX_SHEET_ROWS):
+            owners.write([safe(o["owner"]), o["gaps"], o["oldest_days"]])
+        owners.close()
+    finally:
+        book.close()
+
+
+def _summary(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
+    sheet = book.add_worksheet("Summary")
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(3, 3, 90)
+    sheet.freeze_panes(2, 0)
+    rows: list[tuple[list[Any], list[str | None] | None, Any]] = [
+        ([f"{assessment.profile} — variation {assessment.variation}"], None, formats["bold"]),
+        ([f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC"], None, None),
+        ([], None, None),
+        (["Requirement", "Process", "Status", "Why"], None, formats["bold"]),
+    ]
     for r in assessment.requirements:
         if r.in_variation:
-            status = WriteOnlyCell(summary, value=r.status)
-            colour = FILLS.get(r.status)
-            if colour:
-                status.fill = PatternFill("solid", start_color=colour, end_color=colour)
-            summary.append([r.id, r.process, status, safe(r.reason)])
-    summary.append([])
-    summary.append(["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"])
+            rows.append(([r.id, r.process, r.status, safe(r.reason)], [None, None, r.status, None], None))
+    rows += [
+        ([], None, None),
+        (["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"], None, formats["bold"]),
+    ]
     for s in assessment.sources:
-        summary.append(
-            [safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected, safe(s.error or "")]
+        rows.append(
+            (
+                [safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected, safe(s.error or "")],
+                None,
+                None,
+            )
         )
-    summary.append([])
-    summary.append(["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"])
+    rows += [
+        ([], None, None),
+        (["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"], None, formats["bold"]),
+    ]
     for wp_id, w in assessment.work_products.items():
-        summary.append([wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps])
+        rows.append(([wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps], None, None))
+    for number, (values, statuses, style) in enumerate(rows):
+        if statuses is None:
+            sheet.write_row(number, 0, values, style)
+        else:
+            for column, (value, status) in enumerate(zip(values, statuses)):
+                sheet.write(number, column, value, formats.get(status or ""))
 
+
+def _work_products(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
     from sdbridge.profile import load_catalogue
 
     catalogue = load_catalogue()
     for wp_id, frame in assessment.item_status.items():
         items = [c for c in frame.columns if c.startswith("WP.")]
-        labels = {i: catalogue.item(i).label for i in items}
         sheet = _Sheet(
             book,
+            formats,
             wp_id,
             ["Record", "Source", "Title", *items],
-            {"A": 16, "B": 14, "C": 40, **{get_column_letter(4 + i): 18 for i in range(len(items))}},
-            labels=["", "", "", *[labels[i] for i in items]],
+            {0: 16, 1: 14, 2: 40, **{3 + i: 18 for i in range(len(items))}},
+            labels=["", "", "", *[catalogue.item(i).label for i in items]],
         )
         gaps = frame[items].isin(["missing", "invalid"]).any(axis=1) if items else frame.index.isna()
         ordered = pd.concat([frame[gaps], frame[~gaps]]) if len(frame) > MAX_SHEET_ROWS else frame
         for row in ordered.head(MAX_SHEET_ROWS).itertuples(index=False):
             values = list(row)  # record id, source, title, url, then one status per item
             statuses = [str(v) for v in values[4:]]
-            link = web_link(values[3])
-            record = sheet.cell(safe(values[0]), link=link) if link else safe(values[0])
-            sheet.append([record, values[1], safe(values[2]), *statuses], [None, None, None, *statuses])
+            sheet.link(0, values[3], safe(values[0]))
+            for column, status in enumerate(statuses, start=3):
+                sheet.sheet.write_string(sheet.row, column, status, formats.get(status))
+            sheet.sheet.write(sheet.row, 1, values[1])
+            sheet.sheet.write(sheet.row, 2, safe(values[2]))
+            sheet.row += 1
+        last = sheet.row
         if len(frame) > MAX_SHEET_ROWS:
-            sheet.sheet.append(
-                [
-                    f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
-                    "or the audit package"
-                ]
+            sheet.note(
+                f"... {len(frame) - MAX_SHEET_ROWS} more records (records with gaps first): see findings.csv "
+                "or the audit package"
             )
-        sheet.close()
+        sheet.close(last)
+
+
+def _findings(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
     columns += [c for c in ("owner", "age_days") if c in assessment.findings]
-    findings = _Sheet(book, "Findings", columns, {"A": 28, "D": 16, "H": 60, "I": 40, "J": 40, "K": 20, "L": 10})
+    sheet = _Sheet(book, formats, "Findings", columns, {0: 28, 3: 16, 7: 60, 8: 40, 9: 40, 10: 20, 11: 10})
     message, url = columns.index("message"), columns.index("url")
-    for row in assessment.findings[columns].head(MAX_SHEET_ROWS).itertuples(index=False):
-        cells: list[Any] = [safe(v) if v == v else None for v in row]  # NaN -> empty
-        cells[message] = findings.cell(cells[message], wrap=True)
-        link = web_link(row[url])  # only http(s): a `javascript:` link from an export never becomes one
-        cells[url] = findings.cell(cells[url], link=link) if link else cells[url]
-        findings.sheet.append(cells)
-        findings.rows += 1
+    findings = assessment.findings[columns].head(MAX_SHEET_ROWS)
+    for row in findings.itertuples(index=False):
+        values = [safe(v) for v in row]
+        for column, value in enumerate(values):
+            if column == message:
+                sheet.sheet.write(sheet.row, column, value, formats["wrap"])
+            elif column == url and value:
+                sheet.link(column, row[url], value)
+            elif value is not None:
+                sheet.sheet.write(sheet.row, column, value)
+        sheet.row += 1
+    last = sheet.row
     if len(assessment.findings) > MAX_SHEET_ROWS:
-        findings.sheet.append([f"... {len(assessment.findings) - MAX_SHEET_ROWS} more findings in findings.csv"])
-    findings.close()
-    owners = _Sheet(book, "Owners", ["Owner", "Gaps", "Oldest (days)"], {"A": 30, "B": 10, "C": 14})
-    for o in assessment.owners(limit=10_000):
-        owners.append([safe(o["owner"]), o["gaps"], o["oldest_days"]])
-    owners.close()
-    return atomic_write(out / "report.xlsx", lambda tmp: book.save(tmp))
+        sheet.note(f"... {len(assessment.findings) - MAX_SHEET_ROWS} more findings in findings.csv")
+    sheet.close(last)
