@@ -213,21 +213,48 @@ def _work_products(book: Any, formats: dict[str, Any], assessment: Assessment) -
         sheet.close(last)
 
 
+def _cells(findings: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
+    """The findings' cells column by column, made safe in Arrow (what `safe` does to one
+    cell: characters a workbook cannot hold dropped, text cut to a cell's size, formulas
+    neutralised), as plain Python values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sdbridge.reports import findings_table
+
+    table = findings_table(findings[columns])
+    out = []
+    for name in columns:
+        column = table.column(name).combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = pc.cast(column, pa.string())
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring_regex(column, r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "")
+            column = pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT)
+        values = column.to_pylist()
+        out.append([None if isinstance(v, float) and v != v else v for v in values])
+    return out
+
+
 def _findings(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
     columns += [c for c in ("owner", "age_days") if c in assessment.findings]
     sheet = _Sheet(book, formats, "Findings", columns, {0: 28, 3: 16, 7: 60, 8: 40, 9: 40, 10: 20, 11: 10})
     message, url = columns.index("message"), columns.index("url")
-    findings = assessment.findings[columns].head(MAX_SHEET_ROWS)
-    for row in findings.itertuples(index=False):
-        values = [safe(v) for v in row]
+    findings = assessment.findings.head(MAX_SHEET_ROWS)
+    cells = _cells(findings, columns)
+    raw_urls = findings["url"].tolist()
+    write, wrap = sheet.sheet.write, formats["wrap"]
+    for at, values in enumerate(zip(*cells)):
         for column, value in enumerate(values):
+            if value is None:
+                continue
             if column == message:
-                sheet.sheet.write(sheet.row, column, value, formats["wrap"])
-            elif column == url and value:
-                sheet.link(column, row[url], value)
-            elif value is not None:
-                sheet.sheet.write(sheet.row, column, value)
+                write(sheet.row, column, value, wrap)
+            elif column == url:
+                sheet.link(column, raw_urls[at], value)
+            else:
+                write(sheet.row, column, value)
         sheet.row += 1
     last = sheet.row
     if len(assessment.findings) > MAX_SHEET_ROWS:
