@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.fakes.gitlab_data import build_portal  # noqa: E402
 from tests.fakes.gitlab_server import FakeGitLab  # noqa: E402
-from tests.fakes.jira_data import custom_field_list, issues_from_csv  # noqa: E402
+from tests.fakes.jira_data import custom_field_list, many_issues  # noqa: E402
 from tests.fakes.jira_server import FakeJira  # noqa: E402
 
 TOKEN = "bench-token"
@@ -47,13 +47,7 @@ def pull(config: Path) -> float:
 
 
 def jira(n: int, folder: Path) -> list[tuple[str, int, int, float]]:
-    demo = issues_from_csv()
-    issues = []
-    for number in range(n):
-        issue = copy.deepcopy(demo[number % len(demo)])
-        issue["id"], issue["key"] = str(100_000 + number), f"NHS-{100_000 + number}"
-        issue["_updated_ms"] += number
-        issues.append(issue)
+    issues = many_issues(n)
     server = FakeJira(cloud=True, token=TOKEN, issues=issues, custom_fields=custom_field_list(), assets=[])
     base = server.start()
     config = folder / "jira.yaml"

@@ -169,6 +169,21 @@ def issues_from_csv(cloud: bool = True, path: Path = DEMO / "jira-export.csv") -
     return issues
 
 
+def many_issues(count: int, first_id: int = 100_000) -> list[dict]:
+    """`count` issues cloned from the demo's, each with its own id, key and update time (for
+    request-count tests and benchmarks)."""
+    import copy
+
+    demo = issues_from_csv()
+    issues = []
+    for number in range(count):
+        issue = copy.deepcopy(demo[number % len(demo)])
+        issue["id"], issue["key"] = str(first_id + number), f"NHS-{first_id + number}"
+        issue["_updated_ms"] += number
+        issues.append(issue)
+    return issues
+
+
 def assets_from_cmdb(path: Path = DEMO / "cmdb.xlsx") -> list[dict]:
     book = load_workbook(path, read_only=True)
     rows = list(book["CIs"].iter_rows(values_only=True))

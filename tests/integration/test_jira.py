@@ -17,7 +17,7 @@ from sdbridge.mapping.engine import RECORD_ID
 from sdbridge.pipeline import check
 from sdbridge.runner import check_with_store
 from sdbridge.values import as_text
-from tests.fakes.jira_data import DEMO, assets_from_cmdb, custom_field_list, issues_from_csv
+from tests.fakes.jira_data import DEMO, assets_from_cmdb, custom_field_list, issues_from_csv, many_issues
 from tests.fakes.jira_server import FakeJira
 
 runner = CliRunner()
@@ -251,15 +251,7 @@ def test_a_full_pull_of_a_thousand_issues_is_at_the_request_minimum(tmp_path):
     """Searches of 100 and one bulk changelog request per 1,000 issues, plus the three
     set-up reads (server info, statuses, fields): the pull stays within 1.2x of that. (JSM
     approvals have no bulk endpoint: a source that reads them adds one request per change.)"""
-    import copy
-
-    demo = issues_from_csv()
-    issues = []
-    for n in range(1000):
-        issue = copy.deepcopy(demo[n % len(demo)])
-        issue["id"], issue["key"] = str(20_000 + n), f"NHS-{2000 + n}"
-        issue["_updated_ms"] += n
-        issues.append(issue)
+    issues = many_issues(1000)
     server = FakeJira(cloud=True, token=TOKEN, issues=issues, custom_fields=custom_field_list(), assets=[])
     base = server.start()
     try:
