@@ -16,6 +16,7 @@ are never printed.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import random
 import socket
 import threading
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError, RetriableSourceError, UnansweredWriteError
@@ -198,9 +200,8 @@ class _CappedBody:
                 if self._expired:
                     raise self._timeout()
                 yield chunk
-        except AnswerTooLarge:
-            raise
-        except Exception:
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
+            # the read the timer cut short (a reset, an incomplete body) is the timeout it is
             if self._expired:
                 raise self._timeout() from None
             raise
