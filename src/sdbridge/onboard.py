@@ -243,6 +243,14 @@ def propose(paths: list[Path], *, timezone: str | None = None) -> list[Proposal]
     proposals = []
     for path in paths:
         name = _slug(path, taken)
+        if path.is_dir():  # policies, procedures, reports: a documents folder
+            documents = sorted(path.rglob("*.md"))
+            proposals.append(
+                Proposal(path, name, "documents", len(documents), "documents", 1.0, "documents folder (Markdown)", None)
+            )
+            if not documents:
+                proposals[-1].comments.append("no Markdown document (*.md) in it yet: see `sdbridge init --templates`")
+            continue
         kind, raw = _read(path, name)
         resolver = ColumnResolver(raw)
         headers = list(raw.columns)

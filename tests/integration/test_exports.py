@@ -229,3 +229,28 @@ def test_a_few_unread_dates_are_named_by_shape_and_formats_tried(tmp_path):
     invalid = [f for f in report["findings"] if f["status"] == "invalid"]
     assert [f["record_id"] for f in invalid] == ["A-3"]
     assert "the source's notes name the formats tried" in invalid[0]["message"]
+
+
+def test_a_documents_folder_given_to_init_becomes_a_documents_source(tmp_path):
+    demo_documents = Path(__file__).resolve().parents[2] / "src" / "sdbridge" / "demo" / "data" / "documents"
+    shutil.copytree(demo_documents, tmp_path / "policies")
+    config = tmp_path / "sdbridge.yaml"
+    made = runner.invoke(app, ["init", "--from", str(tmp_path / "policies"), "--out", str(config)])
+    assert made.exit_code == 0, made.output
+    assert "documents folder (Markdown)" in made.output
+    written = config.read_text(encoding="utf-8")
+    assert "type: documents" in written and "preset: documents" in written
+    checked = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert checked.exit_code == 0, checked.output
+    source = json.loads((tmp_path / "r" / "report.json").read_text())["sources"][0]
+    assert source["type"] == "documents" and source["mapped"] == len(list((tmp_path / "policies").rglob("*.md")))
+
+
+def test_init_from_nothing_or_onto_a_config_is_one_line(tmp_path):
+    empty = runner.invoke(app, ["init", "--from", "--out", str(tmp_path / "c.yaml")])
+    assert empty.exit_code == 2 and "give at least one export after --from" in empty.output
+    (tmp_path / "c.yaml").write_text("sources: []\n", encoding="utf-8")
+    (tmp_path / "e.csv").write_text("Key,Summary\nA-1,x\n", encoding="utf-8")
+    onto = runner.invoke(app, ["init", "--from", str(tmp_path / "e.csv"), "--out", str(tmp_path / "c.yaml")])
+    assert onto.exit_code == 2 and "exists; use --force" in onto.output
+    assert (tmp_path / "c.yaml").read_text(encoding="utf-8") == "sources: []\n"
