@@ -192,3 +192,21 @@ def test_fix_first_ranks_the_gap_that_completes_a_requirement_first(tmp_path):
     assert owners[0]["gaps"] >= owners[-1]["gaps"] and sum(o["gaps"] for o in assessment.owners(1000)) == len(
         assessment.findings
     )
+
+
+def test_a_click_on_a_heading_sorts_and_the_owner_filter_narrows(browser, reports):
+    page, errors = open_page(browser, reports / "report.html")
+    items = lambda: page.locator("#findings tbody tr td:nth-child(2)").all_inner_texts()  # noqa: E731
+    before = items()
+    assert before != sorted(before)  # the report's own order is not by item text
+    page.click("#findings thead th:nth-child(2)")
+    assert items() == sorted(before)
+    page.click("#findings thead th:nth-child(2)")
+    assert items() == sorted(before, reverse=True)
+    owners = page.locator("#f-owner option").all_inner_texts()[1:]
+    assert owners
+    page.select_option("#f-owner", owners[0])
+    shown = page.locator("#findings tbody tr:not([hidden]) td:nth-child(8)").all_inner_texts()
+    assert shown and set(shown) == {owners[0]}
+    assert errors == []
+    page.close()
