@@ -65,7 +65,9 @@ def render_html(assessment: Assessment) -> str:
         more_findings=max(0, len(findings) - MAX_ROWS),
         filter_wps=sorted(findings["work_product"].dropna().unique().tolist()) if len(findings) else [],
         filter_sources=sorted(findings["source"].dropna().unique().tolist()) if len(findings) else [],
-        filter_owners=sorted(findings["owner"].dropna().unique().tolist()) if len(findings) and "owner" in findings else [],
+        filter_owners=sorted(findings["owner"].dropna().unique().tolist())
+        if len(findings) and "owner" in findings
+        else [],
         trend_svg=trend_svg(assessment.trend),
         never=never,
     )
