@@ -210,3 +210,23 @@ def test_a_click_on_a_heading_sorts_and_the_owner_filter_narrows(browser, report
     assert shown and set(shown) == {owners[0]}
     assert errors == []
     page.close()
+
+
+def test_work_products_no_source_feeds_are_named_not_dropped(tmp_path):
+    from sdbridge.config import load_config
+    from sdbridge.pipeline import check
+    from sdbridge.reports.html import render_html
+
+    (tmp_path / "c.csv").write_text("CI ID,Name\nCI-1,web01\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("sources:\n  - {name: c, type: csv, path: c.csv, preset: generic-cmdb}\n")
+    assessment = check(load_config(tmp_path / "c.yaml")).assessment
+    html = render_html(assessment)
+    unfed = [wp for wp, w in assessment.work_products.items() if not w.fed]
+    assert "WP.18" in unfed and "WP.02" not in unfed
+    listed = html[html.index("Work products no source feeds") :]
+    assert all(f"<li>{wp} " in listed for wp in unfed)
+    result = runner.invoke(
+        app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r")], env={"COLUMNS": "200"}
+    )
+    line = next(line for line in result.output.splitlines() if "WP.18" in line and "Service incident record" in line)
+    assert "no source" in line  # the console keeps them too
