@@ -25,6 +25,7 @@ class Display:
         self.console = console
         self.live = live
         self._progress: Any = None
+        self._tasks: list[Any] = []
 
     def _display(self) -> Any:
         if self._progress is None:
@@ -47,10 +48,16 @@ class Display:
             return
         progress = self._display()
         task = progress.add_task(text, total=None)
+        self._tasks.append(task)
         try:
             yield
         finally:
+            self._tasks.remove(task)
             progress.remove_task(task)
+
+    def update(self, text: str) -> None:
+        if self.live and self._progress is not None and self._tasks:
+            self._progress.update(self._tasks[-1], description=text)
 
     def note(self, text: str) -> None:
         if self._progress is not None:
@@ -83,6 +90,12 @@ def step(text: str) -> Iterator[None]:
         return
     with _display.step(text):
         yield
+
+
+def update(text: str) -> None:
+    """Say how far the current step is (`pulling jira: 3,000 issues`); live display only."""
+    if _display is not None:
+        _display.update(text)
 
 
 def note(text: str) -> None:

@@ -16,11 +16,15 @@ def test_a_step_shows_live_on_a_terminal_and_is_cleared_when_done():
     try:
         with progress.step("writing the json report"):
             time.sleep(0.3)
+        with progress.step("pulling jira"):
+            progress.update("pulling jira: 3,000 issues")
+            time.sleep(0.3)
         progress.note("jira: HTTP 429, waiting 30 s (Retry-After) before searching issues")
     finally:
         progress.use(None)
     text = buffer.getvalue()
     assert "writing the json report" in text  # shown while it ran
+    assert "pulling jira: 3,000 issues" in text  # how far a step is
     assert "waiting 30 s (Retry-After)" in text
     assert text.rstrip().endswith("\x1b[?25h")  # the display is gone: cursor back, line cleared
 

@@ -18,6 +18,7 @@ import requests
 from gitlab.exceptions import GitlabError, GitlabParsingError
 from pydantic import SecretStr
 
+from sdbridge import progress
 from sdbridge.errors import FatalSourceError
 from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, with_deadline
 from sdbridge.secrets import reveal
@@ -138,6 +139,8 @@ class GitLabClient:
             except StopIteration:
                 return
             count += 1
+            if count % 100 == 0:
+                progress.update(f"pulling {self.name}: {what}, {count:,} so far")
             if count > self.max_items:  # a server that pages without end stops here
                 raise FatalSourceError(
                     f"source {self.name!r}: {what}: still paging after {self.max_items} items",

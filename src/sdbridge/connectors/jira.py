@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sdbridge import progress
 from sdbridge.connectors.base import REJECTED, ItemBatch
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
@@ -150,6 +151,7 @@ class JiraConnector:
             page = self._get("searching issues", "search/jql", params)
             self._count_page(len(seen_tokens) + 1)
             issues.extend(page.get("issues", []))
+            progress.update(f"pulling {self.source.name}: {len(issues):,} issues")
             token = page.get("nextPageToken")
             if not token or page.get("isLast") or token in seen_tokens:
                 return issues
@@ -181,6 +183,7 @@ class JiraConnector:
             self._count_page(pages)
             batch = page.get("issues", [])
             issues.extend(batch)
+            progress.update(f"pulling {self.source.name}: {len(issues):,} issues")
             start += len(batch)
             if not batch or start >= int(page.get("total", 0)):
                 return issues
@@ -200,6 +203,7 @@ class JiraConnector:
         found: dict[str, list[dict]] = {}
         for start in range(0, len(ids), BULK_CHANGELOG_ISSUES):
             chunk = ids[start : start + BULK_CHANGELOG_ISSUES]
+            progress.update(f"pulling {self.source.name}: changelogs of {start:,} of {len(ids):,} issues")
             token: str | None = None
             seen: set[str] = set()
             while True:
