@@ -34,7 +34,7 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.files import atomic_write
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
-from sdbridge.reports import dump_csv, dump_json, neutralise_formulas
+from sdbridge.reports import dump_csv, dump_json
 from sdbridge.values import as_text
 
 DATE_FIELDS = ("started_at", "received_at", "performed_at", "period_end", "deployed_at", "needed_by")
@@ -142,6 +142,11 @@ def _streamed(write: Callable[[BinaryIO], None]) -> bytes:
     return buffer.getvalue()
 
 
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as CSV by the report's CSV writer (Arrow, neutralised)."""
+    return _streamed(lambda handle: dump_csv(frame, handle))
+
+
 def build_package(
     assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None
 ) -> dict[str, bytes]:
@@ -159,10 +164,10 @@ def build_package(
         if not len(table.frame):
             continue
         records = _records(table, assessment.item_status.get(wp_id))
-        files[f"{wp_id}/records.csv"] = neutralise_formulas(records).to_csv(index=False).encode("utf-8")
+        files[f"{wp_id}/records.csv"] = _csv_bytes(records)
         files[f"{wp_id}/records.json"] = records.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
-        own = findings[findings["work_product"] == wp_id] if len(findings) else findings
-        files[f"{wp_id}/findings.csv"] = neutralise_formulas(own).to_csv(index=False).encode("utf-8")
+        own = findings[(findings["work_product"] == wp_id).to_numpy()] if len(findings) else findings
+        files[f"{wp_id}/findings.csv"] = _csv_bytes(own)
     manifest = {
         "sdbridge": __version__,
         "profile": assessment.profile,

@@ -158,7 +158,7 @@ def _json_batches(findings: pd.DataFrame) -> Iterator[bytes | pa.Buffer]:
     separator = pa.scalar(",\n    ", pa.large_string())
     for start in range(0, len(findings), JSON_BATCH):
         batch = findings.iloc[start : start + JSON_BATCH]
-        lines = _json_lines(findings_table(batch, for_spreadsheets=False))
+        lines = _json_lines(arrow_table(batch, for_spreadsheets=False))
         if lines is not None:
             yield pc.binary_join(pa.LargeListArray.from_arrays([0, len(lines)], lines), separator)[0].as_buffer()
             continue
@@ -210,9 +210,10 @@ def _neutralised(array: pa.Array) -> pa.Array:
     return pc.if_else(pc.match_substring_regex(fixed, _ARROW_FORMULA_START), prefixed, fixed)
 
 
-def findings_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.Table:
-    """The findings as an Arrow table (categories as dictionary columns, `row` a nullable
-    integer), neutralised when a spreadsheet may open it. Column-wise in Arrow throughout."""
+def arrow_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.Table:
+    """A frame of findings or records as an Arrow table (categories as dictionary columns,
+    `row` a nullable integer, text as text), neutralised when a spreadsheet may open it.
+    Column-wise in Arrow throughout."""
     columns = {}
     for name in findings.columns:
         column = findings[name]
@@ -232,12 +233,12 @@ def findings_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> 
     return pa.table(columns)
 
 
-def dump_csv(findings: pd.DataFrame, target: Any) -> None:
-    """The findings as CSV (neutralised) by pyarrow's writer, into a path or binary stream;
-    dictionary columns are written as their text."""
+def dump_csv(frame: pd.DataFrame, target: Any) -> None:
+    """Findings or records as CSV (neutralised) by pyarrow's writer, into a path or binary
+    stream; dictionary columns are written as their text."""
     import pyarrow.csv as pacsv
 
-    table = findings_table(findings)
+    table = arrow_table(frame)
     table = pa.table(
         {
             name: pc.cast(column, pa.string()) if pa.types.is_dictionary(column.type) else column
@@ -257,7 +258,7 @@ def write_parquet(assessment: Assessment, out: Path) -> Path:
     CSV, typed; text not neutralised — Parquet is not opened by spreadsheets as formulas)."""
     import pyarrow.parquet as pq
 
-    table = findings_table(assessment.findings, for_spreadsheets=False)
+    table = arrow_table(assessment.findings, for_spreadsheets=False)
 
     def write(tmp: Path) -> None:
         pq.write_table(table, tmp, compression="zstd")

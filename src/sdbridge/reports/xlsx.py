@@ -220,9 +220,9 @@ def _cells(findings: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from sdbridge.reports import findings_table
+    from sdbridge.reports import arrow_table
 
-    table = findings_table(findings[columns])
+    table = arrow_table(findings[columns])
     out = []
     for name in columns:
         column = table.column(name).combine_chunks()
