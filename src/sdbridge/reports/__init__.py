@@ -35,34 +35,21 @@ def web_link(url: object) -> str | None:
     return text if text.lower().startswith(("https://", "http://")) else None
 
 
-_LINE_FORMULA = re.compile(r"([\r\n])([=+\-@\t])")
+LINE_FORMULA = r"([\r\n])([=+\-@\t])"
 """A formula at the start of a line inside a cell: a reader that takes a bare CR as the end of
-a row would start a new row with it."""
-_LINE_START = re.compile(r"[\r\n][=+\-@\t]")
+a row would start a new row with it. (One pattern for the cell-wise and the Arrow neutraliser.)"""
+CELL_FORMULA = r"^[=+\-@\t\r]"
+"""`FORMULA_START` as a pattern."""
+_LINE_FORMULA = re.compile(LINE_FORMULA)
 
 
 def neutralise(value: object) -> object:
     """One cell: text a spreadsheet would run as a formula gets a leading quote, at the start
-    of the cell and at the start of every line in it."""
+    of the cell and at the start of every line in it (`_neutralised` does a whole column)."""
     if not isinstance(value, str):
         return value
     value = _LINE_FORMULA.sub(r"\1'\2", value)
     return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix cells that a spreadsheet would run as a formula with a quote, so a ticket
-    title like `=HYPERLINK(...)` (or `ok\r=2+2`) stays text when an auditor opens the CSV."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            text = out[column].astype("str")
-            risky = (text.str.startswith(FORMULA_START) | text.str.contains(_LINE_START, regex=True)).fillna(False)
-            if risky.any():
-                fixed = text[risky].str.replace(_LINE_FORMULA, r"\1'\2", regex=True)
-                fixed = fixed.where(~fixed.str.startswith(FORMULA_START), "'" + fixed)
-                out[column] = text.where(~risky, fixed)
-    return out
 
 
 def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
@@ -190,9 +177,7 @@ def write_json(assessment: Assessment, out: Path) -> Path:
     return atomic_write(out / "report.json", write)
 
 
-_ARROW_FORMULA_START = r"^[=+\-@\t\r]"
-_ARROW_LINE_FORMULA = r"([\r\n])([=+\-@\t])"
-_ARROW_RISKY = r"^[=+\-@\t\r]|[\r\n][=+\-@\t]"
+_RISKY = f"{CELL_FORMULA}|{LINE_FORMULA}"
 
 
 def _neutralised(array: pa.Array) -> pa.Array:
@@ -202,12 +187,12 @@ def _neutralised(array: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(array.indices, _neutralised(array.dictionary))
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return array
-    if not pc.any(pc.match_substring_regex(array, _ARROW_RISKY)).as_py():  # the common case: nothing to do
+    if not pc.any(pc.match_substring_regex(array, _RISKY)).as_py():  # the common case: nothing to do
         return array
-    fixed = pc.replace_substring_regex(array, _ARROW_LINE_FORMULA, r"\1'\2")
+    fixed = pc.replace_substring_regex(array, LINE_FORMULA, r"\1'\2")
     quote = pa.scalar("'", array.type)
     prefixed = pc.binary_join_element_wise(quote, fixed, pa.scalar("", array.type))
-    return pc.if_else(pc.match_substring_regex(fixed, _ARROW_FORMULA_START), prefixed, fixed)
+    return pc.if_else(pc.match_substring_regex(fixed, CELL_FORMULA), prefixed, fixed)
 
 
 def arrow_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.Table:

@@ -11,13 +11,13 @@ formula-like cells are still neutralised with a leading quote, as in the CSV.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import xlsxwriter
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from sdbridge.assessment import Assessment
 from sdbridge.files import atomic_write
@@ -40,6 +40,9 @@ MAX_LINKS = 65_000
 """Excel holds at most 65,530 links a sheet: past this, ticket ids are plain text."""
 MAX_CELL_TEXT = 32_767
 """The most characters an Excel cell holds."""
+UNHOLDABLE = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+"""Control characters a workbook cannot hold (one pattern for `safe` and `_cells`)."""
+_UNHOLDABLE = re.compile(UNHOLDABLE)
 
 
 def safe(value: object) -> object:
@@ -48,7 +51,7 @@ def safe(value: object) -> object:
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+        value = _UNHOLDABLE.sub("", value)[:MAX_CELL_TEXT]
     if value is None or (isinstance(value, float) and value != value):
         return None
     return neutralise(value)
@@ -229,7 +232,7 @@ def _cells(findings: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
         if pa.types.is_dictionary(column.type):
             column = pc.cast(column, pa.string())
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = pc.replace_substring_regex(column, r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "")
+            column = pc.replace_substring_regex(column, UNHOLDABLE, "")
             column = pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT)
         values = column.to_pylist()
         out.append([None if isinstance(v, float) and v != v else v for v in values])
