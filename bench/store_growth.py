@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sdbridge.assessment import STORED_FINDING_COLUMNS
-from sdbridge.store import MIGRATIONS, Store
+from sdbridge.store import SQLITE_MIGRATIONS, Store
 
 
 def findings_of(numbers: np.ndarray) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def main() -> int:
         store = Store(Path(folder) / "state.db")
         anchor_path = Path(folder) / "copies.db"
         anchor = sqlite3.connect(anchor_path)
-        anchor.executescript(MIGRATIONS[0])  # the per-run copy table the store used to have
+        anchor.executescript(SQLITE_MIGRATIONS[0])  # the per-run copy table the store used to have
         open_now = np.arange(args.findings)
         next_number = args.findings
         start = datetime(2026, 1, 1, 2, tzinfo=UTC)
@@ -76,9 +76,10 @@ def main() -> int:
                 next_number += changed
             frame = findings_of(np.sort(open_now))
             run_id = f"run-{night:03d}"
-            store.db.execute(
-                "INSERT INTO runs (id, trigger, started_at, status) VALUES (?, 'schedule', ?, 'ok')",
-                (run_id, (start + timedelta(days=night)).isoformat()),
+            store.execute(
+                "INSERT INTO runs (tenant, id, trigger, started_at, status) VALUES (:tenant, :id, 'schedule', :at, 'ok')",
+                id=run_id,
+                at=(start + timedelta(days=night)).isoformat(),
             )
             began = time.perf_counter()
             store.save_assessment(run_id, {"summary": {"by_work_product": {}}}, frame)
@@ -88,7 +89,7 @@ def main() -> int:
                 ((run_id, *row) for row in frame.itertuples(index=False)),
             )
             anchor.commit()
-            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             sizes.append(size(store.path))
             anchor_sizes.append(size(anchor_path))
         rows = store.size_of_findings()

@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -31,7 +32,7 @@ from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
 from sdbridge.formats import DEFAULT_FORMATS, REPORT_FORMATS
 from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
-from sdbridge.secrets import is_secret_path
+from sdbridge.secrets import file_references, is_secret_path
 from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are part of the config)
     DocumentsGitLab,
     DocumentsSourceConfig,
@@ -45,6 +46,7 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
+from sdbridge.store import DEFAULT_TENANT, TENANT_PATTERN
 from sdbridge.values import TimeZoneName
 
 DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown", "null", "[]", "{}", "unassigned")
@@ -105,7 +107,27 @@ class ProcessConfig(_Model):
 
 class StoreConfig(_Model):
     path: Path = Path(".sdbridge/state.db")
-    """The SQLite store, relative to the config file's folder."""
+    """The SQLite store, relative to the config file's folder (used when no `url` is given)."""
+    url: str | None = None
+    """A PostgreSQL store shared by many tenants: postgresql://USER@HOST:PORT/DATABASE.
+    $SDBRIDGE_STORE_URL, when set, takes its place. No password here: see `password`."""
+    password: SecretStr | None = None
+    """The database password: ${VAR}, or `password_file: /run/secrets/...`; else
+    $SDBRIDGE_STORE_PASSWORD, else libpq's own PGPASSWORD or ~/.pgpass."""
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("give a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE), or `path` for SQLite")
+        if re.match(r"^[^:]+://[^/@]*:[^/@]*@", value):
+            raise ValueError(
+                "the URL carries a password: a config file is no place for it; set `password: ${STORE_PASSWORD}` "
+                "or `password_file:` instead"
+            )
+        return value
 
 
 class ScheduleJob(_Model):
@@ -147,6 +169,9 @@ class ScheduleConfig(_Model):
 
 class Config(_Model):
     version: Literal[1] = 1
+    tenant: str = Field(default=DEFAULT_TENANT, pattern=TENANT_PATTERN)
+    """Whose data this is: every stored row is keyed by it, so many client teams can share one
+    PostgreSQL store. Lower-case letters, digits, `_ . -`."""
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -387,7 +412,7 @@ def load_config(path: str | Path | None = None) -> Config:
     lines = _line_index(node) if node is not None else {}
 
     found: list[tuple[str, str]] = []
-    raw = _interpolate(raw, "", found)
+    raw = file_references(_interpolate(raw, "", found), file.parent)
     sources = raw.get("sources") or []
     if not isinstance(sources, list):
         found.append(("sources", "must be a list of sources"))

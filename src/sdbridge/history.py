@@ -13,17 +13,16 @@ from rich.table import Table
 from sdbridge.config import Config
 from sdbridge.errors import SdbridgeError
 from sdbridge.profile import load_catalogue
-from sdbridge.runner import store_path
+from sdbridge.runner import has_store, open_store, store_location
 from sdbridge.store import Store
 
 SPARK = "▁▂▃▄▅▆▇█"
 
 
 def _open(config: Config) -> Store:
-    path = store_path(config)
-    if not path.exists():
-        raise SdbridgeError(f"no store at {path} yet", hint="`sdbridge run -c CONFIG` creates it")
-    return Store(path)
+    if not has_store(config):
+        raise SdbridgeError(f"no store at {store_location(config)} yet", hint="`sdbridge run -c CONFIG` creates it")
+    return open_store(config)
 
 
 def sparkline(values: list[int]) -> str:

@@ -14,6 +14,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sdbridge.errors import SdbridgeError
 
@@ -71,6 +72,64 @@ class RunLock:
             self._fd = None
 
     def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+
+class AdvisoryLock:
+    """One run at a time per tenant on a shared PostgreSQL store: a session advisory lock,
+    held on its own connection for the run and released by the server when that session
+    ends (a killed run frees its tenant). The holder names itself in `application_name`,
+    so a refused run can say who holds the tenant."""
+
+    def __init__(self, engine: Any, key: int, tenant: str, where: str) -> None:
+        self.engine, self.key, self.tenant, self.where = engine, key, tenant, where
+        self._conn: Any = None
+        self.took_over: dict | None = None
+
+    def acquire(self) -> AdvisoryLock:
+        import sqlalchemy as sa
+
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            name = f"sdbridge run {self.tenant} pid {os.getpid()} on {socket.gethostname()} since {since}"
+            conn.execute(sa.text("SELECT set_config('application_name', :name, false)"), {"name": name[:63]})
+            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar():
+                holder = conn.execute(
+                    sa.text(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                        "AND l.classid::bigint = :high AND l.objid::bigint = :low"
+                    ),
+                    {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF},
+                ).scalar()
+                raise StoreBusy(
+                    f"tenant {self.tenant!r} of the store {self.where} is in use by another sdbridge run"
+                    + (f" ({holder.removeprefix('sdbridge run ').removeprefix(self.tenant + ' ')})" if holder else ""),
+                    hint="wait for it to finish; a run that died releases its tenant by itself",
+                )
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return self
+
+    def release(self) -> None:
+        if self._conn is not None:
+            import sqlalchemy as sa
+
+            try:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            except sa.exc.DBAPIError:
+                pass  # the session is gone, and its lock with it
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> AdvisoryLock:
         return self.acquire()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

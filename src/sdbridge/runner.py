@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +30,8 @@ from sdbridge.connectors.base import ROW, FileConnector, RawTable
 from sdbridge.errors import SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports import write_reports
-from sdbridge.runlock import RunLock
-from sdbridge.store import Store
+from sdbridge.secrets import reveal
+from sdbridge.store import Store, is_url
 
 log = logging.getLogger("sdbridge.run")
 
@@ -64,8 +65,41 @@ class RunOutcome:
     pushes: list = field(default_factory=list)
 
 
+STORE_URL_ENV = "SDBRIDGE_STORE_URL"
+STORE_PASSWORD_ENV = "SDBRIDGE_STORE_PASSWORD"
+
+
 def store_path(config: Config) -> Path:
+    """The SQLite store's file (the default store)."""
     return config.resolve(config.store.path)
+
+
+def store_location(config: Config) -> Path | str:
+    """Where the config's store is: $SDBRIDGE_STORE_URL, else `store.url` (PostgreSQL), else
+    the SQLite file at `store.path`."""
+    return os.environ.get(STORE_URL_ENV) or config.store.url or store_path(config)
+
+
+def store_password(config: Config) -> str | None:
+    """The PostgreSQL password: $SDBRIDGE_STORE_PASSWORD, else `store.password` (a ${VAR} or a
+    mounted file), else None (libpq then looks at PGPASSWORD and ~/.pgpass)."""
+    if os.environ.get(STORE_PASSWORD_ENV):
+        return os.environ[STORE_PASSWORD_ENV]
+    if config.store.password is None:
+        return None
+    return reveal(config.store.password, source="store", purpose="opening the store")
+
+
+def has_store(config: Config) -> bool:
+    """Whether there is a store to read: a SQLite file that exists, or any PostgreSQL URL."""
+    location = store_location(config)
+    return is_url(location) or Path(location).exists()
+
+
+def open_store(config: Config) -> Store:
+    """The config's store, as its tenant."""
+    location = store_location(config)
+    return Store(location, tenant=config.tenant, password=store_password(config) if is_url(location) else None)
 
 
 def pull_source_into(config: Config, store: Store, source: Any, *, run_id: str | None, full: bool) -> PullOutcome:
@@ -219,10 +253,9 @@ def _annotate_sources(assessment: Assessment, store: Store, pulls: list[PullOutc
 
 def latest_stored_run(config: Config) -> str | None:
     """The last run whose assessment the store keeps (None before any run)."""
-    path = store_path(config)
-    if not path.exists():
+    if not has_store(config):
         return None
-    with Store(path) as store:
+    with open_store(config) as store:
         return store.latest_assessed_run()
 
 
@@ -242,12 +275,13 @@ def annotate_ages(assessment: Assessment, store: Store, now: datetime) -> None:
 
 def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
     """`sdbridge check`: offline; uses the store when there is one."""
-    path = store_path(config)
-    if not path.exists():
+    if not has_store(config):
         if run_id:
-            raise SdbridgeError(f"no store at {path}; nothing to replay", hint="run `sdbridge run` first")
+            raise SdbridgeError(
+                f"no store at {store_location(config)}; nothing to replay", hint="run `sdbridge run` first"
+            )
         return check(config), []
-    with Store(path) as store:
+    with open_store(config) as store:
         raw, notes = stored_raw(config, store, run_id=run_id)
         checking = time.monotonic()
         result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
@@ -278,7 +312,7 @@ def _trend_point(assessment: Assessment) -> dict:
 def pull_once(config: Config, *, only: str | None = None, full: bool = False) -> tuple[str, list[PullOutcome], str]:
     """`sdbridge pull`: fill the store, recorded as a run with trigger `pull`."""
     run_id = new_run_id(datetime.now(UTC))
-    with Store(store_path(config)) as store, RunLock(store.path):
+    with open_store(config) as store, store.run_lock():
         store.start_run(run_id, "pull")
         try:
             pulls = pull_all(config, store, run_id=run_id, only=only, full=full)
@@ -302,7 +336,7 @@ def run_once(
     started = time.monotonic()
     now = datetime.now(UTC)
     run_id = new_run_id(now)
-    with Store(store_path(config)) as store, RunLock(store.path):
+    with open_store(config) as store, store.run_lock():
         store.start_run(run_id, trigger)
         try:
             pulls = pull_all(config, store, run_id=run_id, full=full)
@@ -364,7 +398,7 @@ def push_sources(config: Config, store: Store, run_id: str, *, dry_run: bool) ->
 
 def push_once(config: Config, *, run_id: str | None = None, dry_run: bool = False) -> list:
     """`sdbridge push`: push the findings of a stored run (the latest by default)."""
-    with Store(store_path(config)) as store, RunLock(store.path):
+    with open_store(config) as store, store.run_lock():
         run_id = run_id or store.latest_assessed_run()
         if run_id is None:
             raise SdbridgeError("nothing to push yet", hint="run `sdbridge run` first")

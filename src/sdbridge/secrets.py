@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -18,6 +20,27 @@ from sdbridge.errors import ConfigError
 SECRET_KEYS = ("token", "password")
 """Config keys whose `${VAR}` may stay unresolved until used."""
 _REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_FILE = re.compile(r"^\$\{file:(.+)\}$")
+MAX_SECRET_BYTES = 64 * 1024
+
+
+def file_references(raw: Any, base: Path) -> Any:
+    """`token_file: PATH` / `password_file: PATH` (a mounted Kubernetes or Docker secret)
+    become `token: ${file:PATH}`, the path resolved against the config's folder; the file is
+    read only when a command needs the secret (`reveal`)."""
+    if isinstance(raw, list):
+        return [file_references(v, base) for v in raw]
+    if not isinstance(raw, dict):
+        return raw
+    out = {}
+    for key, value in raw.items():
+        name = str(key).removesuffix("_file")
+        if name != key and name in SECRET_KEYS and isinstance(value, str | Path) and name not in raw:
+            path = Path(os.path.expanduser(str(value)))
+            out[name] = f"${{file:{path if path.is_absolute() else (base / path).resolve()}}}"
+        else:
+            out[key] = file_references(value, base)
+    return out
 
 
 def is_secret_path(path: str) -> bool:
@@ -27,6 +50,8 @@ def is_secret_path(path: str) -> bool:
 def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
     """The secret's value; an unresolved `${NAME}` is read from the environment now."""
     value = secret.get_secret_value()
+    if mounted := _FILE.match(value):
+        return _read_secret_file(Path(mounted.group(1)), source=source, purpose=purpose)
     reference = _REFERENCE.match(value)
     if reference is None:
         return value
@@ -37,3 +62,24 @@ def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
             hint=f"export {name}=... (the token) before running this command",
         )
     return os.environ[name]
+
+
+def _read_secret_file(path: Path, *, source: str, purpose: str) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(
+            f"{source}: the secret file {path} cannot be read ({exc.strerror or type(exc).__name__}), "
+            f"and {purpose} needs it",
+            hint="mount the secret at that path, or fix the `_file:` setting",
+        ) from None
+    if len(data) > MAX_SECRET_BYTES:
+        raise ConfigError(f"{source}: the secret file {path} is larger than 64 KiB: it is not a token or password")
+    try:
+        value = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: the secret file {path} is not UTF-8 text") from None
+    if not value:
+        raise ConfigError(f"{source}: the secret file {path} is empty, and {purpose} needs it")
+    return value

@@ -19,9 +19,9 @@ def night(folder: Path, location: str) -> dict:
     config = load_config(folder / "sdbridge.yaml")
     run_once(config, formats=["json"], out=folder / "r")
     with Store(store_path(config)) as store:  # the night passes: every run so far a day older
-        for run_id, started in store.db.execute("SELECT id, started_at FROM runs").fetchall():
+        for run_id, started in store.execute("SELECT id, started_at FROM runs"):
             older = (datetime.fromisoformat(started) - timedelta(days=1)).isoformat()
-            store.db.execute("UPDATE runs SET started_at = ? WHERE id = ?", (older, run_id))
+            store.execute("UPDATE runs SET started_at = :older WHERE id = :run_id", older=older, run_id=run_id)
     report = json.loads((folder / "r" / "report.json").read_text(encoding="utf-8"))
     return {f["item"]: f for f in report["findings"]}
 

@@ -17,7 +17,7 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.runlock import RunLock, StoreBusy
 from sdbridge.runner import run_once, store_path
-from sdbridge.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from sdbridge.store import SQLITE_MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"
@@ -58,7 +58,7 @@ def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(works
     assert findings_of(workspace / "r1") == findings_of(workspace / "r2")
     with Store(workspace / ".sdbridge" / "state.db") as store:
         sources = len(load_config(workspace / "sdbridge.yaml").sources)
-        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == sources
+        assert store.execute("SELECT COUNT(*) FROM table_snapshots")[0][0] == sources
         assert [r.status for r in store.runs()] == ["ok", "ok"]
 
 
@@ -73,14 +73,14 @@ def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(w
     crashed = sdbridge("run", "-c", "sdbridge.yaml", cwd=workspace, env={"SDBRIDGE_FAULT": "after-snapshot-write"})
     assert crashed.returncode == 97  # the process died inside the first source's transaction
     with Store(workspace / ".sdbridge" / "state.db") as store:
-        assert store.db.execute("SELECT COUNT(*) FROM table_snapshots").fetchone()[0] == 0
+        assert store.execute("SELECT COUNT(*) FROM table_snapshots")[0][0] == 0
         assert store.cursor("jira") == {}
     recovered = sdbridge("run", "-c", "sdbridge.yaml", "--out", "after", cwd=workspace)
     assert recovered.returncode == 0, recovered.stderr
     assert "jira: pulled 151 item(s)" in recovered.stdout
     with Store(workspace / ".sdbridge" / "state.db") as store:
         names = sorted(s.name for s in load_config(workspace / "sdbridge.yaml").sources)
-        assert store.db.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source").fetchall() == [
+        assert store.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source ORDER BY source") == [
             (name, 1) for name in names
         ]
         statuses = {r.status for r in store.runs()}
@@ -202,7 +202,7 @@ def test_one_run_at_a_time(workspace):
 def test_an_old_store_is_upgraded_in_place(tmp_path):
     path = tmp_path / "state.db"
     db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0])
+    db.executescript(SQLITE_MIGRATIONS[0])
     db.execute("PRAGMA user_version = 1")
     db.execute("INSERT INTO runs (id, trigger, started_at, status) VALUES ('r1', 'manual', '2026-01-01', 'ok')")
     db.commit()
@@ -210,7 +210,7 @@ def test_an_old_store_is_upgraded_in_place(tmp_path):
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert [r.id for r in store.runs()] == ["r1"]
-        store.db.execute("SELECT * FROM push_state").fetchall()
+        store.execute("SELECT * FROM push_state")
 
 
 def test_a_store_from_a_newer_sdbridge_is_refused(tmp_path):
@@ -227,13 +227,13 @@ def test_item_snapshots_keep_history_and_full_pull_retires_gone_items(tmp_path):
         store.start_run("r1", "pull")
         counts = store.save_items("jira", [("1", {"k": 1}, "t1"), ("2", {"k": 2}, "t1")], {"w": 1}, run_id="r1")
         assert counts == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0}
-        first_seen = store.db.execute("SELECT MAX(seen_at) FROM item_versions").fetchone()[0]
+        first_seen = store.execute("SELECT MAX(seen_at) FROM item_versions")[0][0]
         counts = store.save_items("jira", [("1", {"k": 10}, "t2")], {"w": 2}, full=True)
         assert counts == {"created": 0, "updated": 1, "unchanged": 0, "deleted": 1}
         assert store.items("jira") == [{"k": 10}]
         assert store.cursor("jira")["w"] == 2
         assert sorted(p["k"] for p in store.items("jira", as_of=first_seen)) == [1, 2]
-        versions = store.db.execute("SELECT item_id, change FROM item_versions ORDER BY rowid").fetchall()
+        versions = store.execute("SELECT item_id, change FROM item_versions ORDER BY row_no")
         assert versions == [("1", "created"), ("2", "created"), ("1", "updated"), ("2", "deleted")]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sdbridge.assessment import STORED_FINDING_COLUMNS
-from sdbridge.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from sdbridge.store import SQLITE_MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 REPORT = {"summary": {"by_work_product": {}}}
 
@@ -65,9 +65,10 @@ def stored(tmp_path):
     start = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
     for night, frame in enumerate(nights):
         run_id = f"run-{night:02d}"
-        store.db.execute(
-            "INSERT INTO runs (id, trigger, started_at, status) VALUES (?, 'schedule', ?, 'ok')",
-            (run_id, (start + timedelta(days=night)).isoformat()),
+        store.execute(
+            "INSERT INTO runs (tenant, id, trigger, started_at, status) VALUES (:tenant, :id, 'schedule', :at, 'ok')",
+            id=run_id,
+            at=(start + timedelta(days=night)).isoformat(),
         )
         store.save_assessment(run_id, REPORT, frame)
     yield store, nights
@@ -113,7 +114,7 @@ def test_saving_the_latest_run_again_replaces_it_and_an_older_one_is_refused(sto
 def test_a_store_of_the_previous_schema_is_converted_run_for_run(tmp_path):
     path = tmp_path / "state.db"
     db = sqlite3.connect(path)
-    for number, migration in enumerate(MIGRATIONS[:2]):
+    for number, migration in enumerate(SQLITE_MIGRATIONS[:2]):
         db.executescript(migration)
         db.execute(f"PRAGMA user_version = {number + 1}")
     nights = history_of_ten_runs()[:5]
@@ -132,12 +133,12 @@ def test_a_store_of_the_previous_schema_is_converted_run_for_run(tmp_path):
     db.close()
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        assert "findings" not in store._tables()
+        assert ("findings",) not in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         for night, expected in enumerate(nights):
             assert by_id(store.findings(f"run-{night:02d}")) == by_id(expected)
-        store.db.execute(
-            "INSERT INTO runs (id, trigger, started_at, status) VALUES ('run-05', 'cli', ?, 'ok')",
-            ("2026-11-06T02:00:00+00:00",),
+        store.execute(
+            "INSERT INTO runs (tenant, id, trigger, started_at, status) VALUES (:tenant, 'run-05', 'cli', :at, 'ok')",
+            at="2026-11-06T02:00:00+00:00",
         )
         store.save_assessment("run-05", REPORT, nights[4])  # the next night after the conversion
         assert by_id(store.findings("run-05")) == by_id(nights[4])
