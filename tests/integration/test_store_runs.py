@@ -17,7 +17,7 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.runlock import RunLock, StoreBusy
 from sdbridge.runner import run_once, store_path
-from sdbridge.store import SQLITE_MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from sdbridge.store import SCHEMA_VERSION, SQLITE_MIGRATIONS, Store, StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"

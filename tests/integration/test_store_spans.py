@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sdbridge.assessment import STORED_FINDING_COLUMNS
-from sdbridge.store import SQLITE_MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from sdbridge.store import SCHEMA_VERSION, SQLITE_MIGRATIONS, Store, StoreError
 
 REPORT = {"summary": {"by_work_product": {}}}
 
