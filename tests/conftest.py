@@ -34,3 +34,43 @@ def demo_workspace(tmp_path: Path) -> Path:
     shutil.copytree(demo / "data", tmp_path / "data")
     shutil.copy(demo / "demo.yaml", tmp_path / "sdbridge.yaml")
     return tmp_path / "sdbridge.yaml"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this test session (see tests/postgres.py)."""
+    from tests.postgres import session
+
+    yield from session()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's server (URL without its password)."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_at(request, tmp_path: Path):
+    """Open a store on each backend: `store_at(tenant=...)` -> Store. SQLite: a file under
+    tmp_path; PostgreSQL: a fresh database on the session's server."""
+    from sdbridge.store import Store
+
+    if request.param == "sqlite":
+        location: str | Path = tmp_path / "state.db"
+        password = None
+    else:
+        server = request.getfixturevalue("postgres_server")
+        location, password = server.new_database(), server.password
+    opened: list[Store] = []
+
+    def _open(tenant: str = "default") -> Store:
+        store = Store(location, tenant=tenant, password=password)
+        opened.append(store)
+        return store
+
+    _open.backend = request.param  # type: ignore[attr-defined]
+    _open.location = location  # type: ignore[attr-defined]
+    yield _open
+    for store in opened:
+        store.close()

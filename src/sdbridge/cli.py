@@ -711,6 +711,123 @@ def demo(
     print_summary(assessment, written)
 
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The shared store: a postgresql:// URL (default: $SDBRIDGE_STORE_URL) or a SQLite file. "
+        "The password comes from $SDBRIDGE_STORE_PASSWORD or --password-file.",
+    ),
+]
+PasswordFileOption = Annotated[
+    Path | None, typer.Option("--password-file", help="A file holding the store's password (a mounted secret).")
+]
+
+
+def _shared_store(store: str | None, password_file: Path | None, *, tenant: str | None = None) -> Any:
+    from sdbridge.runner import STORE_PASSWORD_ENV, STORE_URL_ENV
+    from sdbridge.secrets import reveal
+    from sdbridge.store import Store, is_url
+
+    location = store or os.environ.get(STORE_URL_ENV)
+    if not location:
+        raise ConfigError(f"which store? give --store URL or set {STORE_URL_ENV}")
+    password = os.environ.get(STORE_PASSWORD_ENV) or None
+    if password_file is not None:
+        from pydantic import SecretStr
+
+        password = reveal(SecretStr(f"${{file:{password_file.resolve()}}}"), source="store", purpose="the store")
+    if not is_url(location):
+        if not Path(location).is_file():
+            raise ConfigError(f"no store at {location}", hint="give a postgresql:// URL or an existing state.db")
+        return Store(Path(location), any_tenant=tenant is None, tenant=tenant or "default")
+    return Store(location, password=password, tenant=tenant or "default")
+
+
+@app.command()
+@user_errors
+def portfolio(
+    store: StoreOption = None,
+    password_file: PasswordFileOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the portfolio files.")] = Path("portfolio"),
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html,json,csv.")] = "html,json,csv",
+) -> None:
+    """Every tenant of a shared store on one page: conformance per tenant and process, gaps
+    and their trend, data age, failed sources, evidence due for review. Reads the store only.
+
+    Example: sdbridge portfolio --store postgresql://sdbridge@db:5432/sdbridge --out portfolio"""
+    from sdbridge import portfolio as views
+
+    formats = [f.strip() for f in format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in views.PORTFOLIO_FORMATS]
+    if unknown or not formats:
+        raise ConfigError(f"unknown format {', '.join(unknown) or '(none)'}; use html, json or csv")
+    with _shared_store(store, password_file) as opened:
+        built = views.build(opened)
+    written = views.write(built, out_dir, formats)
+    table = Table("tenant", "conformance", "met", "gaps", "change", "data age (h)", "failed sources", box=None)
+    for t in built.tenants:
+        table.add_row(
+            u(t.tenant),
+            "—" if t.conformance is None else f"{t.conformance * 100:.0f}%",
+            f"{t.met}/{t.requirements}",
+            str(t.gaps),
+            "—" if t.gaps_change is None else f"{t.gaps_change:+d}",
+            "—" if t.data_age_hours is None else f"{t.data_age_hours:g}",
+            u(", ".join(t.failed_sources)) or "—",
+        )
+    out.print(table)
+    out.print(f"{len(built.tenants)} tenant(s); wrote " + ", ".join(u(p) for p in written))
+
+
+store_app = typer.Typer(help="Manage the store: move a team's SQLite store into a shared PostgreSQL one.")
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("migrate")
+@user_errors
+def store_migrate(
+    to: Annotated[str, typer.Option("--to", help="The PostgreSQL store to copy into (postgresql://USER@HOST/DB).")],
+    config: ConfigOption = None,
+    from_path: Annotated[
+        Path | None, typer.Option("--from", help="The SQLite store to copy (default: the config's store.path).")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Key the copied rows as this tenant (default: the config's).")
+    ] = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Copy a SQLite store (one team's history: runs, snapshots, findings, push-back state)
+    into a PostgreSQL store, as one tenant, in one transaction: all of it or nothing. The
+    SQLite file is left as it was.
+
+    Example: sdbridge store migrate -c client-a.yaml --to postgresql://sdbridge@db/sdbridge"""
+    import re
+
+    from sdbridge.runner import store_path
+    from sdbridge.store import TENANT_PATTERN, Store, copy_store, is_url
+
+    if not is_url(to):
+        raise ConfigError(f"--to must be a postgresql:// URL, not {to!r}")
+    cfg = _load(config) if (config is not None or from_path is None or tenant is None) else None
+    source_path = from_path or store_path(cast("Config", cfg))
+    as_tenant = tenant or cast("Config", cfg).tenant
+    if not re.match(TENANT_PATTERN, as_tenant):
+        raise ConfigError(f"tenant {as_tenant!r} is not a valid id (lower-case letters, digits, _ . -)")
+    if not source_path.is_file():
+        raise ConfigError(f"no SQLite store at {source_path}", hint="give --from PATH or -c CONFIG")
+    with Store(source_path, any_tenant=True) as source, _shared_store(to, password_file) as target:
+        held = source.tenants()
+        if len(held) > 1:
+            raise ConfigError(f"{source_path} holds several tenants ({', '.join(held)}); migrate needs one")
+        counts = copy_store(source, target, tenant=as_tenant)
+    out.print(
+        f"copied {source_path} into {u(target.where)} as tenant {u(as_tenant)}: "
+        + ", ".join(f"{n} {table}" for table, n in counts.items() if n)
+    )
+    out.print(f"next: set SDBRIDGE_STORE_URL (or store.url) and `tenant: {u(as_tenant)}` in the config")
+
+
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"sdbridge {__version__}")

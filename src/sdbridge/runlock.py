@@ -94,8 +94,8 @@ class AdvisoryLock:
 
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            since = datetime.now(UTC).isoformat(timespec="seconds")
-            name = f"sdbridge run {self.tenant} pid {os.getpid()} on {socket.gethostname()} since {since}"
+            since = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+            name = f"sdbridge: pid {os.getpid()} on {socket.gethostname()[:24]}, started {since}"
             conn.execute(sa.text("SELECT set_config('application_name', :name, false)"), {"name": name[:63]})
             if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar():
                 holder = conn.execute(
@@ -108,7 +108,7 @@ class AdvisoryLock:
                 ).scalar()
                 raise StoreBusy(
                     f"tenant {self.tenant!r} of the store {self.where} is in use by another sdbridge run"
-                    + (f" ({holder.removeprefix('sdbridge run ').removeprefix(self.tenant + ' ')})" if holder else ""),
+                    + (f" ({holder.removeprefix('sdbridge: ')})" if holder else ""),
                     hint="wait for it to finish; a run that died releases its tenant by itself",
                 )
         except BaseException:

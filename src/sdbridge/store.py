@@ -1162,17 +1162,20 @@ def _span_changes(current: pd.DataFrame, new: pd.DataFrame) -> tuple[list[int], 
     return gone, new[~np.isin(new_digest, old_digest[kept])]
 
 
-def copy_store(source: Store, target: Store, *, batch: int = 5_000) -> dict[str, int]:
-    """Copy every tenant's rows of one store into another that holds none of them (`sdbridge
-    store migrate`), in one transaction: rows per table copied."""
+def copy_store(source: Store, target: Store, *, tenant: str, batch: int = 5_000) -> dict[str, int]:
+    """Copy a one-tenant store's rows into another store as `tenant` (`sdbridge store
+    migrate`), in one transaction: rows per table copied. The target must not hold that
+    tenant yet."""
     counts: dict[str, int] = {}
     with source.engine.connect() as read, target.transaction() as write:
-        there = {t for (t,) in write.execute(sa.text("SELECT DISTINCT tenant FROM runs"))}
-        here = {t for (t,) in read.execute(sa.text("SELECT DISTINCT tenant FROM runs"))}
-        if there & here:
+        there = write.execute(sa.text("SELECT 1 FROM runs WHERE tenant = :t LIMIT 1"), {"t": tenant}).first()
+        there = (
+            there or write.execute(sa.text("SELECT 1 FROM cursors WHERE tenant = :t LIMIT 1"), {"t": tenant}).first()
+        )
+        if there:
             raise StoreError(
-                f"the store {target.where} already holds tenant(s) {', '.join(sorted(there & here))}",
-                hint="migrate into a database without them; nothing was copied",
+                f"the store {target.where} already holds tenant {tenant!r}",
+                hint="give another --tenant, or migrate into a database without it; nothing was copied",
             )
         for table in TABLES:
             names = [c for c in _columns(read, table) if c != "row_no"]
@@ -1183,7 +1186,7 @@ def copy_store(source: Store, target: Store, *, batch: int = 5_000) -> dict[str,
             insert = sa.text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})")
             counts[table] = 0
             while rows := result.fetchmany(batch):
-                write.execute(insert, [dict(zip(names, row, strict=True)) for row in rows])
+                write.execute(insert, [{**dict(zip(names, row, strict=True)), "tenant": tenant} for row in rows])
                 counts[table] += len(rows)
     return counts
 

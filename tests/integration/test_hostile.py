@@ -190,8 +190,8 @@ def test_a_killed_runs_row_is_closed_and_the_store_made_private(demo_workspace):
     store = folder / ".sdbridge" / "state.db"
     with sqlite3.connect(store) as db:
         db.execute(
-            "INSERT INTO runs (id, trigger, started_at) VALUES ('19700101T000000Z-dead00', 'manual', "
-            "'1970-01-01T00:00:00+00:00')"
+            "INSERT INTO runs (tenant, id, trigger, started_at) VALUES ('default', '19700101T000000Z-dead00', "
+            "'manual', '1970-01-01T00:00:00+00:00')"
         )
     os.chmod(store, 0o644)
     assert runner.invoke(app, ["run", "-c", str(demo_workspace)]).exit_code == 0

@@ -69,25 +69,40 @@ def test_store_file_is_private(workspace):
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
 
 
-def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(workspace):
-    crashed = sdbridge("run", "-c", "sdbridge.yaml", cwd=workspace, env={"SDBRIDGE_FAULT": "after-snapshot-write"})
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, workspace):
+    """(environment for `sdbridge`, opener of the store it writes) on each backend."""
+    if request.param == "sqlite":
+        return {}, lambda: Store(workspace / ".sdbridge" / "state.db")
+    server = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    env = {"SDBRIDGE_STORE_URL": url, "SDBRIDGE_STORE_PASSWORD": server.password}
+    return env, lambda: Store(url, password=server.password)
+
+
+def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(workspace, backend):
+    env, opened = backend
+    crashed = sdbridge(
+        "run", "-c", "sdbridge.yaml", cwd=workspace, env={**env, "SDBRIDGE_FAULT": "after-snapshot-write"}
+    )
     assert crashed.returncode == 97  # the process died inside the first source's transaction
-    with Store(workspace / ".sdbridge" / "state.db") as store:
+    with opened() as store:
         assert store.execute("SELECT COUNT(*) FROM table_snapshots")[0][0] == 0
         assert store.cursor("jira") == {}
-    recovered = sdbridge("run", "-c", "sdbridge.yaml", "--out", "after", cwd=workspace)
+    recovered = sdbridge("run", "-c", "sdbridge.yaml", "--out", "after", cwd=workspace, env=env)
     assert recovered.returncode == 0, recovered.stderr
     assert "jira: pulled 151 item(s)" in recovered.stdout
-    with Store(workspace / ".sdbridge" / "state.db") as store:
+    with opened() as store:
         names = sorted(s.name for s in load_config(workspace / "sdbridge.yaml").sources)
         assert store.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source ORDER BY source") == [
             (name, 1) for name in names
         ]
         statuses = {r.status for r in store.runs()}
         assert statuses == {"interrupted", "ok"}  # the next run closed the killed one's row, and was ok
-    clean = sdbridge("check", "-c", "sdbridge.yaml", "--out", "clean", cwd=workspace)
+    clean = sdbridge("check", "-c", "sdbridge.yaml", "--out", "clean", cwd=workspace, env=env)
     assert clean.returncode == 0, clean.stderr
     assert findings_of(workspace / "after") == findings_of(workspace / "clean")
+    assert not (workspace / ".sdbridge" / "state.db").exists() or not env  # PostgreSQL: no file beside
 
 
 def test_a_failing_source_makes_the_run_partial_and_the_rest_is_still_reported(workspace):
@@ -220,21 +235,6 @@ def test_a_store_from_a_newer_sdbridge_is_refused(tmp_path):
     db.close()
     with pytest.raises(StoreError, match="newer sdbridge"):
         Store(path)
-
-
-def test_item_snapshots_keep_history_and_full_pull_retires_gone_items(tmp_path):
-    with Store(tmp_path / "s.db") as store:
-        store.start_run("r1", "pull")
-        counts = store.save_items("jira", [("1", {"k": 1}, "t1"), ("2", {"k": 2}, "t1")], {"w": 1}, run_id="r1")
-        assert counts == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0}
-        first_seen = store.execute("SELECT MAX(seen_at) FROM item_versions")[0][0]
-        counts = store.save_items("jira", [("1", {"k": 10}, "t2")], {"w": 2}, full=True)
-        assert counts == {"created": 0, "updated": 1, "unchanged": 0, "deleted": 1}
-        assert store.items("jira") == [{"k": 10}]
-        assert store.cursor("jira")["w"] == 2
-        assert sorted(p["k"] for p in store.items("jira", as_of=first_seen)) == [1, 2]
-        versions = store.execute("SELECT item_id, change FROM item_versions ORDER BY row_no")
-        assert versions == [("1", "created"), ("2", "created"), ("1", "updated"), ("2", "deleted")]
 
 
 def test_the_html_report_draws_the_trend_of_past_runs(workspace):

@@ -59,8 +59,8 @@ def by_id(frame: pd.DataFrame) -> list[tuple]:
 
 
 @pytest.fixture
-def stored(tmp_path):
-    store = Store(tmp_path / "state.db")
+def stored(store_at):
+    store = store_at()
     nights = history_of_ten_runs()
     start = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
     for night, frame in enumerate(nights):
@@ -72,7 +72,6 @@ def stored(tmp_path):
         )
         store.save_assessment(run_id, REPORT, frame)
     yield store, nights
-    store.close()
 
 
 def test_every_past_run_is_replayed_exactly_from_the_spans(stored):
