@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean chromium dist-test fuzz
+.PHONY: demo test bench lint clean chromium postgresql dist-test fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ demo: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "could not install chromium: the HTML report test will fail"
 
-test: $(STAMP) chromium
+# The store is tested on a real PostgreSQL server too (Debian's package; the tests start a
+# throw-away cluster of their own in a temporary folder and stop it at the end).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || echo "could not install postgresql: the store tests on PostgreSQL will fail"
+
+test: $(STAMP) chromium postgresql
 	$(BIN)/python -m pytest -q
 
 # The package as installed: wheel + sdist built, the wheel installed in a fresh venv outside
