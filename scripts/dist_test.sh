@@ -65,4 +65,13 @@ step "sdbridge check on a copied config (found as ./sdbridge.yaml)"
 (cd "$work/ws" && "$bin/sdbridge" init --from data/jira-export.csv data/cmdb.xlsx --out fromexports.yaml >/dev/null \
   && "$bin/sdbridge" check -c fromexports.yaml --out from-reports -q && test -s from-reports/report.json)
 step "sdbridge init --from the exports, then check"
+# A nightly run keeps its history in the store; the portfolio reads it (its page template is
+# part of the package); the PostgreSQL extra installs the driver a shared store needs.
+(cd "$work/ws" && "$bin/sdbridge" run --out nightly -q && "$bin/sdbridge" portfolio --store .sdbridge/state.db \
+  --out portfolio -q && test -s portfolio/portfolio.html && grep -q '"tenant": "default"' portfolio/portfolio.json)
+step "sdbridge run, then sdbridge portfolio on its store"
+"$bin/python" -m pip install --quiet "$wheel[postgresql]" 2>&1 | grep -v "^WARNING" || true
+"$bin/python" -c "import psycopg, sqlalchemy; sqlalchemy.create_engine('postgresql+psycopg://u@localhost/db')"
+"$bin/sdbridge" store migrate --help >/dev/null
+step "the postgresql extra: psycopg for a shared store"
 echo "dist-test: $passed passed, 0 failed"

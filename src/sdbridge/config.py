@@ -46,8 +46,7 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
-from sdbridge.store import DEFAULT_TENANT, TENANT_PATTERN
-from sdbridge.values import TimeZoneName
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName
 
 DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown", "null", "[]", "{}", "unassigned")
 """Values that only look filled. `None`, `Null`, `Unassigned` match too: placeholders are
@@ -169,9 +168,20 @@ class ScheduleConfig(_Model):
 
 class Config(_Model):
     version: Literal[1] = 1
-    tenant: str = Field(default=DEFAULT_TENANT, pattern=TENANT_PATTERN)
+    tenant: str = DEFAULT_TENANT
     """Whose data this is: every stored row is keyed by it, so many client teams can share one
     PostgreSQL store. Lower-case letters, digits, `_ . -`."""
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant_id(cls, value: str) -> str:
+        if not re.match(TENANT_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a tenant id: use 1-63 lower-case letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit (it names files and Kubernetes objects)"
+            )
+        return value
+
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     sources: list[SourceConfig] = Field(default_factory=list)

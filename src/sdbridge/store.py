@@ -52,10 +52,7 @@ from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 from sdbridge.faults import fault_point
-
-DEFAULT_TENANT = "default"
-TENANT_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
-"""A tenant id: lower-case letters, digits, `_ . -`; it names files and Kubernetes objects."""
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN
 
 SQLITE_MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments
@@ -1209,6 +1206,7 @@ def _key(table: str) -> Sequence[str]:
 
 __all__ = [
     "DEFAULT_TENANT",
+    "TENANT_PATTERN",
     "PushState",
     "RunDetail",
     "RunRecord",

@@ -20,6 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import AfterValidator
 
+DEFAULT_TENANT = "default"
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+"""A tenant id: lower-case letters, digits, `_ . -`; it names files and Kubernetes objects."""
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _LETTER = r"[^\W\d_]"
 _ISO_START = r"\d{4}-\d{2}-\d{2}"

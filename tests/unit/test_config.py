@@ -115,3 +115,58 @@ def test_paths_resolve_against_the_config_folder(write, tmp_path):
 def test_preset_wp_can_be_switched_off(write):
     path = write("c.yaml", "sources:\n  - {name: a, type: csv, path: a.csv, preset: jira-csv, map: {WP.11: null}}\n")
     assert list(load_config(path).sources[0].mappings) == ["WP.18"]
+
+
+def test_a_tenant_and_a_shared_store_are_read_and_a_password_in_the_url_is_refused(write):
+    good = write(
+        "good.yaml",
+        """
+        tenant: acme-2
+        store: {url: "postgresql://sdbridge@db:5432/sdbridge", password_file: secrets/pg}
+        """,
+    )
+    config = load_config(good)
+    assert config.tenant == "acme-2" and config.store.url == "postgresql://sdbridge@db:5432/sdbridge"
+    assert config.store.password.get_secret_value() == f"${{file:{good.parent / 'secrets' / 'pg'}}}"
+    bad = write(
+        "bad.yaml",
+        """
+        tenant: Acme Corp
+        store: {url: "postgresql://sdbridge:hunter2@db/sdbridge"}
+        """,
+    )
+    problems = problems_of(bad)
+    assert any("bad.yaml:1: tenant" in p for p in problems)
+    assert any("bad.yaml:2: store.url" in p and "carries a password" in p for p in problems)
+    assert not any("hunter2" in p for p in problems)
+
+
+def test_a_token_from_a_mounted_file_is_read_only_when_needed(write, tmp_path):
+    from sdbridge.secrets import reveal
+
+    write("x.csv", "a\n1\n")
+    path = write(
+        "c.yaml",
+        """
+        sources:
+          - name: jira
+            type: jira
+            url: https://acme.atlassian.net
+            auth: cloud
+            email: bot@acme.example
+            token_file: secrets/jira-token
+            projects: [OPS]
+        """,
+    )
+    source = load_config(path).sources[0]  # the file need not exist for offline commands
+    with pytest.raises(ConfigError, match=r"jira: the secret file .*jira-token cannot be read") as missing:
+        reveal(source.token, source="jira", purpose="reaching Jira")
+    assert "mount the secret" in missing.value.hint
+    write("secrets/jira-token", "tok-123\n")
+    assert reveal(source.token, source="jira", purpose="reaching Jira") == "tok-123"
+    write("secrets/jira-token", "")
+    with pytest.raises(ConfigError, match="is empty"):
+        reveal(source.token, source="jira", purpose="reaching Jira")
+    write("secrets/jira-token", b"x" * 70_000)
+    with pytest.raises(ConfigError, match="larger than 64 KiB"):
+        reveal(source.token, source="jira", purpose="reaching Jira")
