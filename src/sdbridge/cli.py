@@ -371,6 +371,8 @@ def export_package(
     Without --run it packages the last stored run (the one `history` lists first).
 
     Examples: sdbridge export --out audit.zip; sdbridge export --verify audit.zip"""
+    import zipfile
+
     from sdbridge.export import ExportError, Period, build_package, check_target, in_period, write_package
     from sdbridge.verify import verify
 
@@ -407,11 +409,17 @@ def export_package(
         result.assessment.run_id = stored  # the package says which stored run it holds
     if chosen is not None:
         result = result.restricted({wp: in_period(t, chosen) for wp, t in result.tables.items()})
-    files = build_package(result.assessment, result.tables, period=chosen)
-    write_package(files, target)
+    members = build_package(result.assessment, result.tables, period=chosen)
+    try:
+        with zipfile.ZipFile(write_package(members, target)) as written:
+            count = len(written.namelist())
+    except OSError as exc:
+        raise ExportError(
+            f"could not write {target}: {exc.strerror or exc}",
+            hint="free disk space or choose another folder; no package was left behind",
+        ) from None
     out.print(
-        f"wrote {target}: {len(files)} files, run {result.assessment.run_id}"
-        + (f", period {chosen}" if chosen else ""),
+        f"wrote {target}: {count} files, run {result.assessment.run_id}" + (f", period {chosen}" if chosen else ""),
         highlight=False,
     )
 

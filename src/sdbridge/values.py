@@ -110,7 +110,11 @@ def _list_has_value(value: object, placeholders: frozenset[str]) -> bool:
 def as_text(series: pd.Series, separator: str = "; ") -> pd.Series:
     """A column as displayable text: lists joined, dates in ISO 8601 (UTC)."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("str")
+        # numpy writes ISO seconds in C (twice pandas' strftime); Arrow adds the zone letter
+        naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
+        seconds = naive.to_numpy().astype("datetime64[s]")
+        text = pa.array(np.datetime_as_string(seconds, unit="s"), mask=np.isnat(seconds))
+        return pd.Series(pc.binary_join_element_wise(text, pa.scalar("Z"), ""), dtype="str", index=series.index)
     if pd.api.types.is_timedelta64_dtype(series):
         hours = series.dt.total_seconds() / 3600
         return hours.round(2).astype("str").where(series.notna(), None).astype("str")

@@ -100,3 +100,62 @@ def test_the_period_selects_records_by_their_dates(tmp_path):
 def test_a_bad_period_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--period", "last year"])
     assert result.exit_code == 2 and "FROM..TO" in result.output
+
+
+def test_each_work_products_records_agree_across_csv_and_json(tmp_path):
+    """records.json (encoded column-wise, like report.json) holds what records.csv holds,
+    the item statuses included, with nulls as null."""
+    package = export(tmp_path)
+    with zipfile.ZipFile(package) as archive:
+        for name in [n for n in archive.namelist() if n.endswith("/records.json")]:
+            records = json.loads(archive.read(name))
+            rows = list(csv.DictReader(io.StringIO(archive.read(name.replace(".json", ".csv")).decode())))
+            assert len(records) == len(rows) > 0
+            assert list(records[0]) == list(rows[0])
+            for record, row in zip(records, rows, strict=True):
+                as_csv = {k: "" if v is None else str(v) for k, v in record.items()}
+                assert {k: v.removeprefix("'") for k, v in as_csv.items()} == {
+                    k: v.removeprefix("'") for k, v in row.items()
+                }  # the CSV neutralises formulas, the JSON keeps them
+            assert any(k.startswith("status WP.") for k in records[0])
+
+
+def test_a_package_that_cannot_be_written_leaves_nothing_and_says_why(tmp_path, monkeypatch):
+    import sdbridge.export as export_module
+
+    made: list[str] = []
+
+    def members():
+        for name in ("report.json", "findings.csv", "WP.18/records.csv"):
+            made.append(name)
+            yield name, b"x" * 1000
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        export_module.write_package(members(), tmp_path / "audit.zip")
+    assert not (tmp_path / "audit.zip").exists() and not list(tmp_path.iterdir())
+    assert made == ["report.json", "findings.csv", "WP.18/records.csv"]
+
+    original = zipfile.ZipFile.writestr
+
+    def full_disk(self, name, data, *args, **kwargs):
+        if name == "findings.csv":
+            raise OSError(28, "No space left on device")
+        return original(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    with pytest.raises(OSError, match="No space left"):  # the writer thread's failure reaches the caller
+        export_module.write_package(iter([("report.json", b"{}"), ("findings.csv", b"a")] * 50), tmp_path / "b.zip")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_full_disk_during_export_is_one_line(tmp_path, monkeypatch):
+    def full_disk(self, name, data, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    target = tmp_path / "audit.zip"
+    result = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--out", str(target)])
+    assert result.exit_code == 2
+    assert f"could not write {target}: No space left on device" in result.output
+    assert "Traceback" not in result.output and not target.exists()

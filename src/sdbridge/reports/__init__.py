@@ -105,36 +105,58 @@ _OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
 _NEEDS_ESCAPE = r"[\x00-\x1f\"\\\\]"
 
 
-def _json_text(array: pa.Array) -> pa.Array | None:
-    """Each value of a text column as a JSON literal (`"..."` or `null`); None when a value
-    holds a control character with no short escape (the caller encodes that batch slowly)."""
+def _may_need_escape(array: pa.Array) -> bool:
+    """Whether any value might hold a quote, a backslash or a control character: one pass of
+    numpy over the bytes of the text (a false alarm only costs the exact regex test)."""
+    data = array.buffers()[2]
+    if data is None:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return bool((raw < 0x20).any() or (raw == 0x22).any() or (raw == 0x5C).any())
+
+
+def _json_escaped(array: pa.Array) -> pa.Array | None:
+    """Each value of a text column escaped for a JSON string (without its quotes; null stays
+    null); None when a value holds a control character with no short escape (the caller
+    encodes that batch slowly)."""
     if pa.types.is_dictionary(array.type):
-        encoded = _json_text(array.dictionary)
-        return None if encoded is None else pc.fill_null(pc.take(encoded, array.indices), "null")
+        escaped = _json_escaped(array.dictionary)
+        return None if escaped is None else pc.take(escaped, array.indices)
     array = pc.cast(array, pa.large_string())
-    if pc.any(pc.match_substring_regex(array, _NEEDS_ESCAPE)).as_py():  # rare: most text needs none
+    if _may_need_escape(array) and pc.any(pc.match_substring_regex(array, _NEEDS_ESCAPE)).as_py():
         if pc.any(pc.match_substring_regex(array, _OTHER_CONTROL)).as_py():
             return None
         for raw, escaped in _JSON_ESCAPES:
             array = pc.replace_substring(array, raw, escaped)
-    quote = pa.scalar('"', pa.large_string())
-    return pc.fill_null(pc.binary_join_element_wise(quote, array, quote, pa.scalar("", pa.large_string())), "null")
+    return array
 
 
 def _json_lines(table: pa.Table) -> pa.Array | None:
-    """One JSON object per finding, built column-wise in Arrow."""
+    """One JSON object per finding, built column-wise in Arrow: a text column without nulls
+    takes its quotes from the literal text around it (no pass of its own); one with nulls is
+    quoted value by value, `null` where missing."""
+    empty = pa.scalar("", pa.large_string())
+    quote = pa.scalar('"', pa.large_string())
     parts: list[pa.Array | pa.Scalar] = []
+    literal = "{"
     for at, name in enumerate(table.column_names):
+        literal += ("," if at else "") + json.dumps(name) + ":"
         column = table.column(name).combine_chunks()
+        quoted = False
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             encoded = pc.fill_null(pc.cast(column, pa.large_string()), "null")
         else:
-            encoded = _json_text(column)
-            if encoded is None:
+            text = _json_escaped(column)
+            if text is None:
                 return None
-        parts += [pa.scalar(("{" if at == 0 else ",") + json.dumps(name) + ":", pa.large_string()), encoded]
-    parts.append(pa.scalar("}", pa.large_string()))
-    return pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+            if text.null_count == 0:
+                encoded, quoted = pc.cast(text, pa.large_string()), True
+            else:
+                encoded = pc.fill_null(pc.binary_join_element_wise(quote, text, quote, empty), "null")
+        parts += [pa.scalar(literal + ('"' if quoted else ""), pa.large_string()), encoded]
+        literal = '"' if quoted else ""
+    parts.append(pa.scalar(literal + "}", pa.large_string()))
+    return pc.binary_join_element_wise(*parts, empty)
 
 
 def _json_batches(findings: pd.DataFrame) -> Iterator[bytes | pa.Buffer]:
@@ -167,6 +189,17 @@ def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
         handle.write(batch)
         first = False
     handle.write(b"\n  ]\n}\n" if not first else b"]\n}\n")
+
+
+def dump_records_json(records: pd.DataFrame, handle: BinaryIO) -> None:
+    """A table of records as a JSON array, one object per line, encoded like the findings."""
+    handle.write(b"[")
+    first = True
+    for batch in _json_batches(records):
+        handle.write(b"\n    " if first else b",\n    ")
+        handle.write(batch)
+        first = False
+    handle.write(b"\n]\n" if not first else b"]\n")
 
 
 def write_json(assessment: Assessment, out: Path) -> Path:
