@@ -3,6 +3,7 @@ pyarrow's bare read of the same CSV and with pandera validating the same presenc
 
     make bench                                   # installs pandera, runs 1,000,000 records
     .venv/bin/python bench/check_1m.py --records 200000
+    .venv/bin/python bench/check_1m.py --cli 10000,100000,1000000,3000000 [--formats json,md,csv]
 
 Targets (ARCHITECTURE.md): sdbridge within 3x pyarrow's bare read and faster than pandera;
 peak memory under 2 GiB. Prints records/s, the ratios and the peak RSS; exits 0 either way
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -179,6 +182,54 @@ def time_pandera(path: Path) -> float | None:
     return time.perf_counter() - start
 
 
+def run_cli(args: list[str], cwd: Path) -> tuple[float, float, int]:
+    """One `sdbridge` command as a user runs it: (seconds, peak RSS in GiB, exit code)."""
+    exe = Path(sys.executable).with_name("sdbridge")
+    start = time.perf_counter()
+    child = subprocess.Popen([str(exe), "-q", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        sys.stderr.write(child.stderr.read().decode() if child.stderr else "")
+    if child.stderr:
+        child.stderr.close()
+    return seconds, usage.ru_maxrss / 2**20, child.returncode
+
+
+def cli_end_to_end(sizes: list[int], formats: str, localised: float) -> int:
+    """The CLI end to end at each size: `check --format ...` and `export --fresh`, each in its
+    own process with its peak RSS, beside pyarrow's bare read and the in-process check."""
+    print(
+        f"{'records':>10} {'pyarrow':>8} {'check':>7} {'CLI check+reports':>18} {'x pyarrow':>9} {'peak':>8} "
+        f"{'export':>8} {'x check':>8} {'peak':>8}"
+    )
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            work = Path(folder)
+            csv_path, config_path = work / "incidents.csv", work / "bench.yaml"
+            generate(csv_path, n, localised=localised)
+            config_path.write_text(CONFIG.format(path=csv_path), encoding="utf-8")
+            gc.collect()
+            arrow = time_pyarrow(csv_path)
+            ours, assessment = time_sdbridge(config_path)
+            del assessment
+            gc.collect()
+            cli, cli_peak, code = run_cli(["check", "-c", str(config_path), "--format", formats, "--out", "r"], work)
+            export, export_peak, export_code = run_cli(
+                ["export", "-c", str(config_path), "--fresh", "--out", "audit.zip"], work
+            )
+            print(
+                f"{n:>10,} {arrow:>7.2f}s {ours:>6.2f}s {cli:>17.2f}s {cli / arrow:>8.1f}x {cli_peak:>6.2f}GiB "
+                f"{export:>7.2f}s {export / ours:>7.1f}x {export_peak:>6.2f}GiB"
+                + ("" if code in (0, 1) and export_code == 0 else f"  (exit {code}/{export_code})"),
+                flush=True,
+            )
+    print(f"formats: {formats}; 'x check' = export time / in-process check time (target <= 2x at 1M);")
+    print("CLI check+reports target at 1M with json,md,csv: <= 5x pyarrow, peak <= 1.5 GiB; 3M <= 3.3x the 1M time")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -186,7 +237,16 @@ def main() -> int:
     parser.add_argument(
         "--formats", default="", help="Also write these reports after the check (e.g. json,csv,parquet), each timed."
     )
+    parser.add_argument(
+        "--cli",
+        default="",
+        help="Run the CLI end to end instead, at these sizes (e.g. 10000,100000,1000000,3000000), "
+        "with --formats (default json,md,csv) and an export.",
+    )
     args = parser.parse_args()
+    if args.cli:
+        sizes = [int(n) for n in args.cli.split(",") if n]
+        return cli_end_to_end(sizes, args.formats or "json,md,csv", args.localised)
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "incidents.csv"
         config_path = Path(folder) / "bench.yaml"
