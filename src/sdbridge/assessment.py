@@ -265,11 +265,13 @@ class Assessment(BaseModel):
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         for remaining, requirement_id, mine in sorted(pending, key=lambda p: (p[0], p[1])):
-            chosen = findings[mine].assign(
-                _rank=(findings["severity"][mine].astype("str") != "high").astype(int),
-                _age=findings["age_days"][mine].fillna(0) if "age_days" in findings else 0,
-            )
-            for row in chosen.sort_values(["_rank", "_age"], ascending=[True, False], kind="stable").itertuples():
+            chosen = findings[mine]
+            rank = (chosen["severity"].astype("str") != "high").to_numpy(dtype=int)
+            age = chosen["age_days"].fillna(0).to_numpy(dtype=float) if "age_days" in chosen else np.zeros(len(chosen))
+            # high severity first, then the oldest; stable, so ties keep the findings' order.
+            # Only as many rows as can still be chosen are turned into Python objects.
+            order = np.lexsort((-age, rank))[: limit - len(rows) + len(seen)]
+            for row in chosen.iloc[order].itertuples():
                 if row.id in seen:
                     continue
                 seen.add(str(row.id))
