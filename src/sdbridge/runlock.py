@@ -113,6 +113,7 @@ class AdvisoryLock:
                 )
         except BaseException:
             conn.close()
+            self.engine.dispose()
             raise
         self._conn = conn
         return self
@@ -128,6 +129,7 @@ class AdvisoryLock:
             finally:
                 self._conn.close()
                 self._conn = None
+                self.engine.dispose()
 
     def __enter__(self) -> AdvisoryLock:
         return self.acquire()

@@ -450,10 +450,14 @@ class Store:
         parsed = parsed.set(drivername="postgresql+psycopg")
         if password is not None:
             parsed = parsed.set(password=password)
+        # A run holds two connections: one for its statements (used one at a time, kept in
+        # this pool) and one that holds its tenant's lock (`run_lock`). Many tenants at once
+        # need max_connections to match.
         return sa.create_engine(
             parsed,
             pool_pre_ping=True,
-            pool_size=2,
+            pool_size=1,
+            max_overflow=1,
             connect_args={"connect_timeout": 10, "application_name": "sdbridge"},
         )
 
@@ -591,7 +595,9 @@ class Store:
 
         if self.path is not None:
             return RunLock(self.path)
-        return AdvisoryLock(self.engine, _lock_key(f"sdbridge run {self.tenant}"), self.tenant, self.where)
+        # The lock lives on a connection of its own, outside the pool the statements use.
+        lock_engine = sa.create_engine(self.engine.url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+        return AdvisoryLock(lock_engine, _lock_key(f"sdbridge run {self.tenant}"), self.tenant, self.where)
 
     # --- runs ------------------------------------------------------------------------------
 
