@@ -10,6 +10,14 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "config" / "demo.yaml"
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_store_from_the_environment(monkeypatch):
+    """A developer's own SDBRIDGE_STORE_URL never redirects a test's store: tests that use
+    PostgreSQL say so themselves."""
+    for name in ("SDBRIDGE_STORE_URL", "SDBRIDGE_STORE_PASSWORD", "SDBRIDGE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def write(tmp_path: Path):
     """Write a text (dedented) or bytes file under tmp_path and return its path."""
