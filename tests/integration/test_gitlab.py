@@ -186,3 +186,24 @@ def test_documents_can_live_in_a_gitlab_repository(fake, tmp_path):
     result, _ = check_with_store(load_config(config))
     assert result.tables["WP.14"].records == 1
     assert result.assessment.work_products["WP.14"].gaps == 0
+
+
+def test_issue_links_are_read_only_when_a_map_reads_them(fake, tmp_path):
+    portal = fake.projects[0]
+    first = portal.issues[0]["iid"]
+    portal.links[first] = [{"iid": 999, "references": {"full": "nordlys/portal#999"}, "link_type": "relates_to"}]
+    config_path = write_config(tmp_path, fake.base)
+    pull(config_path)
+    assert fake.count(r"/issues/\d+/links") == 0  # the shipped preset does not map links: no request per issue
+    assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
+    # a map that reads the links: the next pull reads every issue again, with its links
+    config = yaml.safe_load(config_path.read_text())
+    config["sources"][0]["map"] = {"WP.18": {"fields": {"links": "sdbridge.links"}}}
+    config_path.write_text(yaml.safe_dump(config))
+    fake.requests.clear()
+    output = pull(config_path)
+    assert "full pull" in output
+    assert fake.count(r"/issues/\d+/links") == len(portal.issues)
+    result, _ = check_with_store(load_config(config_path))
+    records = result.tables["WP.18"].frame.set_index(RECORD_ID)
+    assert "nordlys/portal#999" in str(records.loc[f"nordlys/portal#{first}", "links"])

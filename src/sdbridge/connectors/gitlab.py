@@ -2,7 +2,8 @@
 
 Per project it pulls, as items with `_kind`:
 - `issue` (incidents are issues of type incident or labelled `incident`), with their notes
-  (text only, no system notes, no authors) and links — WP.18;
+  (text only, no system notes, no authors) — WP.18 — and their links when a map reads
+  `sdbridge.links` (a request per issue that the shipped presets do not need);
 - `merge_request`, with who approved it — WP.11;
 - `environment`, with the deployments made to it — WP.12 (the change schedule);
 - `deployment` — what was deployed where, when, by whom, from which ref/sha;
@@ -19,6 +20,7 @@ are still pulled.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -44,6 +46,8 @@ class GitLabConnector:
         self.source = source
         self.client = GitLabClient.for_source(source)
         self.skip_text = skip_text or (lambda text: False)
+        self.links = reads(source, "sdbridge.links")
+        """Whether issue links are pulled: only when a map reads them."""
 
     @property
     def requests(self) -> int:
@@ -131,6 +135,8 @@ class GitLabConnector:
                         for n in notes
                         if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))
                     ]
+                if self.links:
+                    handle = manager.issues.get(issue.iid, lazy=True)
                     links = self._call(
                         f"reading links of {path}#{issue.iid}",
                         partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY),
@@ -222,7 +228,9 @@ class GitLabConnector:
             and last_full is not None
             and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
         )
-        full = full or not cursor.get("last_full") or due
+        # Links wanted now but not pulled last time: every issue is read again to get them.
+        links_missing = self.links and cursor.get("links", True) is False
+        full = full or not cursor.get("last_full") or due or links_missing
         started = datetime.now(UTC)
         projects, problems = self.projects()
         items: list[tuple[str, dict, str | None]] = []
@@ -259,7 +267,11 @@ class GitLabConnector:
         unique = {item_id: (item_id, data, updated) for item_id, data, updated in items}
         return ItemBatch(
             items=list(unique.values()),
-            cursor={"watermarks": watermarks, "last_full": started.isoformat() if full else last_full},
+            cursor={
+                "watermarks": watermarks,
+                "last_full": started.isoformat() if full else last_full,
+                "links": self.links,
+            },
             full=full and not problems,  # never retire items of a project that could not be read
             requests=self.requests,
             notes=problems,
@@ -294,6 +306,12 @@ def summarise_test_report(report: dict) -> dict:
         "suites": [s.get("name") for s in suites if s.get("name")],
         "errors_resolution": "no failed tests" if count and not failed else None,
     }
+
+
+def reads(source: Any, reference: str) -> bool:
+    """Whether any of the source's maps reads a field path (`sdbridge.links`, or below it)."""
+    text = json.dumps(source.map_raw(), default=str)
+    return reference in text
 
 
 _PERSONAL = ("email", "public_email", "avatar_url")
