@@ -6,15 +6,14 @@ minimum of the same pull (the anchor).
     .venv/bin/python bench/pull_requests.py --issues 50000
 
 Minimum, Jira Cloud: ceil(N / 100) searches + ceil(N / 1000) bulk changelog requests + the
-set-up reads (server info, statuses, fields). GitLab: ceil(N / 100) issue pages + the
-project read (notes and links come per issue over REST; GraphQL would bring them with the
-issues). Prints each pull's count and its ratio to the minimum (target <= 1.2x); exits 0.
+set-up reads (server info, statuses, fields). GitLab: the project read + ceil(N / 100) issue pages
+(GraphQL brings each issue's notes with it) + a page of each other listing; the REST path
+(`graphql: false`) reads each issue's notes with a request of its own. Prints each pull's count and its ratio to the minimum (target <= 1.2x); exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import math
 import os
 import sys
@@ -28,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.fakes.gitlab_data import build_portal  # noqa: E402
+from tests.fakes.gitlab_data import many_issues as gitlab_issues  # noqa: E402
 from tests.fakes.gitlab_server import FakeGitLab  # noqa: E402
 from tests.fakes.jira_data import custom_field_list, many_issues  # noqa: E402
 from tests.fakes.jira_server import FakeJira  # noqa: E402
@@ -87,37 +87,47 @@ def jira(n: int, folder: Path) -> list[tuple[str, int, int, float]]:
 
 
 def gitlab(n: int, folder: Path) -> list[tuple[str, int, int, float]]:
-    project = build_portal()
-    template = [i for i in project.issues]
-    project.issues = []
-    for number in range(n):
-        issue = copy.deepcopy(template[number % len(template)])
-        issue["iid"] = number + 1
-        issue["id"] = 500_000 + number
-        issue["web_url"] = issue["web_url"].rsplit("/", 1)[0] + f"/{number + 1}"
-        issue["references"] = {"short": f"#{number + 1}", "full": f"{project.path}#{number + 1}"}
-        project.issues.append(issue)
-    project.merge_requests, project.deployments, project.releases, project.pipelines = [], [], [], []
-    server = FakeGitLab(token=TOKEN, projects=[project])
-    server.start()
-    config = folder / "gitlab.yaml"
-    source = {
-        "name": "gitlab",
-        "type": "gitlab",
-        "url": server.base,
-        "token": "${BENCH_TOKEN}",
-        "projects": [project.path],
-        "preset": "gitlab",
-        "per_page": 100,
-    }
-    config.write_text(yaml.safe_dump({"sources": [source], "store": {"path": str(folder / "gitlab.db")}}))
-    minimum = math.ceil(n / 100) + 1
-    try:
-        seconds = pull(config)
-        full = len(server.requests)
-    finally:
-        server.stop()
-    return [("GitLab, full (REST)", full, minimum, seconds)]
+    """A full pull by GraphQL (issues with their notes 100 a request) and by REST (the
+    `graphql: false` path, a request per issue for its notes), then 10 changed issues."""
+    rows = []
+    for mode, graphql in (("GraphQL", True), ("REST", False)):
+        project = build_portal()
+        project.issues = gitlab_issues(project, n)
+        project.merge_requests, project.deployments, project.releases, project.pipelines = [], [], [], []
+        server = FakeGitLab(token=TOKEN, projects=[project])
+        server.start()
+        config = folder / f"gitlab-{mode}.yaml"
+        source = {
+            "name": "gitlab",
+            "type": "gitlab",
+            "url": server.base,
+            "token": "${BENCH_TOKEN}",
+            "projects": [project.path],
+            "preset": "gitlab",
+            "per_page": 100,
+            "graphql": graphql,
+            "overlap_minutes": 0,
+        }
+        store = folder / f"gitlab-{mode}.db"
+        config.write_text(yaml.safe_dump({"sources": [source], "store": {"path": str(store)}}))
+        # the project read, the issue pages, one page of each other listing (merge requests,
+        # deployments, environments, releases, pipelines) and each environment's deployments
+        # (its change schedule): none can be skipped
+        fixed = 5 + len(project.environments)
+        minimum = 1 + math.ceil(n / 100) + fixed
+        try:
+            seconds = pull(config)
+            full = len(server.requests)
+            for issue in project.issues[:10]:
+                issue["updated_at"] = "2099-01-01T00:00:00.000Z"
+            server.requests.clear()
+            again = pull(config)
+            incremental = len(server.requests)
+        finally:
+            server.stop()
+        rows.append((f"GitLab, full ({mode})", full, minimum, seconds))
+        rows.append((f"GitLab, 10 changed ({mode})", incremental, 1 + 1 + fixed, again))
+    return rows
 
 
 def main() -> int:

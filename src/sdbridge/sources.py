@@ -309,6 +309,10 @@ class GitLabSourceConfig(SourceBase):
     pipeline_ref: str | None = None
     """Pipelines of this ref only; default: each project's default branch."""
     notes: bool = True
+    graphql: bool = True
+    """Read issues with their notes through GitLab's GraphQL API, 100 to a request; `false`
+    (or a server whose GraphQL cannot answer the query): REST, a request per issue for its
+    notes."""
     push: PushConfig = Field(default_factory=PushConfig)
     per_page: int = Field(default=100, ge=1, le=100)
     max_pages: int = Field(default=10_000, ge=1, le=1_000_000)

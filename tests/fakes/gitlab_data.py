@@ -3,6 +3,7 @@ requests, environments and deployments, releases and pipelines with test reports
 
 from __future__ import annotations
 
+import copy
 import csv
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -167,3 +168,21 @@ def build_portal(project_id: int = 42, path: str = "nordlys/portal") -> FakeProj
         }
     )
     return project
+
+
+def many_issues(project: FakeProject, count: int) -> list[dict]:
+    """`count` issues made from the project's own, renumbered (ids, iids, links), for pulls at
+    scale; each copy keeps its template's notes."""
+    template = list(project.issues)
+    issues = []
+    for number in range(count):
+        source = template[number % len(template)]
+        issue = copy.deepcopy(source)
+        issue["iid"] = number + 1
+        issue["id"] = 500_000 + number
+        issue["web_url"] = issue["web_url"].rsplit("/", 1)[0] + f"/{number + 1}"
+        issue["references"] = {"short": f"#{number + 1}", "full": f"{project.path}#{number + 1}"}
+        issues.append(issue)
+    notes = {i["iid"]: project.notes.get(t["iid"], []) for i, t in zip(issues, template * (count // len(template) + 1))}
+    project.notes = {iid: [dict(n) for n in found] for iid, found in notes.items() if found}
+    return issues

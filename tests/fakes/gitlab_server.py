@@ -6,6 +6,9 @@ GitLab omits it above 10,000) and a `Link: rel="next"` header; keyset pagination
 with `id_after`) for a group's projects; `RateLimit-*` headers on every answer;
 `PRIVATE-TOKEN` auth; forbidden projects; faults injected per path prefix.
 
+`POST /api/graphql` is GitLab's GraphQL API over the same projects (tests/fakes/gitlab_graphql.py:
+the schema subset sdbridge reads, executed by graphql-core).
+
 Strict by default, as GitLab's API documentation says: the pipelines list carries basic
 pipelines only (who ran one and when it finished come from the single pipeline); the
 repository tree pages by keyset only and answers 404 for a path that does not exist;
@@ -111,6 +114,10 @@ class FakeGitLab:
     lost: dict[str, list[str]] = field(default_factory=dict)
     responses: list[tuple[str, str, int, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    graphql: bool | str = True
+    """Whether `POST /api/graphql` answers: True; False (404, as on a server without it); or
+    an error message every query gets (as a server whose schema lacks a field answers)."""
+    graphql_requests: list[dict] = field(default_factory=list)
 
     def lose_next(self, prefix: str, *modes: str) -> None:
         """Carry out the next write(s) under `prefix`, then answer 502 or drop the connection."""
@@ -183,7 +190,7 @@ class FakeGitLab:
 
     @property
     def writes(self) -> int:
-        return sum(1 for method, _ in self.methods if method != "GET")
+        return sum(1 for method, path in self.methods if method != "GET" and path != "/api/graphql")  # a query reads
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
@@ -206,6 +213,16 @@ class FakeGitLab:
                     return self._send(handler, status, {"message": "injected"}, headers)
         if handler.headers.get("PRIVATE-TOKEN") != self.token:
             return self._send(handler, 401, {"message": "401 Unauthorized"})
+        if path == "/api/graphql" and method == "POST":
+            with self.lock:
+                self.graphql_requests.append(body)
+            if self.graphql is False:
+                return self._send(handler, 404, {"message": "404 Not Found"})
+            if isinstance(self.graphql, str):
+                return self._send(handler, 200, {"errors": [{"message": self.graphql}]})
+            from tests.fakes.gitlab_graphql import answer
+
+            return self._send(handler, 200, answer(self, body))
         if method != "GET":
             status, payload = self._write(method, path, body)
             with self.lock:

@@ -14,7 +14,7 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.mapping.engine import RECORD_ID
 from sdbridge.pipeline import check
-from sdbridge.runner import check_with_store
+from sdbridge.runner import check_with_store, open_store
 from tests.fakes.gitlab_data import DEMO, build_portal
 from tests.fakes.gitlab_server import FakeGitLab, FakeProject
 from tests.integration.test_jira import canonical
@@ -82,8 +82,9 @@ def test_pull_then_check_feeds_five_work_products(fake, tmp_path):
     assert len(production["change_schedule"]) == len(portal.deployments)
 
 
-def test_csv_export_and_api_give_the_same_incident_records(fake, tmp_path):
-    config_path = write_config(tmp_path, fake.base)
+@pytest.mark.parametrize("graphql", [True, False], ids=["graphql", "rest"])
+def test_csv_export_and_api_give_the_same_incident_records(fake, tmp_path, graphql):
+    config_path = write_config(tmp_path, fake.base, graphql=graphql)
     pull(config_path)
     api, _ = check_with_store(load_config(config_path))
     csv = check(load_config(DEMO.parent / "demo.yaml"))
@@ -92,29 +93,41 @@ def test_csv_export_and_api_give_the_same_incident_records(fake, tmp_path):
     assert from_api == from_csv
 
 
-def test_every_page_is_read(fake, tmp_path):
+@pytest.mark.parametrize("graphql", [True, False], ids=["graphql", "rest"])
+def test_every_page_is_read(fake, tmp_path, graphql):
     fake.total_limit = 3  # GitLab omits X-Total above 10,000; here above 3
-    config_path = write_config(tmp_path, fake.base)
+    config_path = write_config(tmp_path, fake.base, graphql=graphql)
     pull(config_path)
     portal = fake.projects[0]
-    assert fake.count(r"/projects/42/issues$") == math.ceil(len(portal.issues) / 5) > 1
+    pages = math.ceil(len(portal.issues) / 5)
+    if graphql:  # issues with their notes, five to a request (per_page)
+        assert fake.count(r"^/api/graphql$") == pages > 1 and fake.count(r"/issues") == 0
+    else:
+        assert fake.count(r"/projects/42/issues$") == pages > 1
+        assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
     assert fake.count(r"/projects/42/merge_requests$") == math.ceil(len(portal.merge_requests) / 5)
     result, _ = check_with_store(load_config(config_path))
     assert result.tables["WP.11"].records == len(portal.merge_requests)  # no total needed to read them all
 
 
-def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path):
-    config_path = write_config(tmp_path, fake.base, overlap_minutes=0)
+@pytest.mark.parametrize("graphql", [True, False], ids=["graphql", "rest"])
+def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path, graphql):
+    config_path = write_config(tmp_path, fake.base, overlap_minutes=0, graphql=graphql)
     pull(config_path)
     fake.requests.clear()
+    fake.graphql_requests.clear()
     issue = fake.projects[0].issues[0]
     issue["updated_at"] = "2099-01-01T00:00:00.000Z"
     issue["description"] += "\n## Root cause\nA full disk."
     output = pull(config_path)
-    issue_queries = [q for path, q in fake.requests if path.endswith("/projects/42/issues")]
-    assert len(issue_queries) == 1 and issue_queries[0].get("updated_after")
-    # the changed issue + the one at the old watermark (updated_after is inclusive)
-    assert fake.count(r"/issues/\d+/notes") == 2
+    if graphql:
+        (asked,) = fake.graphql_requests
+        assert asked["variables"]["updatedAfter"] and fake.count(r"/issues") == 0
+    else:
+        issue_queries = [q for path, q in fake.requests if path.endswith("/projects/42/issues")]
+        assert len(issue_queries) == 1 and issue_queries[0].get("updated_after")
+        # the changed issue + the one at the old watermark (updated_after is inclusive)
+        assert fake.count(r"/issues/\d+/notes") == 2
     assert "incremental pull" in output and "created 0, updated 1" in output
 
 
@@ -153,7 +166,8 @@ def test_a_group_is_listed_with_keyset_pagination_and_archived_projects_skipped(
     pull(config_path)
     listings = [q for path, q in fake.requests if path.endswith("/groups/nordlys/projects")]
     assert len(listings) == 2 and listings[0]["pagination"] == "keyset" and "id_after" in listings[1]
-    assert fake.count(r"/projects/44/issues") == 1
+    asked = [r["variables"]["path"] for r in fake.graphql_requests]  # issues come by GraphQL
+    assert asked.count("nordlys/docs") == 1 and "nordlys/old" not in asked
     assert fake.count(r"/projects/45/") == 0
 
 
@@ -195,7 +209,7 @@ def test_issue_links_are_read_only_when_a_map_reads_them(fake, tmp_path):
     config_path = write_config(tmp_path, fake.base)
     pull(config_path)
     assert fake.count(r"/issues/\d+/links") == 0  # the shipped preset does not map links: no request per issue
-    assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
+    assert fake.count(r"/issues/\d+/notes") == 0  # issues and their notes came by GraphQL
     # a map that reads the links: the next pull reads every issue again, with its links
     config = yaml.safe_load(config_path.read_text())
     config["sources"][0]["map"] = {"WP.18": {"fields": {"links": "sdbridge.links"}}}
@@ -207,3 +221,71 @@ def test_issue_links_are_read_only_when_a_map_reads_them(fake, tmp_path):
     result, _ = check_with_store(load_config(config_path))
     records = result.tables["WP.18"].frame.set_index(RECORD_ID)
     assert "nordlys/portal#999" in str(records.loc[f"nordlys/portal#{first}", "links"])
+
+
+@pytest.mark.parametrize(
+    "server", [False, "Field 'type' doesn't exist on type 'Issue'"], ids=["no-graphql", "older-schema"]
+)
+def test_a_server_whose_graphql_cannot_answer_is_read_over_rest(fake, tmp_path, server):
+    fake.graphql = server
+    config_path = write_config(tmp_path, fake.base)
+    output = pull(config_path)
+    assert "GraphQL API did not answer" in output and "read over REST" in output
+    assert len(fake.graphql_requests) == 1  # tried once, not once per project or page
+    portal = fake.projects[0]
+    assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
+    api, _ = check_with_store(load_config(config_path))
+    csv = check(load_config(DEMO.parent / "demo.yaml"))
+    assert canonical(api.tables["WP.18"].frame) == canonical(csv.tables["WP.18"].frame.query("_source == 'gitlab'"))
+
+
+def test_an_issue_with_more_notes_than_a_page_reads_the_rest_over_rest(fake, tmp_path):
+    portal = fake.projects[0]
+    incident = next(i for i in portal.issues if i.get("issue_type") == "incident")
+    portal.notes[incident["iid"]] = [
+        {
+            "id": 90_000 + n,
+            "body": f"step {n}",
+            "author": {"id": 77, "username": "kari", "name": "Kari Hansen"},
+            "system": False,
+            "created_at": "2026-11-01T10:00:00.000Z",
+            "noteable_type": "Issue",
+            "noteable_iid": incident["iid"],
+        }
+        for n in range(101)
+    ]
+    config_path = write_config(tmp_path, fake.base)
+    pull(config_path)
+    assert fake.count(r"/issues/\d+/notes") == fake.count(rf"/issues/{incident['iid']}/notes") >= 1
+    with open_store(load_config(config_path)) as store:
+        (stored,) = [i for i in store.items("gitlab") if i.get("iid") == incident["iid"] and i["_kind"] == "issue"]
+    assert stored["sdbridge"]["notes"] == [f"step {n}" for n in range(101)]
+
+
+def test_a_full_pull_of_a_thousand_issues_is_at_the_request_minimum(tmp_path):
+    from tests.fakes.gitlab_data import many_issues
+
+    project = build_portal()
+    project.issues = many_issues(project, 1000)
+    project.merge_requests, project.deployments, project.releases, project.pipelines = [], [], [], []
+    server = FakeGitLab(token=TOKEN, projects=[project])
+    server.start()
+    try:
+        config_path = write_config(tmp_path, server.base, per_page=100)
+        pull(config_path)
+        listings = 5  # merge requests, deployments, environments, releases, pipelines: a page each at least
+        minimum = (
+            1
+            + math.ceil(1000 / 100)
+            + sum(
+                max(1, math.ceil(len(getattr(project, name)) / 100))
+                for name in ("merge_requests", "deployments", "environments", "releases", "pipelines")
+            )
+        )
+        made = len(server.requests)
+        assert listings == 5 and made <= 1.2 * minimum, f"{made} requests for a minimum of {minimum}"
+        result, _ = check_with_store(load_config(config_path))
+        incidents = [i for i in project.issues if i.get("issue_type") == "incident" or "incident" in i["labels"]]
+        assert result.tables["WP.18"].records == len(incidents) > 0
+    finally:
+        server.stop()

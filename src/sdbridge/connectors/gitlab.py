@@ -26,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sdbridge import progress
 from sdbridge.connectors.base import ItemBatch
-from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
+from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient, GraphQLRefused
 from sdbridge.errors import FatalSourceError
 
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
@@ -48,6 +49,9 @@ class GitLabConnector:
         self.skip_text = skip_text or (lambda text: False)
         self.links = reads(source, "sdbridge.links")
         """Whether issue links are pulled: only when a map reads them."""
+        self.graphql = bool(getattr(source, "graphql", True)) and not self.links
+        """Issues with their notes in bulk (GraphQL); links are REST-only (see `_graphql_issues`)."""
+        self.notes: list[str] = []
 
     @property
     def requests(self) -> int:
@@ -120,7 +124,10 @@ class GitLabConnector:
                 ),
             )
 
-        if "issues" in resources:
+        bulk = self._graphql_issues(path, pid, base, since) if "issues" in resources and self.graphql else None
+        if bulk is not None:
+            items.extend(bulk)
+        elif "issues" in resources:
             for issue in listing("issues", manager.issues, scope="all", **UPDATED_ORDER):
                 data = {**issue.attributes, **base, "_kind": "issue"}
                 extra: dict[str, Any] = {}
@@ -219,6 +226,69 @@ class GitLabConnector:
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
 
+    def _graphql_issues(
+        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
+    ) -> list[tuple[str, dict, str | None]] | None:
+        """A project's issues with their notes, a page of up to 100 issues (each with up to 100
+        notes) per GraphQL request, in the REST shape the presets read. None when the server's
+        GraphQL cannot answer (then the caller reads over REST, and says so once); an issue
+        with more notes than one page reads the rest over REST. Links are not read here:
+        `Issue.linkedWorkItems` exists only from GitLab 17.8, so a map that reads links uses
+        REST throughout."""
+        items: list[tuple[str, dict, str | None]] = []
+        variables: dict[str, Any] = {"path": path, "first": self.source.per_page, "after": None}
+        if since.get("issues"):
+            variables["updatedAfter"] = since["issues"]
+        pages = 0
+        while True:
+            try:
+                data = self.client.graphql(f"reading issues of {path} (GraphQL)", ISSUES_QUERY, variables)
+            except GraphQLRefused as refused:
+                if items:  # it answered before: a refusal now is a fault of this pull, not a missing feature
+                    raise FatalSourceError(f"source {self.source.name!r}: {refused}", source=self.source.name) from None
+                self.graphql = False
+                self.notes.append(
+                    f"{self.source.name}: GitLab's GraphQL API did not answer ({refused}); issues and their "
+                    "notes were read over REST (a request per issue); set `graphql: false` to skip the attempt"
+                )
+                return None
+            project = data.get("project")
+            if project is None:
+                raise FatalSourceError(
+                    f"source {self.source.name!r}: project {path} is not visible to the token (GraphQL)",
+                    source=self.source.name,
+                    hint="check the project path and the token's access",
+                )
+            connection = project.get("issues") or {}
+            for node in connection.get("nodes") or []:
+                data_ = {**rest_issue(node), **base, "_kind": "issue"}
+                notes = node.get("notes") or {}
+                bodies = [n.get("body") for n in notes.get("nodes") or [] if not n.get("system")]
+                if (notes.get("pageInfo") or {}).get("hasNextPage"):
+                    bodies = self._rest_notes(path, data_["iid"])
+                extra = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
+                data_["sdbridge"] = extra
+                items.append((f"{pid}:issue:{data_['id']}", _strip_people(data_), data_.get("updated_at")))
+            pages += 1
+            progress.update(f"pulling {self.source.name}: issues of {path}, {len(items):,} so far")
+            info = connection.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return items
+            if pages >= self.source.max_pages or not info.get("endCursor") or info["endCursor"] == variables["after"]:
+                raise FatalSourceError(
+                    f"source {self.source.name!r}: reading issues of {path}: still paging after {pages} pages",
+                    source=self.source.name,
+                    hint="narrow the projects, or raise `max_pages`",
+                )
+            variables["after"] = info["endCursor"]
+
+    def _rest_notes(self, path: str, iid: int) -> list[str | None]:
+        handle = self.gl.projects.get(path, lazy=True).issues.get(iid, lazy=True)
+        notes = self._each(
+            f"reading notes of {path}#{iid}", partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY)
+        )
+        return [n.attributes.get("body") for n in notes if not n.attributes.get("system")]
+
     def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
         self.client.begin()
         watermarks: dict[str, str] = dict(cursor.get("watermarks", {}))
@@ -274,7 +344,7 @@ class GitLabConnector:
             },
             full=full and not problems,  # never retire items of a project that could not be read
             requests=self.requests,
-            notes=problems,
+            notes=[*problems, *self.notes],
             problems=problems,
         )
 
@@ -306,6 +376,55 @@ def summarise_test_report(report: dict) -> dict:
         "suites": [s.get("name") for s in suites if s.get("name")],
         "errors_resolution": "no failed tests" if count and not failed else None,
     }
+
+
+ISSUES_QUERY = """
+query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
+  project(fullPath: $path) {
+    issues(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id iid title description state type webUrl createdAt updatedAt closedAt
+        reference(full: true)
+        labels { nodes { title } }
+        author { name username }
+        assignees { nodes { name username } }
+        notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }
+      }
+    }
+  }
+}
+"""
+"""Fields and arguments as GitLab's GraphQL reference gives them (Project.issues, Issue,
+Note, UserCore, LabelConnection); `sort: UPDATED_ASC` with `updatedAfter` for increments."""
+
+
+def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL issue in the shape of REST's (`GET /projects/:id/issues`) for what the presets
+    read: ids, title, description, state, type, links, times, labels and people's names."""
+    people = [{"name": a.get("name"), "username": a.get("username")} for a in _nodes(node.get("assignees"))]
+    author = node.get("author")
+    return {
+        "id": int(str(node.get("id", "")).rsplit("/", 1)[-1]),
+        "iid": int(node["iid"]),
+        "title": node.get("title"),
+        "description": node.get("description"),
+        "state": node.get("state"),
+        "issue_type": str(node.get("type") or "ISSUE").lower(),
+        "web_url": node.get("webUrl"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "closed_at": node.get("closedAt"),
+        "references": {"full": node.get("reference")},
+        "labels": [label.get("title") for label in _nodes(node.get("labels"))],
+        "author": {"name": author.get("name"), "username": author.get("username")} if author else None,
+        "assignees": people,
+        "assignee": people[0] if people else None,
+    }
+
+
+def _nodes(connection: Any) -> list[dict[str, Any]]:
+    return [n for n in (connection or {}).get("nodes") or [] if isinstance(n, dict)]
 
 
 def reads(source: Any, reference: str) -> bool:

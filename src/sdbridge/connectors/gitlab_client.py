@@ -19,12 +19,16 @@ from gitlab.exceptions import GitlabError, GitlabParsingError
 from pydantic import SecretStr
 
 from sdbridge import progress
-from sdbridge.errors import FatalSourceError
+from sdbridge.errors import FatalSourceError, HttpStatusError
 from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, with_deadline
 from sdbridge.secrets import reveal
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 """Pass to every python-gitlab call: sdbridge's policy retries, not the library's."""
+
+
+class GraphQLRefused(Exception):
+    """The server's GraphQL API cannot answer this query: read the same data over REST."""
 
 
 class GitLabClient:
@@ -148,6 +152,34 @@ class GitLabClient:
                     hint="narrow the projects or resources, or raise `max_pages`",
                 )
             yield item
+
+    def graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL request (`POST /api/graphql`) through python-gitlab's own HTTP client:
+        the same session, token, answer caps, request count and retry policy as every REST
+        call. A server that cannot answer the query (no GraphQL, an older schema, a query
+        too complex) raises `GraphQLRefused`; the caller then reads over REST."""
+        url = f"{self.url.rstrip('/')}/api/graphql"
+        try:
+            answer = self.call(
+                what,
+                lambda: self.gl.http_post(
+                    url, post_data={"query": query, "variables": variables}, obey_rate_limit=False, max_retries=0
+                ),
+            )
+        except HttpStatusError as exc:
+            if exc.status in (400, 404, 405, 422):  # no GraphQL here, or it refuses the query
+                raise GraphQLRefused(exc.message) from None
+            raise
+        if not isinstance(answer, dict):
+            raise GraphQLRefused(f"{what}: the GraphQL answer is not an object")
+        errors = answer.get("errors")
+        if errors:
+            first = errors[0].get("message") if isinstance(errors, list) and isinstance(errors[0], dict) else errors
+            raise GraphQLRefused(f"{what}: {str(first)[:200]}")
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise GraphQLRefused(f"{what}: the GraphQL answer has no data")
+        return data
 
     def project(self, ref: str | int) -> Any:
         """A project handle that makes no request by itself."""

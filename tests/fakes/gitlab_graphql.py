@@ -1,0 +1,246 @@
+"""GitLab's GraphQL API (`POST /api/graphql`) for the loopback fake, executed by graphql-core
+over the fake's projects, so a query is validated as GitLab validates it: an unknown field or
+argument is an error in the answer, not a silent null.
+
+The schema is the subset sdbridge reads, with names, types, nullability and arguments as
+GitLab's GraphQL reference gives them (docs.gitlab.com/api/graphql/reference: `Query.project`,
+`Project.issues`, `Issue`, `Note`, `UserCore`, `Label`, the `*Connection` types and
+`PageInfo`, the `IssueState`, `IssueType` and `IssueSort` enums). Connections page with
+`first`/`after` and opaque cursors, at most 100 nodes a page (GitLab's `max_page_size`);
+`updatedAfter` is inclusive, as REST's `updated_after` is; `Time` is ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import build_schema, graphql_sync
+
+MAX_PAGE = 100
+
+SDL = """
+scalar Time
+
+type Query {
+  project(fullPath: ID!): Project
+}
+
+type Project {
+  id: ID!
+  fullPath: ID!
+  issues(
+    after: String, before: String, first: Int, last: Int,
+    iid: String, iids: [String!], state: IssuableState, types: [IssueType!],
+    updatedAfter: Time, updatedBefore: Time, sort: IssueSort = created_desc
+  ): IssueConnection
+}
+
+type PageInfo {
+  endCursor: String
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+}
+
+type IssueConnection {
+  count: Int!
+  nodes: [Issue]
+  pageInfo: PageInfo!
+}
+
+type Issue {
+  id: ID!
+  iid: String!
+  title: String!
+  description: String
+  state: IssueState!
+  type: IssueType
+  webUrl: String!
+  createdAt: Time!
+  updatedAt: Time!
+  closedAt: Time
+  reference(full: Boolean = false): String!
+  author: UserCore!
+  assignees(after: String, before: String, first: Int, last: Int): UserCoreConnection
+  labels(after: String, before: String, first: Int, last: Int): LabelConnection
+  notes(after: String, before: String, first: Int, last: Int, filter: NotesFilterType = ALL_NOTES): NoteConnection!
+}
+
+type Label {
+  id: ID!
+  title: String!
+}
+
+type LabelConnection {
+  count: Int!
+  nodes: [Label]
+  pageInfo: PageInfo!
+}
+
+type UserCore {
+  id: ID!
+  name: String!
+  username: String!
+}
+
+type UserCoreConnection {
+  count: Int!
+  nodes: [UserCore]
+  pageInfo: PageInfo!
+}
+
+type Note {
+  id: ID!
+  body: String!
+  system: Boolean!
+  internal: Boolean
+  createdAt: Time!
+  author: UserCore
+}
+
+type NoteConnection {
+  count: Int!
+  nodes: [Note]
+  pageInfo: PageInfo!
+}
+
+enum IssueState { opened closed locked all }
+enum IssuableState { opened closed locked all }
+enum IssueType { ISSUE INCIDENT TEST_CASE REQUIREMENT TASK TICKET OBJECTIVE KEY_RESULT EPIC }
+enum NotesFilterType { ALL_NOTES ONLY_COMMENTS ONLY_ACTIVITY }
+enum IssueSort {
+  created_desc created_asc updated_desc updated_asc
+  CREATED_DESC CREATED_ASC UPDATED_DESC UPDATED_ASC
+}
+"""
+
+SCHEMA = build_schema(SDL)
+
+
+def _time(text: str | None) -> str | None:
+    """REST's `2026-01-01T10:00:00.000Z` as GraphQL's `Time` (`2026-01-01T10:00:00Z`)."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    return int(base64.b64decode(cursor).decode().split(":", 1)[1])
+
+
+def connection(items: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
+    start = _offset(after)
+    size = min(first if first is not None else MAX_PAGE, MAX_PAGE)
+    page = items[start : start + size]
+    end = start + len(page)
+    return {
+        "count": len(items),
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": end < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": _cursor(start) if page else None,
+            "endCursor": _cursor(end) if page else None,
+        },
+    }
+
+
+def _user(person: dict | None) -> dict | None:
+    if not person:
+        return None
+    return {"id": f"gid://gitlab/User/{person.get('id', 0)}", "name": person["name"], "username": person["username"]}
+
+
+class Resolver:
+    """Resolves the schema's fields over one fake GitLab's projects."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+
+    def project(self, _root: Any, _info: Any, fullPath: str) -> dict | None:  # noqa: N803 (GraphQL's name)
+        project = next((p for p in self.fake.projects if p.path == fullPath), None)
+        if project is None or project.forbidden:
+            return None  # GitLab answers null for a project the token cannot see
+        return {"id": f"gid://gitlab/Project/{project.id}", "fullPath": project.path, "_project": project}
+
+    def issues(self, root: dict, _info: Any, **args: Any) -> dict:
+        project = root["_project"]
+        issues = list(project.issues)
+        if args.get("updatedAfter"):
+            issues = [i for i in issues if _time(i["updated_at"]) >= args["updatedAfter"]]
+        key = args.get("sort", "created_desc").lower()
+        field = "updated_at" if key.startswith("updated") else "created_at"
+        issues.sort(key=lambda i: (_time(i[field]), i["id"]), reverse=key.endswith("desc"))
+        nodes = [self._issue(project, i) for i in issues]
+        return connection(nodes, args.get("first"), args.get("after"))
+
+    def _issue(self, project: Any, issue: dict) -> dict:
+        notes = [
+            {
+                "id": f"gid://gitlab/Note/{n['id']}",
+                "body": n["body"],
+                "system": bool(n.get("system")),
+                "internal": bool(n.get("internal")),
+                "createdAt": _time(n.get("created_at")),
+                "author": _user(n.get("author")),
+            }
+            for n in project.notes.get(issue["iid"], [])
+        ]
+        return {
+            "id": f"gid://gitlab/Issue/{issue['id']}",
+            "iid": str(issue["iid"]),
+            "title": issue["title"],
+            "description": issue.get("description"),
+            "state": issue["state"],
+            "type": str(issue.get("issue_type") or "issue").upper(),
+            "webUrl": issue["web_url"],
+            "createdAt": _time(issue["created_at"]),
+            "updatedAt": _time(issue["updated_at"]),
+            "closedAt": _time(issue.get("closed_at")),
+            "_references": issue.get("references") or {},
+            "_author": _user(issue.get("author"))
+            or {"id": "gid://gitlab/User/0", "name": "Ghost", "username": "ghost"},
+            "_assignees": [_user(a) for a in issue.get("assignees") or []],
+            "_labels": [{"id": f"gid://gitlab/ProjectLabel/{n}", "title": t} for n, t in enumerate(issue["labels"])],
+            "_notes": notes,
+        }
+
+
+def _field(type_name: str, name: str, resolve: Any) -> None:
+    SCHEMA.get_type(type_name).fields[name].resolve = resolve  # type: ignore[union-attr]
+
+
+def _paged(key: str) -> Any:
+    return lambda root, _info, first=None, after=None, **_: connection(root[key], first, after)
+
+
+_field("Query", "project", lambda _root, info, fullPath: info.context.project(None, info, fullPath))
+_field("Project", "issues", lambda root, info, **args: info.context.issues(root, info, **args))
+_field("Issue", "reference", lambda root, _info, full=False: root["_references"].get("full" if full else "short"))
+_field("Issue", "author", lambda root, _info: root["_author"])
+_field("Issue", "assignees", _paged("_assignees"))
+_field("Issue", "labels", _paged("_labels"))
+_field("Issue", "notes", _paged("_notes"))
+
+
+def answer(fake: Any, body: dict) -> dict:
+    """The answer to one GraphQL request body, as GitLab gives it: `data`, and `errors` only
+    when there are some."""
+    query, variables = body.get("query"), body.get("variables") or {}
+    if not isinstance(query, str):
+        return {"errors": [{"message": "No query string was present"}]}
+    result = graphql_sync(SCHEMA, query, variable_values=variables, context_value=Resolver(fake))
+    out: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        out["errors"] = [
+            {"message": e.message, "locations": [at._asdict() for at in e.locations or []]} for e in result.errors
+        ]
+    return out
