@@ -35,6 +35,47 @@ type Project {
     iid: String, iids: [String!], state: IssuableState, types: [IssueType!],
     updatedAfter: Time, updatedBefore: Time, sort: IssueSort = created_desc
   ): IssueConnection
+  mergeRequests(
+    after: String, before: String, first: Int, last: Int,
+    iids: [String!], state: MergeRequestState,
+    updatedAfter: Time, updatedBefore: Time, sort: MergeRequestSort = created_desc
+  ): MergeRequestConnection
+}
+
+type MergeRequestConnection {
+  count: Int!
+  nodes: [MergeRequest]
+  pageInfo: PageInfo!
+}
+
+type MergeRequest {
+  id: ID!
+  iid: String!
+  title: String!
+  description: String
+  state: MergeRequestState!
+  webUrl: String
+  createdAt: Time!
+  updatedAt: Time!
+  mergedAt: Time
+  closedAt: Time
+  reference(full: Boolean = false): String!
+  author: MergeRequestAuthor
+  labels(after: String, before: String, first: Int, last: Int): LabelConnection
+  milestone: Milestone
+  approvedBy(after: String, before: String, first: Int, last: Int): UserCoreConnection
+}
+
+type MergeRequestAuthor {
+  id: ID!
+  name: String!
+  username: String!
+}
+
+type Milestone {
+  id: ID!
+  title: String!
+  dueDate: Time
 }
 
 type PageInfo {
@@ -110,6 +151,11 @@ enum IssueState { opened closed locked all }
 enum IssuableState { opened closed locked all }
 enum IssueType { ISSUE INCIDENT TEST_CASE REQUIREMENT TASK TICKET OBJECTIVE KEY_RESULT EPIC }
 enum NotesFilterType { ALL_NOTES ONLY_COMMENTS ONLY_ACTIVITY }
+enum MergeRequestState { opened closed locked all merged }
+enum MergeRequestSort {
+  created_desc created_asc updated_desc updated_asc
+  CREATED_DESC CREATED_ASC UPDATED_DESC UPDATED_ASC MERGED_AT_ASC MERGED_AT_DESC
+}
 enum IssueSort {
   created_desc created_asc updated_desc updated_asc
   CREATED_DESC CREATED_ASC UPDATED_DESC UPDATED_ASC
@@ -182,6 +228,43 @@ class Resolver:
         nodes = [self._issue(project, i) for i in issues]
         return connection(nodes, args.get("first"), args.get("after"))
 
+    def merge_requests(self, root: dict, _info: Any, **args: Any) -> dict:
+        project = root["_project"]
+        found = list(project.merge_requests)
+        if args.get("updatedAfter"):
+            found = [m for m in found if _time(m["updated_at"]) >= args["updatedAfter"]]
+        key = args.get("sort", "created_desc").lower()
+        field = "updated_at" if key.startswith("updated") else "created_at"
+        found.sort(key=lambda m: (_time(m[field]), m["id"]), reverse=key.endswith("desc"))
+        return connection([self._merge_request(project, m) for m in found], args.get("first"), args.get("after"))
+
+    def _merge_request(self, project: Any, mr: dict) -> dict:
+        approvals = project.approvals.get(mr["iid"], {"approved_by": []})
+        milestone = mr.get("milestone")
+        return {
+            "id": f"gid://gitlab/MergeRequest/{mr['id']}",
+            "iid": str(mr["iid"]),
+            "title": mr["title"],
+            "description": mr.get("description"),
+            "state": mr["state"],
+            "webUrl": mr.get("web_url"),
+            "createdAt": _time(mr["created_at"]),
+            "updatedAt": _time(mr["updated_at"]),
+            "mergedAt": _time(mr.get("merged_at")),
+            "closedAt": _time(mr.get("closed_at")),
+            "_references": mr.get("references") or {},
+            "author": _user(mr.get("author")),
+            "_labels": [{"id": f"gid://gitlab/ProjectLabel/{n}", "title": t} for n, t in enumerate(mr["labels"])],
+            "milestone": {
+                "id": f"gid://gitlab/Milestone/{milestone.get('id', 0)}",
+                "title": milestone.get("title", ""),
+                "dueDate": f"{milestone['due_date']}T00:00:00Z" if milestone.get("due_date") else None,
+            }
+            if milestone
+            else None,
+            "_approved_by": [_user(a["user"]) for a in approvals.get("approved_by") or []],
+        }
+
     def _issue(self, project: Any, issue: dict) -> dict:
         notes = [
             {
@@ -229,6 +312,12 @@ _field("Issue", "author", lambda root, _info: root["_author"])
 _field("Issue", "assignees", _paged("_assignees"))
 _field("Issue", "labels", _paged("_labels"))
 _field("Issue", "notes", _paged("_notes"))
+_field("Project", "mergeRequests", lambda root, info, **args: info.context.merge_requests(root, info, **args))
+_field(
+    "MergeRequest", "reference", lambda root, _info, full=False: root["_references"].get("full" if full else "short")
+)
+_field("MergeRequest", "labels", _paged("_labels"))
+_field("MergeRequest", "approvedBy", _paged("_approved_by"))
 
 
 def answer(fake: Any, body: dict) -> dict:

@@ -100,12 +100,15 @@ def test_every_page_is_read(fake, tmp_path, graphql):
     pull(config_path)
     portal = fake.projects[0]
     pages = math.ceil(len(portal.issues) / 5)
-    if graphql:  # issues with their notes, five to a request (per_page)
-        assert fake.count(r"^/api/graphql$") == pages > 1 and fake.count(r"/issues") == 0
+    if graphql:  # issues with their notes and merge requests with their approvals, five to a request
+        merge_pages = math.ceil(len(portal.merge_requests) / 5)
+        assert fake.count(r"^/api/graphql$") == pages + merge_pages and pages > 1
+        assert fake.count(r"/issues") == 0 and fake.count(r"/merge_requests") == 0
     else:
         assert fake.count(r"/projects/42/issues$") == pages > 1
         assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
-    assert fake.count(r"/projects/42/merge_requests$") == math.ceil(len(portal.merge_requests) / 5)
+        assert fake.count(r"/projects/42/merge_requests$") == math.ceil(len(portal.merge_requests) / 5)
+        assert fake.count(r"/merge_requests/\d+/approvals") == len(portal.merge_requests)
     result, _ = check_with_store(load_config(config_path))
     assert result.tables["WP.11"].records == len(portal.merge_requests)  # no total needed to read them all
 
@@ -121,8 +124,10 @@ def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path, graphql):
     issue["description"] += "\n## Root cause\nA full disk."
     output = pull(config_path)
     if graphql:
-        (asked,) = fake.graphql_requests
-        assert asked["variables"]["updatedAfter"] and fake.count(r"/issues") == 0
+        issues, merges = fake.graphql_requests  # one page each, from their watermarks
+        assert "issues(" in issues["query"] and "mergeRequests(" in merges["query"]
+        assert issues["variables"]["updatedAfter"] and merges["variables"]["updatedAfter"]
+        assert fake.count(r"/issues") == 0
     else:
         issue_queries = [q for path, q in fake.requests if path.endswith("/projects/42/issues")]
         assert len(issue_queries) == 1 and issue_queries[0].get("updated_after")
@@ -166,8 +171,8 @@ def test_a_group_is_listed_with_keyset_pagination_and_archived_projects_skipped(
     pull(config_path)
     listings = [q for path, q in fake.requests if path.endswith("/groups/nordlys/projects")]
     assert len(listings) == 2 and listings[0]["pagination"] == "keyset" and "id_after" in listings[1]
-    asked = [r["variables"]["path"] for r in fake.graphql_requests]  # issues come by GraphQL
-    assert asked.count("nordlys/docs") == 1 and "nordlys/old" not in asked
+    asked = [r["variables"]["path"] for r in fake.graphql_requests]  # issues and merge requests by GraphQL
+    assert asked.count("nordlys/docs") == 2 and "nordlys/old" not in asked  # its issues and merge requests
     assert fake.count(r"/projects/45/") == 0
 
 
@@ -289,3 +294,18 @@ def test_a_full_pull_of_a_thousand_issues_is_at_the_request_minimum(tmp_path):
         assert result.tables["WP.18"].records == len(incidents) > 0
     finally:
         server.stop()
+
+
+def test_merge_requests_read_by_graphql_and_by_rest_are_the_same_records(fake, tmp_path):
+    portal = fake.projects[0]
+    portal.merge_requests[2]["milestone"] = {"id": 3, "title": "1.3", "due_date": "2026-03-01"}
+    tables = {}
+    for graphql in (True, False):
+        folder = tmp_path / str(graphql)
+        folder.mkdir()
+        config_path = write_config(folder, fake.base, graphql=graphql)
+        pull(config_path)
+        result, _ = check_with_store(load_config(config_path))
+        tables[graphql] = canonical(result.tables["WP.11"].frame)
+    assert tables[True] == tables[False] and len(tables[True]) == len(portal.merge_requests)
+    assert any("2026-03-01" in str(row) for row in tables[True].values())

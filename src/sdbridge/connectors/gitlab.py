@@ -50,7 +50,8 @@ class GitLabConnector:
         self.links = reads(source, "sdbridge.links")
         """Whether issue links are pulled: only when a map reads them."""
         self.graphql = bool(getattr(source, "graphql", True)) and not self.links
-        """Issues with their notes in bulk (GraphQL); links are REST-only (see `_graphql_issues`)."""
+        """Issues with their notes and merge requests with their approvals in bulk (GraphQL);
+        links are REST-only (see `_graphql_issues`)."""
         self.notes: list[str] = []
 
     @property
@@ -154,7 +155,14 @@ class GitLabConnector:
                     ]
                 data["sdbridge"] = extra
                 items.append((f"{pid}:issue:{issue.id}", _strip_people(data), data.get("updated_at")))
-        if "merge_requests" in resources:
+        merges = (
+            self._graphql_merge_requests(path, pid, base, since)
+            if "merge_requests" in resources and self.graphql
+            else None
+        )
+        if merges is not None:
+            items.extend(merges)
+        elif "merge_requests" in resources:
             for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
                 data = {**mr.attributes, **base, "_kind": "merge_request"}
                 approvals = self._call(
@@ -226,30 +234,27 @@ class GitLabConnector:
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
 
-    def _graphql_issues(
-        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
-    ) -> list[tuple[str, dict, str | None]] | None:
-        """A project's issues with their notes, a page of up to 100 issues (each with up to 100
-        notes) per GraphQL request, in the REST shape the presets read. None when the server's
-        GraphQL cannot answer (then the caller reads over REST, and says so once); an issue
-        with more notes than one page reads the rest over REST. Links are not read here:
-        `Issue.linkedWorkItems` exists only from GitLab 17.8, so a map that reads links uses
-        REST throughout."""
-        items: list[tuple[str, dict, str | None]] = []
+    def _graphql(self, path: str, what: str, query: str, field: str, since: str | None) -> list[dict] | None:
+        """Every node of one of a project's GraphQL listings (`issues`, `mergeRequests`), a page
+        of up to 100 a request. None when the server's GraphQL cannot answer the first page
+        (the caller reads over REST, and the pull says so once); a refusal after pages were
+        read is a fault of this pull."""
+        nodes: list[dict] = []
         variables: dict[str, Any] = {"path": path, "first": self.source.per_page, "after": None}
-        if since.get("issues"):
-            variables["updatedAfter"] = since["issues"]
+        if since:
+            variables["updatedAfter"] = since
         pages = 0
         while True:
             try:
-                data = self.client.graphql(f"reading issues of {path} (GraphQL)", ISSUES_QUERY, variables)
+                data = self.client.graphql(f"reading {what} of {path} (GraphQL)", query, variables)
             except GraphQLRefused as refused:
-                if items:  # it answered before: a refusal now is a fault of this pull, not a missing feature
+                if pages:
                     raise FatalSourceError(f"source {self.source.name!r}: {refused}", source=self.source.name) from None
                 self.graphql = False
                 self.notes.append(
-                    f"{self.source.name}: GitLab's GraphQL API did not answer ({refused}); issues and their "
-                    "notes were read over REST (a request per issue); set `graphql: false` to skip the attempt"
+                    f"{self.source.name}: GitLab's GraphQL API did not answer ({refused}); issues and merge "
+                    "requests were read over REST (a request per issue for its notes, per merge request for "
+                    "its approvals); set `graphql: false` to skip the attempt"
                 )
                 return None
             project = data.get("project")
@@ -259,28 +264,58 @@ class GitLabConnector:
                     source=self.source.name,
                     hint="check the project path and the token's access",
                 )
-            connection = project.get("issues") or {}
-            for node in connection.get("nodes") or []:
-                data_ = {**rest_issue(node), **base, "_kind": "issue"}
-                notes = node.get("notes") or {}
-                bodies = [n.get("body") for n in notes.get("nodes") or [] if not n.get("system")]
-                if (notes.get("pageInfo") or {}).get("hasNextPage"):
-                    bodies = self._rest_notes(path, data_["iid"])
-                extra = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
-                data_["sdbridge"] = extra
-                items.append((f"{pid}:issue:{data_['id']}", _strip_people(data_), data_.get("updated_at")))
+            connection = project.get(field) or {}
+            nodes.extend(n for n in connection.get("nodes") or [] if isinstance(n, dict))
             pages += 1
-            progress.update(f"pulling {self.source.name}: issues of {path}, {len(items):,} so far")
+            progress.update(f"pulling {self.source.name}: {what} of {path}, {len(nodes):,} so far")
             info = connection.get("pageInfo") or {}
             if not info.get("hasNextPage"):
-                return items
+                return nodes
             if pages >= self.source.max_pages or not info.get("endCursor") or info["endCursor"] == variables["after"]:
                 raise FatalSourceError(
-                    f"source {self.source.name!r}: reading issues of {path}: still paging after {pages} pages",
+                    f"source {self.source.name!r}: reading {what} of {path}: still paging after {pages} pages",
                     source=self.source.name,
                     hint="narrow the projects, or raise `max_pages`",
                 )
             variables["after"] = info["endCursor"]
+
+    def _graphql_issues(
+        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
+    ) -> list[tuple[str, dict, str | None]] | None:
+        """A project's issues with their notes (up to 100 each; an issue with more reads the
+        rest over REST), in the REST shape the presets read. Links are not read here:
+        `Issue.linkedWorkItems` exists only from GitLab 17.8, so a map that reads links uses
+        REST throughout."""
+        nodes = self._graphql(path, "issues", ISSUES_QUERY, "issues", since.get("issues"))
+        if nodes is None:
+            return None
+        items: list[tuple[str, dict, str | None]] = []
+        for node in nodes:
+            data = {**rest_issue(node), **base, "_kind": "issue"}
+            notes = node.get("notes") or {}
+            bodies = [n.get("body") for n in _nodes(notes) if not n.get("system")]
+            if (notes.get("pageInfo") or {}).get("hasNextPage"):
+                bodies = self._rest_notes(path, data["iid"])
+            data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
+            items.append((f"{pid}:issue:{data['id']}", _strip_people(data), data.get("updated_at")))
+        return items
+
+    def _graphql_merge_requests(
+        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
+    ) -> list[tuple[str, dict, str | None]] | None:
+        """A project's merge requests with who approved each, in the REST shape."""
+        nodes = self._graphql(
+            path, "merge requests", MERGE_REQUESTS_QUERY, "mergeRequests", since.get("merge_requests")
+        )
+        if nodes is None:
+            return None
+        items: list[tuple[str, dict, str | None]] = []
+        for node in nodes:
+            data = {**rest_merge_request(node), **base, "_kind": "merge_request"}
+            approved_by = [a.get("name") for a in _nodes(node.get("approvedBy")) if a.get("name")]
+            data["sdbridge"] = {"approved_by": approved_by, "approved": bool(approved_by)}
+            items.append((f"{pid}:mr:{data['id']}", _strip_people(data), data.get("updated_at")))
+        return items
 
     def _rest_notes(self, path: str, iid: int) -> list[str | None]:
         handle = self.gl.projects.get(path, lazy=True).issues.get(iid, lazy=True)
@@ -397,6 +432,48 @@ query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
 """
 """Fields and arguments as GitLab's GraphQL reference gives them (Project.issues, Issue,
 Note, UserCore, LabelConnection); `sort: UPDATED_ASC` with `updatedAfter` for increments."""
+
+
+MERGE_REQUESTS_QUERY = """
+query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
+  project(fullPath: $path) {
+    mergeRequests(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id iid title description state webUrl createdAt updatedAt mergedAt closedAt
+        reference(full: true)
+        labels { nodes { title } }
+        author { name username }
+        milestone { dueDate }
+        approvedBy { nodes { name username } }
+      }
+    }
+  }
+}
+"""
+
+
+def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL merge request in the shape of REST's (`GET /projects/:id/merge_requests`) for
+    what the presets read."""
+    author = node.get("author")
+    milestone = node.get("milestone")
+    return {
+        "id": int(str(node.get("id", "")).rsplit("/", 1)[-1]),
+        "iid": int(node["iid"]),
+        "title": node.get("title"),
+        "description": node.get("description"),
+        "state": node.get("state"),
+        "web_url": node.get("webUrl"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "merged_at": node.get("mergedAt"),
+        "closed_at": node.get("closedAt"),
+        "references": {"full": node.get("reference")},
+        "labels": [label.get("title") for label in _nodes(node.get("labels"))],
+        "author": {"name": author.get("name"), "username": author.get("username")} if author else None,
+        "milestone": {"due_date": str(milestone["dueDate"])[:10]} if milestone and milestone.get("dueDate") else None,
+    }
 
 
 def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
