@@ -114,9 +114,10 @@ class FakeGitLab:
     lost: dict[str, list[str]] = field(default_factory=dict)
     responses: list[tuple[str, str, int, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    graphql: bool | str = True
-    """Whether `POST /api/graphql` answers: True; False (404, as on a server without it); or
-    an error message every query gets (as a server whose schema lacks a field answers)."""
+    graphql: bool | str | dict = True
+    """Whether `POST /api/graphql` answers: True; False (404, as on a server without it); an
+    error message every query gets (as a server whose schema lacks a field answers); or a
+    canned answer body (for hostile shapes)."""
     graphql_requests: list[dict] = field(default_factory=list)
 
     def lose_next(self, prefix: str, *modes: str) -> None:
@@ -220,6 +221,8 @@ class FakeGitLab:
                 return self._send(handler, 404, {"message": "404 Not Found"})
             if isinstance(self.graphql, str):
                 return self._send(handler, 200, {"errors": [{"message": self.graphql}]})
+            if isinstance(self.graphql, dict):
+                return self._send(handler, 200, self.graphql)
             from tests.fakes.gitlab_graphql import answer
 
             return self._send(handler, 200, answer(self, body))

@@ -309,3 +309,28 @@ def test_merge_requests_read_by_graphql_and_by_rest_are_the_same_records(fake, t
         tables[graphql] = canonical(result.tables["WP.11"].frame)
     assert tables[True] == tables[False] and len(tables[True]) == len(portal.merge_requests)
     assert any("2026-03-01" in str(row) for row in tables[True].values())
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            {"data": {"project": {"issues": {"nodes": [{"iid": None}, "x", 7], "pageInfo": {"hasNextPage": False}}}}},
+            "could not be read from the GraphQL answer",
+        ),
+        (
+            {"data": {"project": {"issues": {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}}}},
+            "still paging",
+        ),
+        ({"data": {"project": None}}, "is not visible to the token"),
+        ({"data": {"project": {"issues": ["not", "a", "connection"]}}}, "has no issues"),
+    ],
+    ids=["nodes-without-ids", "endless-pages", "no-project", "wrong-shape"],
+)
+def test_a_hostile_graphql_answer_is_one_line_never_a_traceback(fake, tmp_path, answer, expected):
+    fake.graphql = answer
+    config_path = write_config(tmp_path, fake.base, resources=["issues"])
+    result = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert expected in result.output and "Traceback" not in result.output
+    assert result.exit_code == (0 if expected.startswith("could not") else 3), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

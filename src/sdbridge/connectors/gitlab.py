@@ -258,26 +258,46 @@ class GitLabConnector:
                 )
                 return None
             project = data.get("project")
-            if project is None:
+            if not isinstance(project, dict):
                 raise FatalSourceError(
                     f"source {self.source.name!r}: project {path} is not visible to the token (GraphQL)",
                     source=self.source.name,
                     hint="check the project path and the token's access",
                 )
-            connection = project.get(field) or {}
-            nodes.extend(n for n in connection.get("nodes") or [] if isinstance(n, dict))
+            connection = project.get(field)
+            if not isinstance(connection, dict):
+                raise FatalSourceError(
+                    f"source {self.source.name!r}: reading {what} of {path}: the GraphQL answer has no {field}",
+                    source=self.source.name,
+                )
+            found = connection.get("nodes")
+            page = [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+            usable = [n for n in page if _number(n.get("id")) and _number(n.get("iid"))]
+            nodes.extend(usable)
+            if len(usable) < len(found or []):
+                self.notes.append(
+                    f"{self.source.name}: {len(found or []) - len(usable)} of the {what} of {path} could not be "
+                    "read from the GraphQL answer (no id); skipped"
+                )
             pages += 1
             progress.update(f"pulling {self.source.name}: {what} of {path}, {len(nodes):,} so far")
-            info = connection.get("pageInfo") or {}
-            if not info.get("hasNextPage"):
+            paging = connection.get("pageInfo")
+            info: dict[str, Any] = paging if isinstance(paging, dict) else {}
+            if info.get("hasNextPage") is not True:
                 return nodes
-            if pages >= self.source.max_pages or not info.get("endCursor") or info["endCursor"] == variables["after"]:
+            cursor = info.get("endCursor")
+            if (
+                pages >= self.source.max_pages
+                or not isinstance(cursor, str)
+                or not cursor
+                or cursor == variables["after"]
+            ):
                 raise FatalSourceError(
                     f"source {self.source.name!r}: reading {what} of {path}: still paging after {pages} pages",
                     source=self.source.name,
                     hint="narrow the projects, or raise `max_pages`",
                 )
-            variables["after"] = info["endCursor"]
+            variables["after"] = cursor
 
     def _graphql_issues(
         self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
@@ -292,9 +312,11 @@ class GitLabConnector:
         items: list[tuple[str, dict, str | None]] = []
         for node in nodes:
             data = {**rest_issue(node), **base, "_kind": "issue"}
-            notes = node.get("notes") or {}
+            found = node.get("notes")
+            notes: dict[str, Any] = found if isinstance(found, dict) else {}
             bodies = [n.get("body") for n in _nodes(notes) if not n.get("system")]
-            if (notes.get("pageInfo") or {}).get("hasNextPage"):
+            paging = notes.get("pageInfo")
+            if isinstance(paging, dict) and paging.get("hasNextPage") is True:
                 bodies = self._rest_notes(path, data["iid"])
             data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
             items.append((f"{pid}:issue:{data['id']}", _strip_people(data), data.get("updated_at")))
@@ -456,11 +478,11 @@ query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
 def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
     """A GraphQL merge request in the shape of REST's (`GET /projects/:id/merge_requests`) for
     what the presets read."""
-    author = node.get("author")
-    milestone = node.get("milestone")
+    author = node.get("author") if isinstance(node.get("author"), dict) else None
+    milestone = node.get("milestone") if isinstance(node.get("milestone"), dict) else None
     return {
-        "id": int(str(node.get("id", "")).rsplit("/", 1)[-1]),
-        "iid": int(node["iid"]),
+        "id": _number(node.get("id")),
+        "iid": _number(node.get("iid")),
         "title": node.get("title"),
         "description": node.get("description"),
         "state": node.get("state"),
@@ -480,10 +502,10 @@ def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
     """A GraphQL issue in the shape of REST's (`GET /projects/:id/issues`) for what the presets
     read: ids, title, description, state, type, links, times, labels and people's names."""
     people = [{"name": a.get("name"), "username": a.get("username")} for a in _nodes(node.get("assignees"))]
-    author = node.get("author")
+    author = node.get("author") if isinstance(node.get("author"), dict) else None
     return {
-        "id": int(str(node.get("id", "")).rsplit("/", 1)[-1]),
-        "iid": int(node["iid"]),
+        "id": _number(node.get("id")),
+        "iid": _number(node.get("iid")),
         "title": node.get("title"),
         "description": node.get("description"),
         "state": node.get("state"),
@@ -501,7 +523,14 @@ def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _nodes(connection: Any) -> list[dict[str, Any]]:
-    return [n for n in (connection or {}).get("nodes") or [] if isinstance(n, dict)]
+    found = connection.get("nodes") if isinstance(connection, dict) else None
+    return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+
+
+def _number(value: Any) -> int | None:
+    """A GraphQL id (`gid://gitlab/Issue/123`) or iid (`"7"`) as a number, None when it is not one."""
+    text = str(value or "").rsplit("/", 1)[-1]
+    return int(text) if text.isdigit() else None
 
 
 def reads(source: Any, reference: str) -> bool:
