@@ -171,8 +171,8 @@ def build_portal(project_id: int = 42, path: str = "nordlys/portal") -> FakeProj
 
 
 def many_issues(project: FakeProject, count: int) -> list[dict]:
-    """`count` issues made from the project's own, renumbered (ids, iids, links), for pulls at
-    scale; each copy keeps its template's notes."""
+    """`count` issues made from the project's own, renumbered (ids, iids, links, a second apart
+    in `updated_at`), for pulls at scale; each copy keeps its template's notes."""
     template = list(project.issues)
     issues = []
     for number in range(count):
@@ -182,6 +182,9 @@ def many_issues(project: FakeProject, count: int) -> list[dict]:
         issue["id"] = 500_000 + number
         issue["web_url"] = issue["web_url"].rsplit("/", 1)[0] + f"/{number + 1}"
         issue["references"] = {"short": f"#{number + 1}", "full": f"{project.path}#{number + 1}"}
+        # each copy a second apart, as real issues are: an increment finds only what changed
+        updated = datetime.fromisoformat(source["updated_at"].replace("Z", "+00:00")) + timedelta(seconds=number)
+        issue["updated_at"] = updated.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         issues.append(issue)
     notes = {i["iid"]: project.notes.get(t["iid"], []) for i, t in zip(issues, template * (count // len(template) + 1))}
     project.notes = {iid: [dict(n) for n in found] for iid, found in notes.items() if found}
