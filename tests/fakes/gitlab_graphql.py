@@ -217,26 +217,24 @@ class Resolver:
             return None  # GitLab answers null for a project the token cannot see
         return {"id": f"gid://gitlab/Project/{project.id}", "fullPath": project.path, "_project": project}
 
-    def issues(self, root: dict, _info: Any, **args: Any) -> dict:
-        project = root["_project"]
-        issues = list(project.issues)
+    @staticmethod
+    def _listed(items: list[dict], args: dict[str, Any]) -> list[dict]:
+        """A listing's `updatedAfter` (inclusive) and `sort` (created or updated, either way)."""
         if args.get("updatedAfter"):
-            issues = [i for i in issues if _time(i["updated_at"]) >= args["updatedAfter"]]
+            items = [i for i in items if _time(i["updated_at"]) >= args["updatedAfter"]]
         key = args.get("sort", "created_desc").lower()
         field = "updated_at" if key.startswith("updated") else "created_at"
-        issues.sort(key=lambda i: (_time(i[field]), i["id"]), reverse=key.endswith("desc"))
-        nodes = [self._issue(project, i) for i in issues]
+        return sorted(items, key=lambda i: (_time(i[field]), i["id"]), reverse=key.endswith("desc"))
+
+    def issues(self, root: dict, _info: Any, **args: Any) -> dict:
+        project = root["_project"]
+        nodes = [self._issue(project, i) for i in self._listed(project.issues, args)]
         return connection(nodes, args.get("first"), args.get("after"))
 
     def merge_requests(self, root: dict, _info: Any, **args: Any) -> dict:
         project = root["_project"]
-        found = list(project.merge_requests)
-        if args.get("updatedAfter"):
-            found = [m for m in found if _time(m["updated_at"]) >= args["updatedAfter"]]
-        key = args.get("sort", "created_desc").lower()
-        field = "updated_at" if key.startswith("updated") else "created_at"
-        found.sort(key=lambda m: (_time(m[field]), m["id"]), reverse=key.endswith("desc"))
-        return connection([self._merge_request(project, m) for m in found], args.get("first"), args.get("after"))
+        nodes = [self._merge_request(project, m) for m in self._listed(project.merge_requests, args)]
+        return connection(nodes, args.get("first"), args.get("after"))
 
     def _merge_request(self, project: Any, mr: dict) -> dict:
         approvals = project.approvals.get(mr["iid"], {"approved_by": []})

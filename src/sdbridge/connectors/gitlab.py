@@ -435,51 +435,42 @@ def summarise_test_report(report: dict) -> dict:
     }
 
 
-ISSUES_QUERY = """
-query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
-  project(fullPath: $path) {
-    issues(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {
-      pageInfo { hasNextPage endCursor }
-      nodes {
-        id iid title description state type webUrl createdAt updatedAt closedAt
+def _listing_query(field: str, fields: str) -> str:
+    """A project's listing (`issues`, `mergeRequests`) a page at a time, oldest change first,
+    from a watermark: arguments as GitLab's GraphQL reference gives them."""
+    return f"""
+query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {{
+  project(fullPath: $path) {{
+    {field}(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        id iid title description state webUrl createdAt updatedAt closedAt
         reference(full: true)
-        labels { nodes { title } }
-        author { name username }
-        assignees { nodes { name username } }
-        notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }
-      }
-    }
-  }
-}
-"""
-"""Fields and arguments as GitLab's GraphQL reference gives them (Project.issues, Issue,
-Note, UserCore, LabelConnection); `sort: UPDATED_ASC` with `updatedAfter` for increments."""
-
-
-MERGE_REQUESTS_QUERY = """
-query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {
-  project(fullPath: $path) {
-    mergeRequests(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {
-      pageInfo { hasNextPage endCursor }
-      nodes {
-        id iid title description state webUrl createdAt updatedAt mergedAt closedAt
-        reference(full: true)
-        labels { nodes { title } }
-        author { name username }
-        milestone { dueDate }
-        approvedBy { nodes { name username } }
-      }
-    }
-  }
-}
+        labels {{ nodes {{ title }} }}
+        author {{ name username }}
+        {fields}
+      }}
+    }}
+  }}
+}}
 """
 
 
-def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL merge request in the shape of REST's (`GET /projects/:id/merge_requests`) for
-    what the presets read."""
+ISSUES_QUERY = _listing_query(
+    "issues",
+    "type assignees { nodes { name username } } notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }",
+)
+"""Issues with their people, labels and notes (Issue, Note, UserCore, LabelConnection)."""
+MERGE_REQUESTS_QUERY = _listing_query(
+    "mergeRequests", "mergedAt milestone { dueDate } approvedBy { nodes { name username } }"
+)
+"""Merge requests with their milestone and who approved them (MergeRequest, Milestone)."""
+
+
+def _rest_listed(node: dict[str, Any]) -> dict[str, Any]:
+    """What issues and merge requests share, in REST's names and shapes (the fields the
+    listing query asks for both)."""
     author = node.get("author") if isinstance(node.get("author"), dict) else None
-    milestone = node.get("milestone") if isinstance(node.get("milestone"), dict) else None
     return {
         "id": _number(node.get("id")),
         "iid": _number(node.get("iid")),
@@ -489,34 +480,36 @@ def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
         "web_url": node.get("webUrl"),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
-        "merged_at": node.get("mergedAt"),
         "closed_at": node.get("closedAt"),
         "references": {"full": node.get("reference")},
         "labels": [label.get("title") for label in _nodes(node.get("labels"))],
-        "author": {"name": author.get("name"), "username": author.get("username")} if author else None,
-        "milestone": {"due_date": str(milestone["dueDate"])[:10]} if milestone and milestone.get("dueDate") else None,
+        "author": _person(author) if author else None,
+    }
+
+
+def _person(user: dict[str, Any]) -> dict[str, Any]:
+    return {"name": user.get("name"), "username": user.get("username")}
+
+
+def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL merge request in the shape of REST's (`GET /projects/:id/merge_requests`) for
+    what the presets read."""
+    milestone = node.get("milestone") if isinstance(node.get("milestone"), dict) else None
+    due = milestone.get("dueDate") if milestone else None
+    return {
+        **_rest_listed(node),
+        "merged_at": node.get("mergedAt"),
+        "milestone": {"due_date": str(due)[:10]} if due else None,
     }
 
 
 def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
     """A GraphQL issue in the shape of REST's (`GET /projects/:id/issues`) for what the presets
     read: ids, title, description, state, type, links, times, labels and people's names."""
-    people = [{"name": a.get("name"), "username": a.get("username")} for a in _nodes(node.get("assignees"))]
-    author = node.get("author") if isinstance(node.get("author"), dict) else None
+    people = [_person(a) for a in _nodes(node.get("assignees"))]
     return {
-        "id": _number(node.get("id")),
-        "iid": _number(node.get("iid")),
-        "title": node.get("title"),
-        "description": node.get("description"),
-        "state": node.get("state"),
+        **_rest_listed(node),
         "issue_type": str(node.get("type") or "ISSUE").lower(),
-        "web_url": node.get("webUrl"),
-        "created_at": node.get("createdAt"),
-        "updated_at": node.get("updatedAt"),
-        "closed_at": node.get("closedAt"),
-        "references": {"full": node.get("reference")},
-        "labels": [label.get("title") for label in _nodes(node.get("labels"))],
-        "author": {"name": author.get("name"), "username": author.get("username")} if author else None,
         "assignees": people,
         "assignee": people[0] if people else None,
     }
