@@ -89,7 +89,9 @@ def main() -> int:
                 ((run_id, *row) for row in frame.itertuples(index=False)),
             )
             anchor.commit()
-            store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with sqlite3.connect(store.path) as checkpoint:  # outside any transaction, as SQLite requires
+                checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            checkpoint.close()
             sizes.append(size(store.path))
             anchor_sizes.append(size(anchor_path))
         rows = store.size_of_findings()
