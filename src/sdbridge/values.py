@@ -8,6 +8,7 @@ or bool column. Every function here works on whole columns.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Annotated
@@ -73,15 +74,27 @@ def is_list_column(series: pd.Series) -> bool:
     return bool(len(first)) and isinstance(first.iloc[0], list)
 
 
+_SPACE = r"[\s\x0b\x1c-\x1f\x85\p{Z}]"
+"""What Arrow's `utf8_trim_whitespace` trims (ASCII whitespace, the separators \x1c-\x1f, NEL
+and every Unicode space: NBSP, em space, ideographic space ...), as an RE2 class."""
+
+
+@functools.lru_cache(maxsize=64)
+def _blank_pattern(placeholders: frozenset[str]) -> str:
+    """One RE2 pattern for "empty after trimming, or a placeholder": each placeholder's
+    characters spelled as code points, so no character of it means anything to RE2."""
+    spelled = ["".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in p) for p in sorted(placeholders)]
+    choice = f"(?:{'|'.join(spelled)})?" if spelled else ""
+    return f"^{_SPACE}*{choice}{_SPACE}*$"
+
+
 def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:
-    """Vectorised in Arrow: null, empty after trimming, or a placeholder (case-insensitive)."""
+    """Vectorised in Arrow, one regex pass: null, empty after trimming, or a placeholder
+    (case-insensitive)."""
     if series.dtype != "str" or getattr(series.dtype, "storage", None) != "pyarrow":
         series = series.astype("str")
     array = pa.array(series.array)  # zero-copy for Arrow-backed strings
-    trimmed = pc.utf8_trim_whitespace(array)
-    blank = pc.or_kleene(pc.is_null(array), pc.equal(pc.utf8_length(trimmed), 0))
-    if placeholders:
-        blank = pc.or_kleene(blank, pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(placeholders))))
+    blank = pc.match_substring_regex(array, _blank_pattern(placeholders), ignore_case=True)
     return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
