@@ -13,6 +13,7 @@ GitLab's GraphQL reference gives them (docs.gitlab.com/api/graphql/reference: `Q
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,6 +166,7 @@ enum IssueSort {
 SCHEMA = build_schema(SDL)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _time(text: str | None) -> str | None:
     """REST's `2026-01-01T10:00:00.000Z` as GraphQL's `Time` (`2026-01-01T10:00:00Z`)."""
     if not text:
@@ -182,14 +184,15 @@ def _offset(cursor: str | None) -> int:
     return int(base64.b64decode(cursor).decode().split(":", 1)[1])
 
 
-def connection(items: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
+def connection(items: list[Any], first: int | None, after: str | None, build: Any = None) -> dict[str, Any]:
+    """One page of a connection; `build` makes the page's nodes (only the page's)."""
     start = _offset(after)
     size = min(first if first is not None else MAX_PAGE, MAX_PAGE)
     page = items[start : start + size]
     end = start + len(page)
     return {
         "count": len(items),
-        "nodes": page,
+        "nodes": [build(i) for i in page] if build else page,
         "pageInfo": {
             "hasNextPage": end < len(items),
             "hasPreviousPage": start > 0,
@@ -228,13 +231,13 @@ class Resolver:
 
     def issues(self, root: dict, _info: Any, **args: Any) -> dict:
         project = root["_project"]
-        nodes = [self._issue(project, i) for i in self._listed(project.issues, args)]
-        return connection(nodes, args.get("first"), args.get("after"))
+        listed = self._listed(project.issues, args)
+        return connection(listed, args.get("first"), args.get("after"), lambda i: self._issue(project, i))
 
     def merge_requests(self, root: dict, _info: Any, **args: Any) -> dict:
         project = root["_project"]
-        nodes = [self._merge_request(project, m) for m in self._listed(project.merge_requests, args)]
-        return connection(nodes, args.get("first"), args.get("after"))
+        listed = self._listed(project.merge_requests, args)
+        return connection(listed, args.get("first"), args.get("after"), lambda m: self._merge_request(project, m))
 
     def _merge_request(self, project: Any, mr: dict) -> dict:
         approvals = project.approvals.get(mr["iid"], {"approved_by": []})
