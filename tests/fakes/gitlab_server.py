@@ -306,17 +306,25 @@ class FakeGitLab:
             items = project.issues if m.group(2) == "issues" else project.merge_requests
             if method == "POST" and m.group(3) is None:
                 iid = max((i["iid"] for i in items), default=0) + 1
-                issue = {
+                issue = {  # what GitLab answers for a new issue (REST "New issue"), in full
                     "id": 90_000 + iid,
                     "iid": iid,
+                    "project_id": project.id,
                     "title": body.get("title"),
                     "description": body.get("description"),
                     "labels": [],
                     "state": "opened",
                     "issue_type": "issue",
+                    "author": BOT,
+                    "assignee": None,
+                    "assignees": [],
+                    "closed_at": None,
                     "updated_at": "2026-01-01T00:00:00.000Z",
-                    "references": {"full": f"{project.path}#{iid}"},
+                    "web_url": f"https://gitlab.example.invalid/{project.path}/-/issues/{iid}",
+                    "references": {"short": f"#{iid}", "full": f"{project.path}#{iid}"},
                 }
+                self._touch(issue)  # created now: the newest time in the fake
+                issue["created_at"] = issue["updated_at"]
                 items.append(issue)
                 return 201, issue
             item = next(i for i in items if i["iid"] == int(m.group(3)))
