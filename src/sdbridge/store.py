@@ -839,7 +839,7 @@ class Store:
             changed: list[dict[str, Any]] = []
             for item_id, payload, updated in items:
                 seen.add(item_id)
-                text = _no_nul(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str))
+                text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)  # NUL escaped
                 digest = hashlib.sha256(text.encode()).hexdigest()
                 before = known.get(item_id)
                 if before == (digest, True):
@@ -947,7 +947,7 @@ class Store:
                     conn,
                     "UPDATE assessments SET report = :report WHERE tenant = :tenant AND run_id = :run_id",
                     run_id=run_id,
-                    report=_no_nul(json.dumps(report)),
+                    report=json.dumps(report),
                 )
             else:
                 seq = (latest or 0) + 1
@@ -955,7 +955,7 @@ class Store:
                     conn,
                     "INSERT INTO assessments (tenant, run_id, report, seq) VALUES (:tenant, :run_id, :report, :seq)",
                     run_id=run_id,
-                    report=_no_nul(json.dumps(report)),
+                    report=json.dumps(report),
                     seq=seq,
                 )
             open_rows = self._run(
@@ -1128,21 +1128,18 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _no_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL; JSON text escapes it, so this only guards."""
-    return text.replace("\x00", "\ufffd")
-
-
 def _storable(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings as the store keeps them: Python values, None for missing, no NUL characters
-    (which PostgreSQL text cannot hold), so what is read back compares equal."""
-    plain = findings.astype(object).where(findings.notna(), None)
-    for column in plain.columns:
-        values = plain[column]
-        texts = values.map(lambda v: isinstance(v, str) and "\x00" in v)
-        if texts.any():
-            plain[column] = values.where(~texts, values[texts].str.replace("\x00", "\ufffd", regex=False))
-    return plain
+    (which PostgreSQL text cannot hold), so what is read back compares equal. The NUL test
+    runs in Arrow over each text column; only a column that holds one is rewritten."""
+    clean = findings.copy(deep=False)
+    for column in clean.columns:
+        if pd.api.types.is_numeric_dtype(clean[column]):
+            continue
+        text = clean[column].astype("str")
+        if text.str.contains("\x00", regex=False, na=False).any():
+            clean[column] = text.str.replace("\x00", "\ufffd", regex=False)
+    return clean.astype(object).where(clean.notna(), None)
 
 
 def _span_changes(current: pd.DataFrame, new: pd.DataFrame) -> tuple[list[int], pd.DataFrame]:
