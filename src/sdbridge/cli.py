@@ -732,24 +732,23 @@ PasswordFileOption = Annotated[
 ]
 
 
-def _shared_store(store: str | None, password_file: Path | None, *, tenant: str | None = None) -> Any:
+def _shared_store(store: str | None, password_file: Path | None) -> Any:
+    """The store a portfolio or a migration names, seen across its tenants."""
     from sdbridge.runner import STORE_PASSWORD_ENV, STORE_URL_ENV
-    from sdbridge.secrets import reveal
+    from sdbridge.secrets import read_secret_file
     from sdbridge.store import Store, is_url
 
     location = store or os.environ.get(STORE_URL_ENV)
     if not location:
         raise ConfigError(f"which store? give --store URL or set {STORE_URL_ENV}")
-    password = os.environ.get(STORE_PASSWORD_ENV) or None
-    if password_file is not None:
-        from pydantic import SecretStr
-
-        password = reveal(SecretStr(f"${{file:{password_file.resolve()}}}"), source="store", purpose="the store")
     if not is_url(location):
         if not Path(location).is_file():
             raise ConfigError(f"no store at {location}", hint="give a postgresql:// URL or an existing state.db")
-        return Store(Path(location), any_tenant=tenant is None, tenant=tenant or "default")
-    return Store(location, password=password, tenant=tenant or "default")
+        return Store(Path(location), any_tenant=True)
+    password = os.environ.get(STORE_PASSWORD_ENV) or None
+    if password_file is not None:
+        password = read_secret_file(password_file.resolve(), source="store", purpose="opening the store")
+    return Store(location, password=password)
 
 
 @app.command()

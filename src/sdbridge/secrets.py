@@ -51,7 +51,7 @@ def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
     """The secret's value; an unresolved `${NAME}` is read from the environment now."""
     value = secret.get_secret_value()
     if mounted := _FILE.match(value):
-        return _read_secret_file(Path(mounted.group(1)), source=source, purpose=purpose)
+        return read_secret_file(Path(mounted.group(1)), source=source, purpose=purpose)
     reference = _REFERENCE.match(value)
     if reference is None:
         return value
@@ -64,7 +64,7 @@ def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
     return os.environ[name]
 
 
-def _read_secret_file(path: Path, *, source: str, purpose: str) -> str:
+def read_secret_file(path: Path, *, source: str, purpose: str) -> str:
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_SECRET_BYTES + 1)
