@@ -239,23 +239,30 @@ class Resolver:
         listed = self._listed(project.merge_requests, args)
         return connection(listed, args.get("first"), args.get("after"), lambda m: self._merge_request(project, m))
 
+    @staticmethod
+    def _listed_node(kind: str, item: dict) -> dict:
+        """What issues and merge requests share, from the REST item (`_`-keys feed resolvers)."""
+        return {
+            "id": f"gid://gitlab/{kind}/{item['id']}",
+            "iid": str(item["iid"]),
+            "title": item["title"],
+            "description": item.get("description"),
+            "state": item["state"],
+            "webUrl": item.get("web_url"),
+            "createdAt": _time(item["created_at"]),
+            "updatedAt": _time(item["updated_at"]),
+            "closedAt": _time(item.get("closed_at")),
+            "_references": item.get("references") or {},
+            "_labels": [{"id": f"gid://gitlab/ProjectLabel/{n}", "title": t} for n, t in enumerate(item["labels"])],
+        }
+
     def _merge_request(self, project: Any, mr: dict) -> dict:
         approvals = project.approvals.get(mr["iid"], {"approved_by": []})
         milestone = mr.get("milestone")
         return {
-            "id": f"gid://gitlab/MergeRequest/{mr['id']}",
-            "iid": str(mr["iid"]),
-            "title": mr["title"],
-            "description": mr.get("description"),
-            "state": mr["state"],
-            "webUrl": mr.get("web_url"),
-            "createdAt": _time(mr["created_at"]),
-            "updatedAt": _time(mr["updated_at"]),
+            **self._listed_node("MergeRequest", mr),
             "mergedAt": _time(mr.get("merged_at")),
-            "closedAt": _time(mr.get("closed_at")),
-            "_references": mr.get("references") or {},
             "author": _user(mr.get("author")),
-            "_labels": [{"id": f"gid://gitlab/ProjectLabel/{n}", "title": t} for n, t in enumerate(mr["labels"])],
             "milestone": {
                 "id": f"gid://gitlab/Milestone/{milestone.get('id', 0)}",
                 "title": milestone.get("title", ""),
@@ -279,21 +286,12 @@ class Resolver:
             for n in project.notes.get(issue["iid"], [])
         ]
         return {
-            "id": f"gid://gitlab/Issue/{issue['id']}",
-            "iid": str(issue["iid"]),
-            "title": issue["title"],
-            "description": issue.get("description"),
-            "state": issue["state"],
+            **self._listed_node("Issue", issue),
+            "webUrl": issue["web_url"],  # `Issue.webUrl: String!` (a merge request's may be null)
             "type": str(issue.get("issue_type") or "issue").upper(),
-            "webUrl": issue["web_url"],
-            "createdAt": _time(issue["created_at"]),
-            "updatedAt": _time(issue["updated_at"]),
-            "closedAt": _time(issue.get("closed_at")),
-            "_references": issue.get("references") or {},
             "_author": _user(issue.get("author"))
             or {"id": "gid://gitlab/User/0", "name": "Ghost", "username": "ghost"},
             "_assignees": [_user(a) for a in issue.get("assignees") or []],
-            "_labels": [{"id": f"gid://gitlab/ProjectLabel/{n}", "title": t} for n, t in enumerate(issue["labels"])],
             "_notes": notes,
         }
 
