@@ -183,23 +183,26 @@ def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
         raise AssertionError("the assessment is not a JSON object")
     handle.write(head[:-1].rstrip().encode("utf-8"))
     handle.write(((",\n" if head.strip() != "{}" else "\n") + '  "findings": [').encode("utf-8"))
-    first = True
-    for batch in _json_batches(assessment.findings):
-        handle.write(b"\n    " if first else b",\n    ")
-        handle.write(batch)
-        first = False
-    handle.write(b"\n  ]\n}\n" if not first else b"]\n}\n")
+    wrote = _write_items(handle, assessment.findings)
+    handle.write(b"\n  ]\n}\n" if wrote else b"]\n}\n")
 
 
 def dump_records_json(records: pd.DataFrame, handle: BinaryIO) -> None:
     """A table of records as a JSON array, one object per line, encoded like the findings."""
     handle.write(b"[")
+    wrote = _write_items(handle, records)
+    handle.write(b"\n]\n" if wrote else b"]\n")
+
+
+def _write_items(handle: BinaryIO, frame: pd.DataFrame) -> bool:
+    """The rows of a frame as the items of an open JSON array, one object per line; whether
+    there was any."""
     first = True
-    for batch in _json_batches(records):
+    for batch in _json_batches(frame):
         handle.write(b"\n    " if first else b",\n    ")
         handle.write(batch)
         first = False
-    handle.write(b"\n]\n" if not first else b"]\n")
+    return not first
 
 
 def write_json(assessment: Assessment, out: Path) -> Path:
