@@ -120,7 +120,11 @@ def build(store: Store, now: datetime | None = None) -> Portfolio:
 
 
 def csv_text(portfolio: Portfolio) -> str:
-    """One row per tenant; per-process columns `P<id> met` / `P<id> requirements`."""
+    """One row per tenant; per-process columns `P<id> met` / `P<id> requirements`. Text a
+    spreadsheet would run (a source named `=...`) is made text, as in the reports; numbers
+    stay numbers (a change of -3 gaps is not a formula)."""
+    from sdbridge.reports import neutralise
+
     processes = portfolio.processes
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -145,39 +149,27 @@ def csv_text(portfolio: Portfolio) -> str:
     )
     for t in portfolio.tenants:
         by_id = {p.id: p for p in t.by_process}
-        writer.writerow(
-            [
-                t.tenant,
-                t.last_run_at or "",
-                t.last_run_status or "",
-                "" if t.conformance is None else t.conformance,
-                t.met,
-                t.requirements,
-                t.gap,
-                t.not_evidenced,
-                t.gaps,
-                "" if t.gaps_change is None else t.gaps_change,
-                "" if t.data_age_hours is None else t.data_age_hours,
-                " ".join(t.failed_sources),
-                " ".join(f"{f.work_product}:{f.status}" for f in t.evidence_due),
-                *(by_id[pid].met if pid in by_id else "" for pid, _ in processes),
-                *(
-                    by_id[pid].met + by_id[pid].gap + by_id[pid].not_evidenced if pid in by_id else ""
-                    for pid, _ in processes
-                ),
-            ]
-        )
-    return _neutralised(buffer.getvalue())
-
-
-def _neutralised(text: str) -> str:
-    """Tenant ids cannot start a formula (they are checked), but source names can: every
-    cell that a spreadsheet would run is made text, as in the reports."""
-    from sdbridge.reports import neutralise
-
-    rows = list(csv.reader(io.StringIO(text)))
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([[str(neutralise(c)) for c in row] for row in rows])
+        cells = [
+            t.tenant,
+            t.last_run_at or "",
+            t.last_run_status or "",
+            "" if t.conformance is None else t.conformance,
+            t.met,
+            t.requirements,
+            t.gap,
+            t.not_evidenced,
+            t.gaps,
+            "" if t.gaps_change is None else t.gaps_change,
+            "" if t.data_age_hours is None else t.data_age_hours,
+            " ".join(t.failed_sources),
+            " ".join(f"{f.work_product}:{f.status}" for f in t.evidence_due),
+            *(by_id[pid].met if pid in by_id else "" for pid, _ in processes),
+            *(
+                by_id[pid].met + by_id[pid].gap + by_id[pid].not_evidenced if pid in by_id else ""
+                for pid, _ in processes
+            ),
+        ]
+        writer.writerow([neutralise(cell) for cell in cells])
     return buffer.getvalue()
 
 
