@@ -22,7 +22,7 @@ import json
 import queue
 import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -220,12 +220,11 @@ ZIP_LEVEL = 1
 ~9:1 at 6, for a third of the time)."""
 
 
-def write_package(members: Iterable[tuple[str, bytes]] | Mapping[str, bytes], path: Path) -> Path:
+def write_package(members: Iterable[tuple[str, bytes]], path: Path) -> Path:
     """Write the members into a ZIP at `path` (atomically). Compression runs in a writer
     thread (zlib releases the GIL) while the next member is made; a failure on either side
     leaves no package."""
     check_target(path)
-    pairs = members.items() if isinstance(members, Mapping) else members
 
     def write(tmp: Path) -> None:
         handoff: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=1)
@@ -244,7 +243,7 @@ def write_package(members: Iterable[tuple[str, bytes]] | Mapping[str, bytes], pa
         thread = threading.Thread(target=writer, name="sdbridge-zip", daemon=True)
         thread.start()
         try:
-            for item in pairs:
+            for item in members:
                 if failed:
                     break
                 handoff.put(item)
