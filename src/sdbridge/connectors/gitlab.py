@@ -49,7 +49,7 @@ class GitLabConnector:
         self.skip_text = skip_text or (lambda text: False)
         self.links = reads(source, "sdbridge.links")
         """Whether issue links are pulled: only when a map reads them."""
-        self.graphql = bool(getattr(source, "graphql", True)) and not self.links
+        self.graphql = bool(getattr(source, "graphql", True))
         """Issues with their notes and merge requests with their approvals in bulk (GraphQL);
         links are REST-only (see `_graphql_issues`)."""
         self.notes: list[str] = []
@@ -125,7 +125,12 @@ class GitLabConnector:
                 ),
             )
 
-        bulk = self._graphql_issues(path, pid, base, since) if "issues" in resources and self.graphql else None
+        # issue links are REST-only (see `_graphql_issues`): a map that reads them reads issues over REST
+        bulk = (
+            self._graphql_issues(path, pid, base, since)
+            if "issues" in resources and self.graphql and not self.links
+            else None
+        )
         if bulk is not None:
             items.extend(bulk)
         elif "issues" in resources:
