@@ -223,6 +223,7 @@ def test_issue_links_are_read_only_when_a_map_reads_them(fake, tmp_path):
     output = pull(config_path)
     assert "full pull" in output
     assert fake.count(r"/issues/\d+/links") == len(portal.issues)
+    assert fake.count(r"/merge_requests/\d+/approvals") == 0  # merge requests still in bulk
     result, _ = check_with_store(load_config(config_path))
     records = result.tables["WP.18"].frame.set_index(RECORD_ID)
     assert "nordlys/portal#999" in str(records.loc[f"nordlys/portal#{first}", "links"])
