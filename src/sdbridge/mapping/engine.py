@@ -13,7 +13,9 @@ handling of multi-valued cells.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,9 +115,11 @@ class ColumnResolver:
     (`Component/s` is Cloud's `Components`), and in any language `mapping/languages` holds
     (`Resumen` is `Summary`)."""
 
-    def __init__(self, raw: RawTable) -> None:
+    def __init__(self, raw: RawTable, placeholders: tuple[str, ...] = ()) -> None:
         self.raw = raw
+        self.placeholders = placeholders
         self._cache: dict[str, pd.Series] = {}
+        self._blank: dict[str, np.ndarray] = {}
         self._by_key: dict[str, str] = {}
         if raw.kind == "table":
             for name in raw.columns:
@@ -193,6 +197,20 @@ class ColumnResolver:
                 )
         self._cache[reference] = series
         return series
+
+    def blank(self, reference: str) -> np.ndarray:
+        """Where the whole raw column is blank or a placeholder: once per column, before any
+        `where:` keeps rows, whichever fields and work products read it."""
+        key = self.resolve(reference) or reference
+        if key not in self._blank:
+            self._blank[key] = blank_mask(self.column(reference), self.placeholders)
+        return self._blank[key]
+
+    def plain(self, spec: FieldSpec) -> str | None:
+        """The column a field takes as it is (one `from`, no transform), if it does."""
+        if spec.value is not None or spec.transforms or len(spec.from_) != 1 or not isinstance(spec.from_[0], str):
+            return None
+        return spec.from_[0] if self.has(spec.from_[0]) else None
 
 
 def _search(expression: Any, item: Any) -> Any:
@@ -316,7 +334,7 @@ class MappingEngine:
         mappings = source.mappings
         outcome = SourceOutcome(name=source.name, type=source.type, location=raw.location, items=raw.items)
         outcome.notes.extend(raw.notes)
-        resolver = ColumnResolver(raw)
+        resolver = ColumnResolver(raw, self.placeholders)
         resolver.check(set().union(*(_references(m) for m in mappings.values())) if mappings else set())
         outcome.notes.extend(_unresolved_notes(resolver, mappings, self.catalogue))
         n = raw.items
@@ -374,7 +392,9 @@ class MappingEngine:
         everything = bool(where.all())
         positions = np.flatnonzero(where)
         index = resolver.raw.frame.index if everything else resolver.raw.frame.index[positions]
-        columns, invalid = self._fields(wp, mapping, resolver, None if everything else positions, index, source, notes)
+        columns, invalid, blanks = self._fields(
+            wp, mapping, resolver, None if everything else positions, index, source, notes
+        )
         url = columns.get("url")
         owner = columns.pop("owner", None)
         unsourced = self._unsourced(wp, mapping, columns)
@@ -387,7 +407,11 @@ class MappingEngine:
         for name, mask in invalid.items():
             frame[INVALID_PREFIX + name] = mask
         table = WorkProductTable(
-            work_product=wp, frame=frame, placeholders=self.placeholders, unsourced={source.name: unsourced}
+            work_product=wp,
+            frame=frame,
+            placeholders=self.placeholders,
+            _blank=blanks,
+            unsourced={source.name: unsourced},
         )
         id_blank = self._identify(table, mapping, url, source)
         # Not a record: nothing mapped at all, or the same id again within this source.
@@ -436,29 +460,48 @@ class MappingEngine:
         index: pd.Index,
         source: Any,
         notes: list[str],
-    ) -> tuple[dict[str, pd.Series], dict[str, np.ndarray]]:
+    ) -> tuple[dict[str, pd.Series], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every mapped field, transformed and typed as the catalogue declares it, plus
-        masks of values that were given but unusable."""
+        masks of values that were given but unusable, and the blank masks already known: a
+        field that takes its column as it is shares that column's mask."""
         columns: dict[str, pd.Series] = {}
         invalid: dict[str, np.ndarray] = {}
+        blanks: dict[str, np.ndarray] = {}
 
         def flag(name: str, bad: np.ndarray) -> None:
             if bad.any():
                 invalid[name] = invalid[name] | bad if name in invalid else bad
 
-        for name, spec in mapping.fields.items():
-            if spec.duration is not None:
-                continue
-            if spec.from_ and not any(resolver.has(r) for r in spec.references()):
-                continue  # an optional preset column the export lacks: the field stays unmapped
+        def one(name: str, spec: FieldSpec) -> tuple[pd.Series, list[np.ndarray], np.ndarray | None, list[str]]:
             series, bad = self._field(spec, resolver, positions, index, source)
-            text = series
-            flag(name, bad)
+            text, bads, said = series, [bad], []
+            plain = resolver.plain(spec)
+            blank = None if plain is None else resolver.blank(plain)
+            if blank is not None and positions is not None:
+                blank = blank[positions]
             if name in wp.field_names:
-                series, bad = self._coerce(series, wp.field(name).type, source)
-                flag(name, bad)
+                series, bad = self._coerce(series, wp.field(name).type, source, blank)
+                bads.append(bad)
                 if wp.field(name).type == FieldType.DATETIME:
-                    notes.extend(_unread_dates(f"{wp.id}.{name}", bad, series, text, source))
+                    said = _unread_dates(f"{wp.id}.{name}", bad, series, text, source)
+            return series, bads, blank if series is text else None, said
+
+        # An optional preset column the export lacks leaves its field unmapped.
+        wanted = {
+            name: spec
+            for name, spec in mapping.fields.items()
+            if spec.duration is None and not (spec.from_ and not any(resolver.has(r) for r in spec.references()))
+        }
+        # Fields are independent and their work is in Arrow, which lets go of the GIL: they are
+        # read side by side, then taken in the mapping's order (notes and flags as one by one).
+        with ThreadPoolExecutor(max_workers=min(len(wanted), os.cpu_count() or 1) or 1) as pool:
+            done = list(pool.map(one, wanted, wanted.values()))
+        for name, (series, bads, blank, said) in zip(wanted, done):
+            for bad in bads:
+                flag(name, bad)
+            notes.extend(said)
+            if blank is not None:
+                blanks[name] = blank
             columns[name] = series
         # Durations last: they read other canonical fields.
         for f in wp.fields:
@@ -480,7 +523,8 @@ class MappingEngine:
                 negative &= current.isna().to_numpy()
             columns[f.name] = span
             flag(f.name, negative)
-        return columns, invalid
+            blanks.pop(f.name, None)
+        return columns, invalid, blanks
 
     def _unsourced(self, wp: WorkProduct, mapping: WorkProductMapping, columns: dict[str, pd.Series]) -> set[str]:
         """The fields of the WP this source cannot provide: not mapped, mapped to columns the
@@ -547,11 +591,14 @@ class MappingEngine:
             series, bad = apply_transform(series, transform, bad, source)
         return series, bad
 
-    def _coerce(self, series: pd.Series, kind: FieldType, source: Any) -> tuple[pd.Series, np.ndarray]:
+    def _coerce(
+        self, series: pd.Series, kind: FieldType, source: Any, blank: np.ndarray | None = None
+    ) -> tuple[pd.Series, np.ndarray]:
+        """The field as its type; `blank` is the text's blank mask when already known."""
         none = np.zeros(len(series), dtype=bool)
         if kind == FieldType.DATETIME and not pd.api.types.is_datetime64_any_dtype(series):
             parsed, bad = parse_datetimes(series, source.date_formats, source.timezone)
-            blank_text = blank_mask(series, self.placeholders)
+            blank_text = blank_mask(series, self.placeholders) if blank is None else blank
             return parsed, bad & ~blank_text
         if kind == FieldType.BOOL:
             return parse_bools(series), none

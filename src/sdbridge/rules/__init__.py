@@ -10,7 +10,8 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sdbridge.assessment import (
     FINDING_COLUMNS,
@@ -39,7 +40,7 @@ from sdbridge.rules.items import (
     check_work_product_items,
 )
 from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
-from sdbridge.values import as_text, blank_mask, is_list_column
+from sdbridge.values import as_text, is_list_column
 
 __all__ = ["ItemStatus", "check_items", "assess", "CheckInput", "finding_message"]
 
@@ -96,13 +97,46 @@ def _severity(item: Item) -> str:
     return "high" if item.audit_focus else "medium"
 
 
-def _constant(value: str, count: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(count, dtype=np.int8), [value])
+FINDING_SCHEMA = pa.schema(
+    [
+        ("id", pa.large_string()),
+        ("work_product", pa.dictionary(pa.int32(), pa.string())),
+        ("item", pa.dictionary(pa.int32(), pa.string())),
+        ("record_id", pa.large_string()),
+        ("source", pa.large_string()),
+        ("status", pa.dictionary(pa.int32(), pa.string())),
+        ("severity", pa.dictionary(pa.int32(), pa.string())),
+        ("url", pa.large_string()),
+        ("message", pa.dictionary(pa.int32(), pa.string())),
+        ("title", pa.large_string()),
+        ("row", pa.int64()),
+        ("owner", pa.large_string()),
+        ("first_seen", pa.large_string()),
+        ("age_days", pa.float64()),
+    ]
+)
+"""The findings as Arrow builds them: text as text, the few distinct values (work product,
+item, status, severity, message) as dictionaries, which pandas reads as categories."""
 
 
-def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> pd.Categorical:
-    """The message of each gap of one item, built once per distinct case: missing or
-    invalid, and — for an item of several fields — which of its fields are absent."""
+def _text(series: pd.Series) -> pa.Array:
+    """A column as Arrow text (zero-copy for Arrow-backed text; lists joined)."""
+    if is_list_column(series):
+        series = as_text(series)
+    array = pa.array(series.astype("str").array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.cast(array, pa.large_string())
+
+
+def _dictionary(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values, pa.string()))
+
+
+def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The message of each gap of one item, as codes into its distinct texts, each text built
+    once per distinct case: missing or invalid, and — for an item of several fields — which
+    of its fields are absent."""
     wp = check.table.work_product
     invalid = check.codes[gap, column] == INVALID
     fields = list(check.parts.get(item.id, {}).items())
@@ -123,7 +157,7 @@ def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> pd.
         texts[k] = finding_message(item, status, wp, parts, unsourced=bool(is_unsourced))
     categories = list(dict.fromkeys(texts.values()))
     code_of = np.array([categories.index(texts[k]) if k in texts else 0 for k in range(max(texts) + 1)])
-    return pd.Categorical.from_codes(code_of[key], categories)
+    return code_of[key], categories
 
 
 OWNER_FIELDS = {
@@ -137,72 +171,107 @@ OWNER_FIELDS = {
 """Who can fix a record's gaps when no `owner` is mapped: the first filled of these fields."""
 
 
-def _owners(frame: pd.DataFrame, wp_id: str) -> pd.Series:
-    """Each record's owner: the mapped `owner` (`_owner`), else the WP's owner fields."""
-    candidates = [frame[OWNER]] if OWNER in frame else []
-    candidates += [frame[f] for f in OWNER_FIELDS.get(wp_id, ()) if f in frame]
-    owner = pd.Series(pd.NA, index=frame.index, dtype="str")
-    for column in candidates:
-        text = as_text(column) if is_list_column(column) else column.astype("str")
-        owner = owner.where(~blank_mask(owner), text.str.strip())
-    return owner.where(~blank_mask(owner), None)
+def _owners(table: WorkProductTable) -> pa.Array:
+    """Each record's owner: the mapped `owner` (`_owner`), else the first filled of the WP's
+    owner fields (a placeholder such as "N/A" is no owner); trimmed; null for none."""
+    frame = table.frame
+    names = [OWNER] if OWNER in frame else []
+    names += [f for f in OWNER_FIELDS.get(table.work_product.id, ()) if f in frame]
+    owner = pa.nulls(len(frame), pa.large_string())
+    unset = np.ones(len(frame), dtype=bool)
+    for name in names:
+        filled = unset & ~table.blank(name)
+        if filled.any():
+            owner = pc.if_else(filled, _text(frame[name]), owner)
+            unset &= ~filled
+    return pc.utf8_trim_whitespace(owner)
 
 
-def _record_findings(check: ItemCheck) -> list[pd.DataFrame]:
-    """One finding per gap, built column-wise; text columns stay Arrow-backed (no Python
-    string objects per finding)."""
+def _record_findings(check: ItemCheck) -> pa.Table | None:
+    """One finding per gap, for every item of one WP at once: the gaps' (item, record)
+    positions, then one Arrow `take` per column (no Python object per finding)."""
+    columns, rows = np.nonzero(np.isin(check.codes, GAP_CODES).T)  # item by item, records in order
+    if not len(rows):
+        return None
     frame = check.table.frame
     wp = check.table.work_product
-    parts = []
-    titles = frame["title"] if "title" in frame else pd.Series(None, index=frame.index, dtype="str")
-    if is_list_column(titles):
-        titles = as_text(titles)
-    record_ids = frame[RECORD_ID].astype("str")
-    sources = frame[SOURCE].astype("str")
-    owners = _owners(frame, wp.id)
-    prefix = sources + ":" + record_ids + ":"
-    for column, item in enumerate(check.items):
-        gap = np.isin(check.codes[:, column], GAP_CODES)
-        if not gap.any():
-            continue
-        count = int(gap.sum())
-        status = pd.Categorical.from_codes(
-            (check.codes[gap, column] == INVALID).astype(np.int8), ["missing", "invalid"]
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "id": (prefix[gap] + item.id).reset_index(drop=True),
-                    "work_product": _constant(wp.id, count),
-                    "item": _constant(item.id, count),
-                    "record_id": record_ids[gap].reset_index(drop=True),
-                    "source": sources[gap].reset_index(drop=True),
-                    "status": status,
-                    "severity": _constant(_severity(item), count),
-                    "url": frame[URL][gap].reset_index(drop=True),
-                    "message": _messages(check, column, item, gap),
-                    "title": titles[gap].astype("str").reset_index(drop=True),
-                    "row": frame[ROW_COL][gap].reset_index(drop=True),
-                    "owner": owners[gap].reset_index(drop=True),
-                    "first_seen": pd.Series(None, index=range(count), dtype="str"),
-                    "age_days": pd.Series(np.nan, index=range(count), dtype="float64"),
-                }
-            )
-        )
-    return parts
+    at = pa.array(rows, pa.int64())
+    record_ids = _text(frame[RECORD_ID]).take(at)
+    sources = _text(frame[SOURCE]).take(at)
+    item_ids = [item.id for item in check.items]
+    titles = _text(frame["title"]) if "title" in frame else pa.nulls(len(frame), pa.large_string())
+    severities = ["high", "medium"]
+    message_codes: list[np.ndarray] = []
+    messages: dict[str, int] = {}
+    for column in np.unique(columns).tolist():
+        item = check.items[column]
+        codes, texts = _messages(check, column, item, np.isin(check.codes[:, column], GAP_CODES))
+        offsets = np.array([messages.setdefault(text, len(messages)) for text in texts])
+        message_codes.append(offsets[codes])
+    count = len(rows)
+    return pa.table(
+        {
+            "id": pc.binary_join_element_wise(
+                sources,
+                record_ids,
+                pa.array(item_ids, pa.large_string()).take(columns),
+                pa.scalar(":", pa.large_string()),
+            ),
+            "work_product": _dictionary(np.zeros(count, dtype=np.int32), [wp.id]),
+            "item": _dictionary(columns, item_ids),
+            "record_id": record_ids,
+            "source": sources,
+            "status": _dictionary((check.codes[rows, columns] == INVALID).astype(np.int32), ["missing", "invalid"]),
+            "severity": _dictionary(
+                np.array([severities.index(_severity(item)) for item in check.items])[columns], severities
+            ),
+            "url": _text(frame[URL]).take(at),
+            "message": _dictionary(np.concatenate(message_codes), list(messages)),
+            "title": titles.take(at),
+            "row": pa.array(frame[ROW_COL].to_numpy(dtype=np.int64)).take(at),
+            "owner": _owners(check.table).take(at),
+            "first_seen": pa.nulls(count, pa.large_string()),
+            "age_days": pa.array(np.full(count, np.nan)),
+        },
+        schema=FINDING_SCHEMA,
+    )
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate finding parts column by column, keeping categorical columns categorical
-    (a plain concat would turn differing categories into Python objects)."""
-    columns = {}
-    for name in FINDING_COLUMNS:
-        pieces = [part[name] for part in parts]
-        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
-            columns[name] = pd.Series(union_categoricals([p.array for p in pieces]))
-        else:
-            columns[name] = pd.concat([p.reset_index(drop=True) for p in pieces], ignore_index=True)
-    return pd.DataFrame(columns)
+def _work_product_finding(wp: WorkProduct, item: Item, sources: list[str]) -> pa.Table:
+    """The finding of a work-product item that no record or declaration evidences."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "id": f"{wp.id}:{item.id}",
+                "work_product": wp.id,
+                "item": item.id,
+                "record_id": None,
+                "source": ", ".join(sources),
+                "status": "missing",
+                "severity": _severity(item),
+                "url": None,
+                "message": finding_message(item, ItemStatus.MISSING, wp),
+                "title": wp.name,
+                "row": None,
+                "owner": None,
+                "first_seen": None,
+                "age_days": np.nan,
+            }
+        ],
+        schema=FINDING_SCHEMA,
+    )
+
+
+def _findings_frame(parts: list[pa.Table]) -> pd.DataFrame:
+    """The findings of every WP as one frame: Arrow text shared with pandas (no copy),
+    dictionaries as categories; `row` is a nullable integer when a finding has none."""
+    if not parts:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    table = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
+    frame = table.to_pandas()
+    if table.column("row").null_count:
+        frame["row"] = pd.array(table.column("row"), dtype="Int64")
+    return frame
 
 
 def _coverage(item: Item, counts: dict[str, int]) -> ItemCoverage:
@@ -326,7 +395,7 @@ def assess(
     config_path: str | None = None,
 ) -> Assessment:
     results: dict[str, WorkProductResult] = {}
-    finding_parts: list[pd.DataFrame] = []
+    finding_parts: list[pa.Table] = []
     item_checks: dict[str, ItemCheck] = {}
     for wp in catalogue.work_products:
         table = data.tables.get(wp.id)
@@ -345,7 +414,8 @@ def assess(
                 if item.id in check.unevaluated:
                     coverage.note = f"condition field `{item.when}` is not mapped; treated as not applicable"
                 result.items[item.id] = coverage
-            finding_parts.extend(_record_findings(check))
+            if (part := _record_findings(check)) is not None:
+                finding_parts.append(part)
             item_checks[wp.id] = check
         else:
             for item in wp.record_items:
@@ -361,28 +431,7 @@ def assess(
                 result.items[item_id] = coverage
                 if status == ItemStatus.MISSING:
                     gaps += 1
-                    finding_parts.append(
-                        pd.DataFrame(
-                            [
-                                {
-                                    "id": f"{wp.id}:{item_id}",
-                                    "work_product": wp.id,
-                                    "item": item_id,
-                                    "record_id": None,
-                                    "source": ", ".join(sources),
-                                    "status": "missing",
-                                    "severity": _severity(item),
-                                    "url": None,
-                                    "message": finding_message(item, ItemStatus.MISSING, wp),
-                                    "title": wp.name,
-                                    "row": None,
-                                    "owner": None,
-                                    "first_seen": None,
-                                    "age_days": np.nan,
-                                }
-                            ]
-                        )
-                    )
+                    finding_parts.append(_work_product_finding(wp, item, sources))
         else:
             for item in wp.work_product_items:
                 result.items[item.id] = ItemCoverage(label=item.label, scope="work_product")
@@ -398,7 +447,7 @@ def assess(
         )
         results[wp.id] = result
 
-    findings = _concat(finding_parts) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
+    findings = _findings_frame(finding_parts)
     checks = run_process_checks(data.tables, data.process, generated_at)
     fresh = freshness(data.tables, data.process, generated_at, {wp.id: wp.kind for wp in catalogue.work_products})
     in_variation = {r.id for r in catalogue.requirements_in(variation)}
