@@ -155,3 +155,22 @@ def test_process_checks_count_every_record_and_list_the_first_fifty():
     assert p16.reason.startswith("60 of 60 closed incidents evaluated; 60 do not document")
     assert "(first 50 listed)" in p16.reason
     assert len(p16.records) == 50 and p16.records[0] == "IN-0"
+
+
+def test_a_gap_belongs_to_the_first_filled_owner_field_and_a_placeholder_is_no_owner():
+    """WP.18: the resolver owns a record's gaps, else the reporter; "N/A" or spaces in the
+    resolver's field name no one, so the reporter is asked; trimmed; none at all is None."""
+    records = [
+        {"id": "IN-1", "resolver": "  Ops team ", "reporter": "Ann"},
+        {"id": "IN-2", "resolver": "N/A", "reporter": "Bo"},
+        {"id": "IN-3", "resolver": "   ", "reporter": "Cy"},
+        {"id": "IN-4", "resolver": None, "reporter": "unknown"},
+    ]
+    findings = _assess({"WP.18": table_of("WP.18", records)}, {"WP.18": ["t"]}).findings
+    owners = findings.drop_duplicates("record_id").set_index("record_id")["owner"]
+    assert owners["IN-1"] == "Ops team"
+    assert owners["IN-2"] == "Bo"
+    assert owners["IN-3"] == "Cy"
+    assert owners.isna()["IN-4"]
+    assert len(findings) == findings["id"].nunique()
+    assert set(findings["work_product"].astype(str)) == {"WP.18"}
