@@ -8,6 +8,7 @@ columns of `FINDING_COLUMNS` and are written out column-wise; `Finding` document
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -237,12 +238,10 @@ class Assessment(BaseModel):
         reports group them under their source instead of listing them record by record."""
         findings = self.findings
         mask = np.zeros(len(findings), dtype=bool)
-        if not len(findings):
-            return mask
-        sources, items = findings["source"].astype("str"), findings["item"].astype("str")
-        for source in self.sources:
-            for never in source.never_provides.values():
-                mask |= ((sources == source.name) & items.isin(never)).to_numpy(dtype=bool)
+        for source in self.sources if len(findings) else ():
+            items = {i for never in source.never_provides.values() for i in never}
+            if items:
+                mask |= is_in(findings["source"], [source.name]) & is_in(findings["item"], items)
         return mask
 
     def fix_first(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -254,24 +253,24 @@ class Assessment(BaseModel):
         findings = self.findings
         if findings.empty:
             return []
-        findings = findings[~self.unsourced_mask()]
-        wps = findings["work_product"].astype("str")
+        fixable = ~self.unsourced_mask()
         pending = []
         for requirement in self.requirements:
             if requirement.in_variation and requirement.status == "gap":
-                mine = wps.isin(requirement.work_products).to_numpy()
+                mine = is_in(findings["work_product"], requirement.work_products) & fixable
                 if mine.any():
                     pending.append((int(mine.sum()), requirement.id, mine))
+        rank_all = ~is_in(findings["severity"], ["high"])
+        age_all = findings["age_days"].fillna(0).to_numpy(dtype=float) if "age_days" in findings else None
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         for remaining, requirement_id, mine in sorted(pending, key=lambda p: (p[0], p[1])):
-            chosen = findings[mine]
-            rank = (chosen["severity"].astype("str") != "high").to_numpy(dtype=int)
-            age = chosen["age_days"].fillna(0).to_numpy(dtype=float) if "age_days" in chosen else np.zeros(len(chosen))
+            at = np.flatnonzero(mine)
+            age = age_all[at] if age_all is not None else np.zeros(len(at))
             # high severity first, then the oldest; stable, so ties keep the findings' order.
             # Only as many rows as can still be chosen are turned into Python objects.
-            order = np.lexsort((-age, rank))[: limit - len(rows) + len(seen)]
-            for row in chosen.iloc[order].itertuples():
+            order = np.lexsort((-age, rank_all[at]))[: limit - len(rows) + len(seen)]
+            for row in findings.iloc[at[order]].itertuples():
                 if row.id in seen:
                     continue
                 seen.add(str(row.id))
@@ -289,18 +288,34 @@ class Assessment(BaseModel):
     def owners(self, limit: int = 10) -> list[dict[str, Any]]:
         """Gaps per owner, most first, with the oldest gap's age (`(no owner)` for the rest)."""
         findings = self.findings
-        if findings.empty:
+        if findings.empty or "owner" not in findings:
             return []
-        owner = findings["owner"].astype("str").fillna("(no owner)") if "owner" in findings else None
-        if owner is None:
-            return []
-        ages = findings["age_days"] if "age_days" in findings else pd.Series(float("nan"), index=findings.index)
-        grouped = pd.DataFrame({"owner": owner, "age": ages}).groupby("owner", sort=False)
-        table = grouped.agg(gaps=("age", "size"), oldest_days=("age", "max")).sort_values("gaps", ascending=False)
+        codes, names = pd.factorize(findings["owner"], use_na_sentinel=True)
+        codes = np.where(codes < 0, len(names), codes)
+        labels = [str(name) for name in names] + ["(no owner)"]
+        gaps = np.bincount(codes, minlength=len(labels))
+        ages = findings["age_days"].to_numpy(dtype=float) if "age_days" in findings else np.full(len(codes), np.nan)
+        oldest = np.full(len(labels), -np.inf)
+        np.fmax.at(oldest, codes, ages)
+        present = [i for i in np.argsort(-gaps, kind="stable").tolist() if gaps[i]]
         return [
-            {"owner": str(name), "gaps": int(r.gaps), "oldest_days": _plain(r.oldest_days)}
-            for name, r in table.head(limit).iterrows()
+            {
+                "owner": labels[i],
+                "gaps": int(gaps[i]),
+                "oldest_days": None if not np.isfinite(oldest[i]) else float(oldest[i]),
+            }
+            for i in present[:limit]
         ]
+
+
+def is_in(column: pd.Series, values: Iterable[str]) -> np.ndarray:
+    """Where a findings column holds one of `values`: on a categorical column by its codes
+    (no text per row), else by Arrow."""
+    wanted = list(values)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = [column.cat.categories.get_loc(v) for v in wanted if v in column.cat.categories]
+        return np.isin(column.cat.codes.to_numpy(), codes)
+    return column.isin(wanted).to_numpy(dtype=bool)
 
 
 def _plain(value: Any) -> Any:

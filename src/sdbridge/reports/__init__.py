@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sdbridge import progress
-from sdbridge.assessment import Assessment
+from sdbridge.assessment import Assessment, is_in
 from sdbridge.errors import ConfigError
 from sdbridge.files import atomic_write
 from sdbridge.profile import load_catalogue
@@ -62,16 +62,12 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
     groups = []
     for source in assessment.sources:
         for wp_id, items in source.never_provides.items():
-            hit = np.zeros(len(findings), dtype=bool)
-            if len(findings):
-                hit = (
-                    (findings["source"].astype("str") == source.name) & findings["item"].astype("str").isin(items)
-                ).to_numpy(dtype=bool)
+            hit = is_in(findings["source"], [source.name]) & is_in(findings["item"], items) if len(findings) else ()
             groups.append(
                 {
                     "source": source.name,
                     "work_product": wp_id,
-                    "findings": int(hit.sum()),
+                    "findings": int(np.count_nonzero(hit)),
                     "entries": [(i, catalogue.item(i).label) for i in items],
                 }
             )
@@ -216,6 +212,24 @@ def write_json(assessment: Assessment, out: Path) -> Path:
 _RISKY = f"{CELL_FORMULA}|{LINE_FORMULA}"
 
 
+_FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode(), dtype=np.uint8)
+
+
+def _may_be_risky(array: pa.Array) -> bool:
+    """Whether any value might start a formula: numpy over the first byte of each value, and
+    over all the text for a line break (a false alarm only costs the exact regex test)."""
+    offsets_buffer, data = array.buffers()[1:3]
+    if data is None or not len(array):
+        return False
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1].astype(np.int64)
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if (raw == 0x0A).any() or (raw == 0x0D).any():
+        return True
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]] - offsets[0]
+    return bool(np.isin(raw[starts], _FORMULA_BYTES).any())
+
+
 def _neutralised(array: pa.Array) -> pa.Array:
     """`neutralise` for a whole Arrow column: a quote before a formula at the start of the
     cell and after every line break; a dictionary column fixes only its dictionary."""
@@ -223,8 +237,8 @@ def _neutralised(array: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(array.indices, _neutralised(array.dictionary))
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return array
-    if not pc.any(pc.match_substring_regex(array, _RISKY)).as_py():  # the common case: nothing to do
-        return array
+    if not _may_be_risky(array) or not pc.any(pc.match_substring_regex(array, _RISKY)).as_py():
+        return array  # the common case: nothing to do
     fixed = pc.replace_substring_regex(array, LINE_FORMULA, r"\1'\2")
     quote = pa.scalar("'", array.type)
     prefixed = pc.binary_join_element_wise(quote, fixed, pa.scalar("", array.type))
@@ -259,14 +273,7 @@ def dump_csv(frame: pd.DataFrame, target: Any) -> None:
     stream; dictionary columns are written as their text."""
     import pyarrow.csv as pacsv
 
-    table = arrow_table(frame)
-    table = pa.table(
-        {
-            name: pc.cast(column, pa.string()) if pa.types.is_dictionary(column.type) else column
-            for name, column in zip(table.column_names, table.columns)
-        }
-    )
-    pacsv.write_csv(table, target, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(arrow_table(frame), target, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
 def write_csv(assessment: Assessment, out: Path) -> Path:
@@ -307,22 +314,51 @@ def environment() -> Environment:
 MAX_MD_FINDINGS_PER_WP = 200
 
 
+def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of findings for a template: a missing value is None, whatever the column's type."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def first_rows(findings: pd.DataFrame, at: np.ndarray, limit: int) -> np.ndarray:
+    """Of the findings at positions `at`, the first `limit` by record id (findings about the
+    whole work product, without one, first), then item in catalogue order, then position:
+    Arrow's top-k, without sorting them all."""
+    record_ids = pa.array(findings["record_id"].astype("str").array).take(pa.array(at))
+    items = findings["item"]
+    item_codes = items.cat.codes.to_numpy()[at] if isinstance(items.dtype, pd.CategoricalDtype) else None
+    if item_codes is None:
+        item_codes = pd.factorize(items.iloc[at], sort=True)[0]
+    table = pa.table({"record_id": record_ids, "item": item_codes, "at": at})
+    unnamed = table.filter(pc.is_null(table["record_id"]))
+    named = table.filter(pc.is_valid(table["record_id"]))
+    keys = [("record_id", "ascending"), ("item", "ascending"), ("at", "ascending")]
+    first = pc.take(unnamed, pc.sort_indices(unnamed, sort_keys=keys[1:]))["at"].to_numpy()[:limit]
+    if len(first) < limit and len(named):
+        top = pc.select_k_unstable(named, k=min(limit - len(first), len(named)), sort_keys=keys)
+        first = np.concatenate([first, pc.take(named["at"], top).to_numpy()])
+    return first
+
+
 def write_md(assessment: Assessment, out: Path) -> Path:
     catalogue = load_catalogue()
     never, unsourced = never_provided(assessment)
-    findings = assessment.findings[~unsourced] if unsourced.any() else assessment.findings
+    findings = assessment.findings
     groups = []
-    for wp_id, group in findings.groupby("work_product", sort=True, observed=True) if len(findings) else []:
-        rows = group.sort_values(["record_id", "item"], na_position="first")
-        groups.append(
-            {
-                "id": wp_id,
-                "name": catalogue.work_product(wp_id).name,
-                "count": len(rows),
-                "rows": rows.head(MAX_MD_FINDINGS_PER_WP).to_dict(orient="records"),
-                "more": max(0, len(rows) - MAX_MD_FINDINGS_PER_WP),
-            }
-        )
+    if len(findings):
+        work_products = findings["work_product"].astype("category")
+        for code, wp_id in enumerate(work_products.cat.categories):
+            at = np.flatnonzero((work_products.cat.codes.to_numpy() == code) & ~unsourced)
+            if not len(at):
+                continue
+            groups.append(
+                {
+                    "id": wp_id,
+                    "name": catalogue.work_product(wp_id).name,
+                    "count": len(at),
+                    "rows": plain_rows(findings.iloc[first_rows(findings, at, MAX_MD_FINDINGS_PER_WP)]),
+                    "more": max(0, len(at) - MAX_MD_FINDINGS_PER_WP),
+                }
+            )
     text = (
         environment()
         .get_template("report.md.j2")

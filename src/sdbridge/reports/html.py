@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from markupsafe import Markup, escape
 
 from sdbridge.assessment import Assessment
@@ -53,21 +54,27 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
 
 
 def render_html(assessment: Assessment) -> str:
-    from sdbridge.reports import environment, never_provided
+    from sdbridge.reports import environment, never_provided, plain_rows
 
     env = environment()
     never, unsourced = never_provided(assessment)
-    findings = assessment.findings[~unsourced] if unsourced.any() else assessment.findings
-    rows = findings.head(MAX_ROWS).astype(object).where(findings.head(MAX_ROWS).notna(), None)
+    findings = assessment.findings
+    kept = np.flatnonzero(~unsourced)
+
+    def choices(name: str) -> list[str]:
+        if not len(kept) or name not in findings:
+            return []
+        column = findings[name]
+        values = column.iloc[kept] if len(kept) < len(column) else column
+        return sorted(str(v) for v in values.dropna().unique().tolist())
+
     return env.get_template("report.html.j2").render(
         a=assessment,
-        findings=rows.to_dict(orient="records"),
-        more_findings=max(0, len(findings) - MAX_ROWS),
-        filter_wps=sorted(findings["work_product"].dropna().unique().tolist()) if len(findings) else [],
-        filter_sources=sorted(findings["source"].dropna().unique().tolist()) if len(findings) else [],
-        filter_owners=sorted(findings["owner"].dropna().unique().tolist())
-        if len(findings) and "owner" in findings
-        else [],
+        findings=plain_rows(findings.iloc[kept[:MAX_ROWS]]),
+        more_findings=max(0, len(kept) - MAX_ROWS),
+        filter_wps=choices("work_product"),
+        filter_sources=choices("source"),
+        filter_owners=choices("owner"),
         trend_svg=trend_svg(assessment.trend),
         never=never,
     )
