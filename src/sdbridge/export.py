@@ -19,8 +19,6 @@ import csv
 import hashlib
 import io
 import json
-import queue
-import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ import pandas as pd
 from sdbridge import __version__
 from sdbridge.assessment import Assessment
 from sdbridge.errors import SdbridgeError
-from sdbridge.files import atomic_write
+from sdbridge.files import atomic_write, write_behind
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
 from sdbridge.reports import dump_csv, dump_json, dump_records_json
@@ -227,30 +225,11 @@ def write_package(members: Iterable[tuple[str, bytes]], path: Path) -> Path:
     check_target(path)
 
     def write(tmp: Path) -> None:
-        handoff: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=1)
-        failed: list[BaseException] = []
+        def compress(fed: Iterator[tuple[str, bytes]]) -> None:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+                for item in fed:
+                    archive.writestr(*item)
 
-        def writer() -> None:
-            try:
-                with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
-                    while (item := handoff.get()) is not None:
-                        archive.writestr(*item)
-            except BaseException as exc:  # handed to the main thread below
-                failed.append(exc)
-                while handoff.get() is not None:  # let the producer finish handing over
-                    pass
-
-        thread = threading.Thread(target=writer, name="sdbridge-zip", daemon=True)
-        thread.start()
-        try:
-            for item in members:
-                if failed:
-                    break
-                handoff.put(item)
-        finally:
-            handoff.put(None)
-            thread.join()
-        if failed:
-            raise failed[0]
+        write_behind(members, compress, name="sdbridge-zip")
 
     return atomic_write(path, write)

@@ -5,10 +5,15 @@ an audit package, with the permissions of an ordinary file."""
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 LEFTOVER_AGE_SECONDS = 600
 """A temporary file this old beside its target was left by a process that was killed."""
@@ -45,3 +50,42 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+_END = object()
+
+
+def write_behind(items: Iterable[T], consume: Callable[[Iterator[T]], Any], name: str = "sdbridge-writer") -> None:
+    """Hand `items`, as they are made, to `consume` running in a writer thread (compression
+    and file writes let go of the GIL, so writing overlaps making the next item); at most two
+    wait between them, so memory stays bounded. A failure on either side stops both and is
+    raised here, after the writer has finished."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+    ended = threading.Event()
+
+    def fed() -> Iterator[T]:
+        while (item := handoff.get()) is not _END:
+            yield item
+        ended.set()
+
+    def writer() -> None:
+        try:
+            consume(fed())
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+        while not ended.is_set() and handoff.get() is not _END:  # let the producer finish
+            pass
+
+    thread = threading.Thread(target=writer, name=name, daemon=True)
+    thread.start()
+    try:
+        for item in items:
+            if failed:
+                break
+            handoff.put(item)
+    finally:
+        handoff.put(_END)
+        thread.join()
+    if failed:
+        raise failed[0]

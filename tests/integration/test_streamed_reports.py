@@ -82,3 +82,31 @@ def test_parquet_holds_the_findings_typed(assessment, tmp_path):
     assert back.column("title").to_pylist()[: len(AWKWARD)] == AWKWARD  # as written: not neutralised
     assert str(back.schema.field("row").type) == "int64"
     assert back.column("row").to_pylist() == [None if pd.isna(r) else int(r) for r in assessment.findings["row"]]
+
+
+def test_a_full_disk_while_report_json_is_written_leaves_the_old_report(assessment, tmp_path, monkeypatch):
+    """The findings are written from a writer thread; its failure reaches the caller, and
+    the report already there is left as it was (no half-written report.json)."""
+    from sdbridge import reports
+
+    monkeypatch.setattr(reports, "JSON_BATCH", 7)
+    (tmp_path / "report.json").write_text('{"old": true}', encoding="utf-8")
+    writes = 0
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            nonlocal writes
+            writes += 1
+            if writes > 3:
+                raise OSError(28, "No space left on device")
+            return self.handle.write(data)
+
+    original = reports.dump_json
+    monkeypatch.setattr(reports, "dump_json", lambda a, handle: original(a, FullDisk(handle)))
+    with pytest.raises(OSError, match="No space left"):
+        write_json(assessment, tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]

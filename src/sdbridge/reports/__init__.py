@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sdbridge import progress
 from sdbridge.assessment import Assessment, is_in
 from sdbridge.errors import ConfigError
-from sdbridge.files import atomic_write
+from sdbridge.files import atomic_write, write_behind
 from sdbridge.profile import load_catalogue
 
 Sink = Callable[[Assessment, Path], Path]
@@ -101,13 +101,21 @@ _OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
 _NEEDS_ESCAPE = r"[\x00-\x1f\"\\\\]"
 
 
+def _value_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of a text array's own values (a slice's only, not its parent's) as
+    numpy, and where each value starts in them (one more entry: the end)."""
+    if not len(array) or array.buffers()[2] is None:
+        return np.zeros(0, dtype=np.uint8), np.zeros(len(array) + 1, dtype=np.int64)
+    offsets_buffer, data = array.buffers()[1:3]
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1].astype(np.int64)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[0]
+
+
 def _may_need_escape(array: pa.Array) -> bool:
     """Whether any value might hold a quote, a backslash or a control character: one pass of
     numpy over the bytes of the text (a false alarm only costs the exact regex test)."""
-    data = array.buffers()[2]
-    if data is None:
-        return False
-    raw = np.frombuffer(data, dtype=np.uint8)
+    raw, _ = _value_bytes(array)
     return bool((raw < 0x20).any() or (raw == 0x22).any() or (raw == 0x5C).any())
 
 
@@ -127,10 +135,10 @@ def _json_escaped(array: pa.Array) -> pa.Array | None:
     return array
 
 
-def _json_lines(table: pa.Table) -> pa.Array | None:
-    """One JSON object per finding, built column-wise in Arrow: a text column without nulls
-    takes its quotes from the literal text around it (no pass of its own); one with nulls is
-    quoted value by value, `null` where missing."""
+def _json_lines(table: pa.Table, tail: str) -> pa.Array | None:
+    """One JSON object per finding, each followed by `tail`, built column-wise in Arrow: a
+    text column without nulls takes its quotes from the literal text around it (no pass of
+    its own); one with nulls is quoted value by value, `null` where missing."""
     empty = pa.scalar("", pa.large_string())
     quote = pa.scalar('"', pa.large_string())
     parts: list[pa.Array | pa.Scalar] = []
@@ -151,24 +159,50 @@ def _json_lines(table: pa.Table) -> pa.Array | None:
                 encoded = pc.fill_null(pc.binary_join_element_wise(quote, text, quote, empty), "null")
         parts += [pa.scalar(literal + ('"' if quoted else ""), pa.large_string()), encoded]
         literal = '"' if quoted else ""
-    parts.append(pa.scalar(literal + "}", pa.large_string()))
+    parts.append(pa.scalar(literal + "}" + tail, pa.large_string()))
     return pc.binary_join_element_wise(*parts, empty)
 
 
-def _json_batches(findings: pd.DataFrame) -> Iterator[bytes | pa.Buffer]:
-    """The findings as JSON objects, one per line, for the `findings` array, a batch at a
-    time, as UTF-8: encoded column-wise in Arrow (no Python object per finding); a batch with
-    a rare control character goes through pandas' encoder instead, which escapes every one
-    (its `\\/` for `/` is put back: every `\\/` it writes is that escape)."""
-    separator = pa.scalar(",\n    ", pa.large_string())
-    for start in range(0, len(findings), JSON_BATCH):
-        batch = findings.iloc[start : start + JSON_BATCH]
-        lines = _json_lines(arrow_table(batch, for_spreadsheets=False))
+ITEM_SEPARATOR = ",\n    "
+"""Between two objects of a streamed JSON array: one object per line."""
+
+
+def _json_batches(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
+    """The rows as JSON objects, one per line, every one but the last followed by a separator, a
+    batch at a time, as UTF-8: encoded column-wise in Arrow from slices of one Arrow table (no
+    Python object per row; a batch is the bytes Arrow built, written as they are); a batch
+    with a rare control character goes through pandas' encoder instead, which escapes every
+    one (its `\\/` for `/` is put back: every `\\/` it writes is that escape)."""
+    table = arrow_table(frame, for_spreadsheets=False)
+    separator = ITEM_SEPARATOR.encode("utf-8")
+    for start in range(0, len(frame), JSON_BATCH):
+        last = start + JSON_BATCH >= len(frame)
+        lines = _json_lines(table.slice(start, JSON_BATCH), ITEM_SEPARATOR)
         if lines is not None:
-            yield pc.binary_join(pa.LargeListArray.from_arrays([0, len(lines)], lines), separator)[0].as_buffer()
+            raw, _ = _value_bytes(lines)
+            yield (raw[: -len(separator)] if last else raw).data.cast("B")
             continue
+        batch = frame.iloc[start : start + JSON_BATCH]
         text = batch.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n")
-        yield text.replace("\\/", "/").replace("\n", ",\n    ").encode("utf-8")
+        yield (text.replace("\\/", "/").replace("\n", ITEM_SEPARATOR) + ("" if last else ITEM_SEPARATOR)).encode()
+
+
+def _json_chunks(head: str, frame: pd.DataFrame, close: tuple[str, str]) -> Iterator[bytes | memoryview]:
+    """`head`, the rows as the items of the JSON array it opens, then `close[0]` (after
+    items) or `close[1]` (when there are none)."""
+    yield head.encode("utf-8")
+    wrote = False
+    for batch in _json_batches(frame):
+        if not wrote:
+            yield b"\n    "
+            wrote = True
+        yield batch
+    yield (close[0] if wrote else close[1]).encode("utf-8")
+
+
+def _write_chunks(chunks: Iterable[bytes | memoryview], handle: BinaryIO) -> None:
+    """Write the chunks from a writer thread while the next is encoded (both let go of the GIL)."""
+    write_behind(chunks, lambda fed: [handle.write(chunk) for chunk in fed], name="sdbridge-json")
 
 
 def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
@@ -177,28 +211,13 @@ def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
     head = json.dumps(assessment.model_dump(mode="json"), indent=2, ensure_ascii=False)
     if not head.endswith("}"):
         raise AssertionError("the assessment is not a JSON object")
-    handle.write(head[:-1].rstrip().encode("utf-8"))
-    handle.write(((",\n" if head.strip() != "{}" else "\n") + '  "findings": [').encode("utf-8"))
-    wrote = _write_items(handle, assessment.findings)
-    handle.write(b"\n  ]\n}\n" if wrote else b"]\n}\n")
+    opening = head[:-1].rstrip() + (",\n" if head.strip() != "{}" else "\n") + '  "findings": ['
+    _write_chunks(_json_chunks(opening, assessment.findings, ("\n  ]\n}\n", "]\n}\n")), handle)
 
 
 def dump_records_json(records: pd.DataFrame, handle: BinaryIO) -> None:
     """A table of records as a JSON array, one object per line, encoded like the findings."""
-    handle.write(b"[")
-    wrote = _write_items(handle, records)
-    handle.write(b"\n]\n" if wrote else b"]\n")
-
-
-def _write_items(handle: BinaryIO, frame: pd.DataFrame) -> bool:
-    """The rows of a frame as the items of an open JSON array, one object per line; whether
-    there was any."""
-    first = True
-    for batch in _json_batches(frame):
-        handle.write(b"\n    " if first else b",\n    ")
-        handle.write(batch)
-        first = False
-    return not first
+    _write_chunks(_json_chunks("[", records, ("\n]\n", "]\n")), handle)
 
 
 def write_json(assessment: Assessment, out: Path) -> Path:
@@ -218,15 +237,10 @@ _FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode(), dtype=np.uint8)
 def _may_be_risky(array: pa.Array) -> bool:
     """Whether any value might start a formula: numpy over the first byte of each value, and
     over all the text for a line break (a false alarm only costs the exact regex test)."""
-    offsets_buffer, data = array.buffers()[1:3]
-    if data is None or not len(array):
-        return False
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1].astype(np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    raw, offsets = _value_bytes(array)
     if (raw == 0x0A).any() or (raw == 0x0D).any():
         return True
-    starts = offsets[:-1][offsets[1:] > offsets[:-1]] - offsets[0]
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]
     return bool(np.isin(raw[starts], _FORMULA_BYTES).any())
 
 
