@@ -19,15 +19,16 @@ import csv
 import hashlib
 import io
 import json
+import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import pandas as pd
+import pyarrow as pa
 
 from sdbridge import __version__
 from sdbridge.assessment import Assessment
@@ -35,7 +36,7 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.files import atomic_write, write_behind
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
-from sdbridge.reports import dump_csv, dump_json, dump_records_json
+from sdbridge.reports import csv_chunks, records_json_chunks, report_json_chunks
 from sdbridge.values import as_text
 
 DATE_FIELDS = ("started_at", "received_at", "performed_at", "period_end", "deployed_at", "needed_by")
@@ -136,48 +137,46 @@ def annex_b(assessment: Assessment) -> bytes:
     return _csv(rows)
 
 
-def _streamed(write: Callable[[BinaryIO], None]) -> bytes:
-    """The bytes a streaming writer produces (the same writers as the report files)."""
-    buffer = io.BytesIO()
-    write(buffer)
-    return buffer.getvalue()
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A frame as CSV by the report's CSV writer (Arrow, neutralised)."""
-    return _streamed(lambda handle: dump_csv(frame, handle))
+Chunks = Iterable[bytes | memoryview | pa.Buffer]
+"""A member's content, a piece at a time (the package never holds a whole member)."""
 
 
 def build_package(
     assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None
-) -> Iterator[tuple[str, bytes]]:
-    """The package's members, one at a time (name, bytes), each made by the same writers as
-    the report files, and last the manifest with every member's SHA-256. A member is handed
-    on as soon as it is made, so the caller can write (and compress) it while the next is
-    made, and no more than two are held at once."""
+) -> Iterator[tuple[str, Chunks]]:
+    """The package's members, one at a time (name, its content in chunks), each made by the
+    same writers as the report files, and last the manifest with every member's SHA-256. A
+    chunk is handed on as soon as it is made, so the caller writes (and compresses) it while
+    the next is made; memory holds a few chunks, never a whole member."""
     from sdbridge.reports.html import render_html
 
     digests: dict[str, str] = {}
 
-    def member(name: str, data: bytes) -> tuple[str, bytes]:
-        digests[name] = hashlib.sha256(data).hexdigest()
-        return name, data
+    def member(name: str, chunks: Chunks) -> tuple[str, Chunks]:
+        def hashed() -> Iterator[bytes | memoryview | pa.Buffer]:
+            digest = hashlib.sha256()
+            for chunk in chunks:
+                digest.update(chunk)
+                yield chunk
+            digests[name] = digest.hexdigest()
 
-    yield member("report.json", _streamed(lambda handle: dump_json(assessment, handle)))
-    yield member("findings.csv", _streamed(lambda handle: dump_csv(assessment.findings, handle)))
-    yield member("index.html", render_html(assessment).encode("utf-8"))
-    yield member("annex-c-checklist.csv", annex_c(assessment))
-    yield member("annex-b-traceability.csv", annex_b(assessment))
+        return name, hashed()
+
+    yield member("report.json", report_json_chunks(assessment))
+    yield member("findings.csv", csv_chunks(assessment.findings))
+    yield member("index.html", [render_html(assessment).encode("utf-8")])
+    yield member("annex-c-checklist.csv", [annex_c(assessment)])
+    yield member("annex-b-traceability.csv", [annex_b(assessment)])
     findings = assessment.findings
     by_wp = findings.groupby("work_product", observed=True, sort=False).indices if len(findings) else {}
     for wp_id, table in sorted(tables.items()):
         if not len(table.frame):
             continue
         records = _records(table, assessment.item_status.get(wp_id))
-        yield member(f"{wp_id}/records.csv", _csv_bytes(records))
-        yield member(f"{wp_id}/records.json", _streamed(partial(dump_records_json, records)))
+        yield member(f"{wp_id}/records.csv", csv_chunks(records))
+        yield member(f"{wp_id}/records.json", records_json_chunks(records))
         own = findings.iloc[by_wp[wp_id]] if wp_id in by_wp else findings.iloc[:0]
-        yield member(f"{wp_id}/findings.csv", _csv_bytes(own))
+        yield member(f"{wp_id}/findings.csv", csv_chunks(own))
     manifest = {
         "sdbridge": __version__,
         "profile": assessment.profile,
@@ -189,7 +188,7 @@ def build_package(
         "files": dict(sorted(digests.items())),
     }
     manifest["manifest_sha256"] = manifest_digest(manifest)
-    yield "manifest.json", json.dumps(manifest, indent=2).encode("utf-8")
+    yield "manifest.json", [json.dumps(manifest, indent=2).encode("utf-8")]
 
 
 def manifest_digest(manifest: dict) -> str:
@@ -213,23 +212,47 @@ def check_target(path: Path) -> None:
         raise ExportError(f"{path} is inside a system folder", hint="write the package to your own folder")
 
 
+def _member_info(name: str) -> zipfile.ZipInfo:
+    """A member as `ZipFile.writestr` would make it: now, deflated, an ordinary file's mode."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # `compress_level` since Python 3.13, `_compresslevel` before
+    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", ZIP_LEVEL)
+    info.external_attr = 0o600 << 16
+    return info
+
+
 ZIP_LEVEL = 1
 """Deflate level of the package's members: the fastest (text compresses ~8:1 at level 1 and
 ~9:1 at 6, for a third of the time)."""
 
 
-def write_package(members: Iterable[tuple[str, bytes]], path: Path) -> Path:
+def write_package(members: Iterable[tuple[str, bytes | Chunks]], path: Path) -> Path:
     """Write the members into a ZIP at `path` (atomically). Compression runs in a writer
-    thread (zlib releases the GIL) while the next member is made; a failure on either side
+    thread (zlib releases the GIL) while the next chunk is made; a failure on either side
     leaves no package."""
     check_target(path)
 
-    def write(tmp: Path) -> None:
-        def compress(fed: Iterator[tuple[str, bytes]]) -> None:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
-                for item in fed:
-                    archive.writestr(*item)
+    def pieces() -> Iterator[str | bytes | memoryview | pa.Buffer]:
+        """The members as one stream: a name opens a member, the chunks after it fill it."""
+        for name, content in members:
+            yield name
+            yield from [content] if isinstance(content, bytes | bytearray | memoryview) else content
 
-        write_behind(members, compress, name="sdbridge-zip")
+    def write(tmp: Path) -> None:
+        def compress(fed: Iterator[str | bytes | memoryview | pa.Buffer]) -> None:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+                stream: IO[bytes] | None = None
+                for piece in fed:
+                    if isinstance(piece, str):
+                        if stream is not None:
+                            stream.close()
+                        stream = archive.open(_member_info(piece), "w", force_zip64=True)
+                    elif stream is not None:
+                        stream.write(piece)
+                if stream is not None:
+                    stream.close()
+
+        write_behind(pieces(), compress, name="sdbridge-zip")
 
     return atomic_write(path, write)

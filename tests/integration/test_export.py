@@ -136,24 +136,35 @@ def test_a_package_that_cannot_be_written_leaves_nothing_and_says_why(tmp_path, 
     assert not (tmp_path / "audit.zip").exists() and not list(tmp_path.iterdir())
     assert made == ["report.json", "findings.csv", "WP.18/records.csv"]
 
-    original = zipfile.ZipFile.writestr
+    original = zipfile.ZipFile.open
+    handed: list[str] = []
 
-    def full_disk(self, name, data, *args, **kwargs):
-        if name == "findings.csv":
+    def full_disk(self, name, mode="r", *args, **kwargs):
+        if mode == "w" and getattr(name, "filename", name) == "m7.csv":
             raise OSError(28, "No space left on device")
-        return original(self, name, data, *args, **kwargs)
+        return original(self, name, mode, *args, **kwargs)
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    def many():
+        for at in range(50):
+            handed.append(f"m{at}.csv")
+            yield f"m{at}.csv", iter([b"a,b\n", b"1,2\n"])
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", full_disk)
     with pytest.raises(OSError, match="No space left"):  # the writer thread's failure reaches the caller
-        export_module.write_package(iter([("report.json", b"{}"), ("findings.csv", b"a")] * 50), tmp_path / "b.zip")
+        export_module.write_package(many(), tmp_path / "b.zip")
     assert not list(tmp_path.iterdir())
+    assert len(handed) < 50  # the producer stopped soon after the writer failed
 
 
 def test_a_full_disk_during_export_is_one_line(tmp_path, monkeypatch):
-    def full_disk(self, name, data, *args, **kwargs):
-        raise OSError(28, "No space left on device")
+    original = zipfile.ZipFile.open
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    def full_disk(self, name, mode="r", *args, **kwargs):
+        if mode == "w":  # writing a member of the package (reading a workbook goes on)
+            raise OSError(28, "No space left on device")
+        return original(self, name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", full_disk)
     target = tmp_path / "audit.zip"
     result = runner.invoke(app, ["export", "-c", str(DEMO_CONFIG), "--out", str(target)])
     assert result.exit_code == 2

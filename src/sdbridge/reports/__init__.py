@@ -205,19 +205,24 @@ def _write_chunks(chunks: Iterable[bytes | memoryview], handle: BinaryIO) -> Non
     write_behind(chunks, lambda fed: [handle.write(chunk) for chunk in fed], name="sdbridge-json")
 
 
-def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
-    """`report.json` into a binary stream: the assessment as its model gives it, then the
-    findings streamed in batches (one object per line inside the `findings` array)."""
+def report_json_chunks(assessment: Assessment) -> Iterator[bytes | memoryview]:
+    """`report.json`, a chunk at a time: the assessment as its model gives it, then the
+    findings in batches (one object per line inside the `findings` array)."""
     head = json.dumps(assessment.model_dump(mode="json"), indent=2, ensure_ascii=False)
     if not head.endswith("}"):
         raise AssertionError("the assessment is not a JSON object")
     opening = head[:-1].rstrip() + (",\n" if head.strip() != "{}" else "\n") + '  "findings": ['
-    _write_chunks(_json_chunks(opening, assessment.findings, ("\n  ]\n}\n", "]\n}\n")), handle)
+    return _json_chunks(opening, assessment.findings, ("\n  ]\n}\n", "]\n}\n"))
 
 
-def dump_records_json(records: pd.DataFrame, handle: BinaryIO) -> None:
+def records_json_chunks(records: pd.DataFrame) -> Iterator[bytes | memoryview]:
     """A table of records as a JSON array, one object per line, encoded like the findings."""
-    _write_chunks(_json_chunks("[", records, ("\n]\n", "]\n")), handle)
+    return _json_chunks("[", records, ("\n]\n", "]\n"))
+
+
+def dump_json(assessment: Assessment, handle: BinaryIO) -> None:
+    """`report.json` into a binary stream."""
+    _write_chunks(report_json_chunks(assessment), handle)
 
 
 def write_json(assessment: Assessment, out: Path) -> Path:
@@ -282,12 +287,32 @@ def arrow_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.
     return pa.table(columns)
 
 
-def dump_csv(frame: pd.DataFrame, target: Any) -> None:
-    """Findings or records as CSV (neutralised) by pyarrow's writer, into a path or binary
-    stream; dictionary columns are written as their text."""
+CSV_BATCH = 100_000
+"""Rows written per CSV chunk: an audit package holds one chunk at a time, not the file."""
+
+
+def csv_chunks(frame: pd.DataFrame) -> Iterator[pa.Buffer]:
+    """Findings or records as CSV (neutralised) by pyarrow's writer, a batch of rows at a time
+    (the header with the first); dictionary columns are written as their text."""
     import pyarrow.csv as pacsv
 
-    pacsv.write_csv(arrow_table(frame), target, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    table = arrow_table(frame)
+    batches = table.to_batches(max_chunksize=CSV_BATCH) or [pa.RecordBatch.from_pylist([], schema=table.schema)]
+    for at, batch in enumerate(batches):
+        sink = pa.BufferOutputStream()
+        options = pacsv.WriteOptions(include_header=at == 0, quoting_style="needed")
+        pacsv.write_csv(batch, sink, write_options=options)
+        yield sink.getvalue()
+
+
+def dump_csv(frame: pd.DataFrame, target: Path | BinaryIO) -> None:
+    """`csv_chunks` into a path or a binary stream."""
+    if isinstance(target, Path):
+        with target.open("wb") as handle:
+            dump_csv(frame, handle)
+        return
+    for chunk in csv_chunks(frame):
+        target.write(chunk)
 
 
 def write_csv(assessment: Assessment, out: Path) -> Path:
