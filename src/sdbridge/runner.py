@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,7 +31,10 @@ from sdbridge.errors import SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports import write_reports
 from sdbridge.secrets import reveal
-from sdbridge.store import Store, is_url
+from sdbridge.values import is_url
+
+if TYPE_CHECKING:  # the store (and SQLAlchemy) load when one is opened: not for a check without one
+    from sdbridge.store import Store
 
 log = logging.getLogger("sdbridge.run")
 
@@ -98,6 +101,8 @@ def has_store(config: Config) -> bool:
 
 def open_store(config: Config) -> Store:
     """The config's store, as its tenant."""
+    from sdbridge.store import Store
+
     location = store_location(config)
     return Store(location, tenant=config.tenant, password=store_password(config) if is_url(location) else None)
 

@@ -52,7 +52,7 @@ from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 from sdbridge.faults import fault_point
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, is_url
 
 SQLITE_MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments
@@ -262,11 +262,6 @@ def _frame_to_ipc(frame: pd.DataFrame) -> bytes:
 
 def _ipc_to_frame(data: bytes) -> pd.DataFrame:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
-
-
-def is_url(location: str | Path) -> bool:
-    """A store given as a database URL (PostgreSQL) rather than a SQLite file."""
-    return isinstance(location, str) and "://" in location
 
 
 def display_url(url: str | sa.URL) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +66,11 @@ def check_url(value: str) -> str:
 PlainURL = Annotated[str, AfterValidator(check_url)]
 """A URL of the config: never one with credentials in it."""
 """A config value naming a time zone; every `timezone:`/`tz:` of the config is one."""
+
+
+def is_url(location: str | Path) -> bool:
+    """A store given as a database URL (PostgreSQL) rather than a SQLite file."""
+    return isinstance(location, str) and "://" in location
 
 
 def is_list_column(series: pd.Series) -> bool:
