@@ -23,6 +23,7 @@ from sdbridge.assessment import Assessment, is_in
 from sdbridge.errors import ConfigError
 from sdbridge.files import atomic_write, write_behind
 from sdbridge.profile import load_catalogue
+from sdbridge.values import value_bytes
 
 Sink = Callable[[Assessment, Path], Path]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -101,21 +102,10 @@ _OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
 _NEEDS_ESCAPE = r"[\x00-\x1f\"\\\\]"
 
 
-def _value_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of a text array's own values (a slice's only, not its parent's) as
-    numpy, and where each value starts in them (one more entry: the end)."""
-    if not len(array) or array.buffers()[2] is None:
-        return np.zeros(0, dtype=np.uint8), np.zeros(len(array) + 1, dtype=np.int64)
-    offsets_buffer, data = array.buffers()[1:3]
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1].astype(np.int64)
-    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[0]
-
-
 def _may_need_escape(array: pa.Array) -> bool:
     """Whether any value might hold a quote, a backslash or a control character: one pass of
     numpy over the bytes of the text (a false alarm only costs the exact regex test)."""
-    raw, _ = _value_bytes(array)
+    raw, _ = value_bytes(array)
     return bool((raw < 0x20).any() or (raw == 0x22).any() or (raw == 0x5C).any())
 
 
@@ -179,7 +169,7 @@ def _json_batches(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
         last = start + JSON_BATCH >= len(frame)
         lines = _json_lines(table.slice(start, JSON_BATCH), ITEM_SEPARATOR)
         if lines is not None:
-            raw, _ = _value_bytes(lines)
+            raw, _ = value_bytes(lines)
             yield (raw[: -len(separator)] if last else raw).data.cast("B")
             continue
         batch = frame.iloc[start : start + JSON_BATCH]
@@ -242,7 +232,7 @@ _FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode(), dtype=np.uint8)
 def _may_be_risky(array: pa.Array) -> bool:
     """Whether any value might start a formula: numpy over the first byte of each value, and
     over all the text for a line break (a false alarm only costs the exact regex test)."""
-    raw, offsets = _value_bytes(array)
+    raw, offsets = value_bytes(array)
     if (raw == 0x0A).any() or (raw == 0x0D).any():
         return True
     starts = offsets[:-1][offsets[1:] > offsets[:-1]]
