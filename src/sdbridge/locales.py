@@ -21,7 +21,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -149,12 +148,9 @@ _MERIDIEM = rf"(^|[^{_LATIN}])([aApP])\.?[\s\x{{a0}}\x{{202f}}]?[mM]\.?$"
 """`a. m.`, `p.m.` and the like at the end: `aM`/`pM`, which %p reads in any case."""
 
 
-def english_dates(text: pd.Series) -> pd.Series:
-    """`text` with a month word in another language replaced by its English abbreviation and
+def english_dates(array: pa.Array) -> pa.Array:
+    """Text with a month word in another language replaced by its English abbreviation and
     an AM/PM marker written `a. m.` / `p.m.` as `AM`/`PM`; other values unchanged."""
-    array = pa.array(text.astype("str").array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     array = array.cast(pa.large_string())
     words, english = _month_words()
     parts = pc.extract_regex(array, _MONTH_IN_TEXT)
@@ -165,5 +161,4 @@ def english_dates(text: pd.Series) -> pd.Series:
         parts.field("before"), month, parts.field("after"), pa.scalar("", pa.large_string())
     )
     result = pc.if_else(pc.is_valid(rebuilt), rebuilt, array)
-    result = pc.replace_substring_regex(result, _MERIDIEM, r"\1\2M")
-    return pd.Series(result.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
+    return pc.replace_substring_regex(result, _MERIDIEM, r"\1\2M")

@@ -25,7 +25,7 @@ from pydantic import AfterValidator
 DEFAULT_TENANT = "default"
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 """A tenant id: lower-case letters, digits, `_ . -`; it names files and Kubernetes objects."""
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 _LETTER = r"[^\W\d_]"
 _ISO_START = r"\d{4}-\d{2}-\d{2}"
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
@@ -232,7 +232,9 @@ def parse_datetimes(
     """Parse text to UTC timestamps: ISO 8601, then each strptime format in order, then the
     formats again with month names and AM/PM of another language put in English.
     A timestamp without an offset is read in `timezone` (UTC if none). Returns the parsed
-    column and a mask of values that were filled but could not be parsed (= invalid)."""
+    column and a mask of values that were filled but could not be parsed (= invalid).
+
+    In Arrow and numpy by position: each step reads only the values no earlier step read."""
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
         if parsed.dt.tz is None:
@@ -240,118 +242,154 @@ def parse_datetimes(
         return parsed.dt.tz_convert("UTC"), np.zeros(len(series), dtype=bool)
     if series.dtype == object and is_list_column(series):
         series = series.map(lambda v: v[0] if isinstance(v, list) and v else None)
-    text = series.astype("str").str.strip()
-    filled = text.notna() & (text != "")
+    text = _trimmed(_arrow_text(series))
+    filled = pc.fill_null(pc.greater(pc.binary_length(text), 0), False).to_numpy(zero_copy_only=False)
     formats = tuple(formats)
-    result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
-    remaining = filled.copy()
     zone = ZoneInfo(timezone or "UTC")
+    result = np.full(len(text), np.datetime64("NaT", "us"))  # UTC
+    remaining = filled.copy()
     # ISO 8601 reads the same whatever the formats, so it goes first, cast by Arrow in one go
     # — unless a format puts the day where ISO has the month.
     if not any(f.startswith("%Y-%d") for f in formats):
-        sample = text.iloc[:: max(1, len(text) // 1000)].dropna()
-        if len(sample) and bool(sample.str.match(_ISO_START).all()):  # likely all ISO: one cast
-            fast = _arrow_iso(text.where(filled, None), timezone)
+        sample = text.take(pa.array(np.arange(0, len(text), max(1, len(text) // 1000)))).drop_null()
+        if len(sample) and pc.all(pc.match_substring_regex(sample, f"^{_ISO_START}")).as_py():
+            fast = _arrow_iso(pc.if_else(pa.array(filled), text, pa.scalar(None, text.type)), zone)
+            if fast is not None:  # likely all ISO, and so it was: one cast
+                return _utc(fast, series.index), np.zeros(len(series), dtype=bool)
+        iso_like = np.flatnonzero(filled & _matches(text, f"^{_ISO_START}"))
+        if len(iso_like):
+            fast = _arrow_iso(text.take(pa.array(iso_like)), zone)
             if fast is not None:
-                return fast, np.zeros(len(series), dtype=bool)
-        iso_like = filled & text.str.match(_ISO_START, na=False)
-        if iso_like.any():
-            fast = _arrow_iso(text[iso_like], timezone)
-            if fast is not None and bool(iso_like.all()):
-                return fast, np.zeros(len(series), dtype=bool)
-            if fast is not None:
-                result.loc[fast.index] = fast.astype("datetime64[us, UTC]")
-                remaining &= ~iso_like
+                result[iso_like] = fast
+                remaining[iso_like] = False
             else:
-                _by_iso(text[iso_like], zone, result, remaining)
-    _by_formats(text, formats, zone, result, remaining)
+                _by_iso(text, iso_like, zone, result, remaining)
+    _by_formats(text, np.arange(len(text)), formats, zone, result, remaining)
     if formats and remaining.any():
         # Month names and AM/PM in the export's language (`18/ago/26 9:10 a. m.`): read
         # again, in English words, with the same formats.
-        rest = text[remaining]
-        worded = rest[rest.str.contains(_LETTER, regex=True, na=False)]
+        rest = np.flatnonzero(remaining)
+        worded = rest[_matches(text.take(pa.array(rest)), _LETTER)]
         if len(worded):
             from sdbridge.locales import english_dates
 
-            _by_formats(english_dates(worded), formats, zone, result, remaining)
-    _by_iso(text, zone, result, remaining)  # ISO of other shapes, and every value if day-first
-    invalid = (filled & result.isna()).to_numpy(dtype=bool)
-    return result, invalid
+            _by_formats(english_dates(text.take(pa.array(worded))), worded, formats, zone, result, remaining)
+    _by_iso(text, np.arange(len(text)), zone, result, remaining)  # other ISO shapes; all if day-first
+    return _utc(result, series.index), filled & np.isnat(result)
 
 
-def _by_iso(text: pd.Series, zone: ZoneInfo, result: pd.Series, remaining: pd.Series) -> None:
-    """Parse what is still `remaining` of `text` as ISO 8601 (an offset kept, none read in
-    `zone`), into `result`."""
-    todo = remaining.loc[text.index]
-    if not todo.any():
+def _arrow_text(series: pd.Series) -> pa.Array:
+    """A text column as one Arrow large_string array (no copy for Arrow-backed text)."""
+    array = pa.array(series.astype("str").array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+_TRIMMED_BYTES = np.zeros(256, dtype=bool)
+_TRIMMED_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+_TRIMMED_BYTES[0x80:] = True  # a multi-byte character may be a Unicode space
+
+
+def _trimmed(array: pa.Array) -> pa.Array:
+    """Whitespace trimmed at both ends; skipped (numpy over each value's first and last byte)
+    when no value can have any."""
+    raw, offsets = value_bytes(array)
+    filled = offsets[1:] > offsets[:-1]
+    ends = np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])
+    return pc.utf8_trim_whitespace(array) if _TRIMMED_BYTES[raw[ends]].any() else array
+
+
+def _matches(array: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(array, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def _utc(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """UTC instants (naive datetime64[us]) as a UTC column."""
+    return pd.Series(values, index=index, dtype="datetime64[us]").dt.tz_localize("UTC")
+
+
+def _local_to_utc(values: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Wall-clock times in `zone` as UTC instants (NaT for a time the zone skips or repeats)."""
+    if zone.key == "UTC":
+        return values
+    local = pd.DatetimeIndex(values).tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+    return local.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[us]")
+
+
+def _by_iso(text: pa.Array, positions: np.ndarray, zone: ZoneInfo, result: np.ndarray, remaining: np.ndarray) -> None:
+    """Parse the values of `text` at `positions` still `remaining` as ISO 8601 by pandas (an
+    offset kept, none read in `zone`), into `result`."""
+    todo = positions[remaining[positions]]
+    if not len(todo):
         return
-    rest = text[todo]
-    with_offset = rest.str.contains(_OFFSET, regex=True, na=False)
+    rest = pd.Series(text.take(pa.array(todo)).to_numpy(zero_copy_only=False), dtype="str")
+    with_offset = _matches(pa.array(rest.array), _OFFSET)
     aware = pd.to_datetime(rest[with_offset], format="ISO8601", errors="coerce", utc=True)
     naive = pd.to_datetime(rest[~with_offset], format="ISO8601", errors="coerce")
-    if len(naive):
-        if getattr(naive.dt, "tz", None) is None:
-            naive = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-        naive = naive.dt.tz_convert("UTC")
-    for part in (aware, naive):
-        part = part[part.notna()]
-        if len(part):
-            result.loc[part.index] = part.astype("datetime64[us, UTC]")
-            remaining.loc[part.index] = False
+    if len(naive) and getattr(naive.dt, "tz", None) is not None:
+        naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)  # a shape pandas read with an offset
+    elif len(naive):
+        naive = pd.Series(_local_to_utc(naive.to_numpy().astype("datetime64[us]"), zone), index=naive.index)
+    aware = aware.dt.tz_localize(None) if len(aware) else aware
+    for part, at in ((aware, todo[with_offset]), (naive, todo[~with_offset])):
+        values = part.to_numpy().astype("datetime64[us]")
+        ok = ~np.isnat(values)
+        result[at[ok]] = values[ok]
+        remaining[at[ok]] = False
 
 
 _PANDAS_ONLY = re.compile(r"%[zZfjUWcxX]")
 """Directives left to pandas' parser: Arrow's strptime gives a naive time or none for these."""
 
 
-def _strptime(text: pd.Series, fmt: str) -> pd.Series:
-    """`text` read with one strptime format (naive; NaT where it does not fit): by Arrow, about
-    five times as fast as pandas, for the formats exports use."""
+def _strptime(text: pa.Array, fmt: str, zone: ZoneInfo) -> np.ndarray:
+    """`text` read with one strptime format as UTC instants (NaT where it does not fit; a
+    time without an offset read in `zone`): by Arrow, about five times as fast as pandas,
+    for the formats exports use."""
     if _PANDAS_ONLY.search(fmt):
-        return pd.to_datetime(text, format=fmt, errors="coerce")
-    array = pa.array(text.astype("str").array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    parsed = pc.strptime(array, format=fmt, unit="us", error_is_null=True)
-    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index, dtype="datetime64[us]")
+        parsed = pd.to_datetime(
+            pd.Series(text.to_numpy(zero_copy_only=False), dtype="str"), format=fmt, errors="coerce"
+        )
+        if getattr(parsed.dt, "tz", None) is not None:
+            return parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+        return _local_to_utc(parsed.to_numpy().astype("datetime64[us]"), zone)
+    naive = pc.strptime(text, format=fmt, unit="us", error_is_null=True).to_numpy(zero_copy_only=False)
+    return _local_to_utc(naive.astype("datetime64[us]"), zone)
 
 
 def _by_formats(
-    text: pd.Series, formats: Iterable[str], zone: ZoneInfo, result: pd.Series, remaining: pd.Series
+    text: pa.Array,
+    positions: np.ndarray,
+    formats: Iterable[str],
+    zone: ZoneInfo,
+    result: np.ndarray,
+    remaining: np.ndarray,
 ) -> None:
-    """Parse what is still `remaining` of `text` with each format in turn, into `result`."""
+    """Parse the values of `text` (the rows at `positions`) still `remaining` with each format
+    in turn, into `result`."""
     for fmt in formats:
-        todo = remaining.loc[text.index]
-        if not todo.any():
+        todo = np.flatnonzero(remaining[positions])
+        if not len(todo):
             break
-        attempt = _strptime(text[todo], fmt)
-        ok = attempt.notna()
-        if ok.any():
-            hit = attempt[ok]
-            if hit.dt.tz is None:
-                hit = hit.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-            result.loc[hit.index] = hit.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-            remaining.loc[hit.index] = False
+        parsed = _strptime(text.take(pa.array(todo)), fmt, zone)
+        ok = ~np.isnat(parsed)
+        result[positions[todo[ok]]] = parsed[ok]
+        remaining[positions[todo[ok]]] = False
 
 
-def _arrow_iso(text: pd.Series, timezone: str | None) -> pd.Series | None:
-    """Fast path: a column that is all ISO 8601 (all with offsets, or all without) is cast
-    by Arrow in one go. Returns None when any value needs the slow path."""
-    array = pa.array(text.astype("str").array)
+def _arrow_iso(text: pa.Array, zone: ZoneInfo) -> np.ndarray | None:
+    """Fast path: text that is all ISO 8601 (all with offsets, or all without) is cast by
+    Arrow in one go, to UTC instants. Returns None when any value needs the slow path."""
     try:
-        stamps = pc.cast(array, pa.timestamp("us", tz="UTC"))
-        utc = pd.Series(pc.cast(stamps, pa.timestamp("us")).to_numpy(zero_copy_only=False), index=text.index)
-        return utc.dt.tz_localize("UTC")
+        return pc.cast(pc.cast(text, pa.timestamp("us", tz="UTC")), pa.timestamp("us")).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
-        naive = pc.cast(array, pa.timestamp("us"))
+        naive = pc.cast(text, pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    # Positional: `text` may carry any index (a subset of rows), the Arrow array has none.
-    local = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
-    zone = ZoneInfo(timezone or "UTC")
-    return local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    return _local_to_utc(naive.to_numpy(zero_copy_only=False).astype("datetime64[us]"), zone)
 
 
 def parse_bools(series: pd.Series) -> pd.Series:

@@ -221,6 +221,9 @@ class TableFileConnector:
             ) from None
         if ragged:
             raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
+        # One contiguous buffer per column: every later step reads it as it is, instead of each
+        # joining pyarrow's per-block pieces again (and touching fresh memory each time).
+        table = table.combine_chunks()
         frame = table.to_pandas()
         frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
         notes = []
