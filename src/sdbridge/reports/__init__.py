@@ -125,6 +125,18 @@ def _json_escaped(array: pa.Array) -> pa.Array | None:
     return array
 
 
+def _one_value(column: pa.Array) -> str | None:
+    """The JSON of the one value a column holds in every row, when that is known without a
+    pass over it: all null, or a dictionary column whose rows all point at one entry."""
+    if len(column) and column.null_count == len(column):
+        return "null"
+    if pa.types.is_dictionary(column.type) and len(column) and not column.null_count:
+        low, high = pc.min_max(column.indices).values()
+        if low == high:
+            return json.dumps(column.dictionary[low.as_py()].as_py(), ensure_ascii=False)
+    return None
+
+
 def _json_lines(table: pa.Table, tail: str) -> pa.Array | None:
     """One JSON object per finding, each followed by `tail`, built column-wise in Arrow: a
     text column without nulls takes its quotes from the literal text around it (no pass of
@@ -137,6 +149,10 @@ def _json_lines(table: pa.Table, tail: str) -> pa.Array | None:
         literal += ("," if at else "") + json.dumps(name) + ":"
         column = table.column(name).combine_chunks()
         quoted = False
+        same = _one_value(column)
+        if same is not None:  # one value throughout: part of the literal text, not a column to join
+            literal += same
+            continue
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             encoded = pc.fill_null(pc.cast(column, pa.large_string()), "null")
         else:
