@@ -148,9 +148,11 @@ _MERIDIEM = rf"(^|[^{_LATIN}])([aApP])\.?[\s\x{{a0}}\x{{202f}}]?[mM]\.?$"
 """`a. m.`, `p.m.` and the like at the end: `aM`/`pM`, which %p reads in any case."""
 
 
-def english_dates(array: pa.Array) -> pa.Array:
+def english_dates(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Text with a month word in another language replaced by its English abbreviation and
     an AM/PM marker written `a. m.` / `p.m.` as `AM`/`PM`; other values unchanged."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     array = array.cast(pa.large_string())
     words, english = _month_words()
     parts = pc.extract_regex(array, _MONTH_IN_TEXT)

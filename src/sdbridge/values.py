@@ -108,6 +108,21 @@ def _may_start_blank(placeholders: frozenset[str]) -> np.ndarray:
     return table
 
 
+def chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The pieces of an array as Arrow holds them (a CSV's columns come in one per block):
+    read piece by piece rather than joined, which would copy every value."""
+    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _first_byte_in(array: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Where a value is empty or its first byte is one `table` marks (numpy, no pass of Arrow)."""
+    raw, offsets = value_bytes(array)
+    filled = offsets[1:] > offsets[:-1]
+    hit = ~filled
+    hit[filled] = table[raw[offsets[:-1][filled]]]
+    return hit
+
+
 def value_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of a text array's own values (a slice's only, not its parent's) as
     numpy, and where each value starts in them (one more entry: the end)."""
@@ -125,13 +140,9 @@ def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:
     go through the one regex pass in Arrow; an ID, a date, a name never do."""
     if series.dtype != "str" or getattr(series.dtype, "storage", None) != "pyarrow":
         series = series.astype("str")
-    array = pa.array(series.array)  # zero-copy for Arrow-backed strings
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    raw, offsets = value_bytes(array)
-    filled = offsets[1:] > offsets[:-1]
-    maybe = ~filled
-    maybe[filled] = _may_start_blank(placeholders)[raw[offsets[:-1][filled]]]
+    array = pa.array(series.array)  # zero-copy for Arrow-backed strings, chunks as they are
+    starts = _may_start_blank(placeholders)
+    maybe = np.concatenate([_first_byte_in(chunk, starts) for chunk in chunks(array)] or [np.zeros(0, dtype=bool)])
     if array.null_count:
         maybe |= array.is_null().to_numpy(zero_copy_only=False)
     at = np.flatnonzero(maybe)
@@ -278,12 +289,9 @@ def parse_datetimes(
     return _utc(result, series.index), filled & np.isnat(result)
 
 
-def _arrow_text(series: pd.Series) -> pa.Array:
-    """A text column as one Arrow large_string array (no copy for Arrow-backed text)."""
-    array = pa.array(series.astype("str").array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array.cast(pa.large_string())
+def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A text column as Arrow large_string (no copy for Arrow-backed text, chunks kept)."""
+    return pa.array(series.astype("str").array).cast(pa.large_string())
 
 
 _TRIMMED_BYTES = np.zeros(256, dtype=bool)
@@ -291,13 +299,16 @@ _TRIMMED_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = T
 _TRIMMED_BYTES[0x80:] = True  # a multi-byte character may be a Unicode space
 
 
-def _trimmed(array: pa.Array) -> pa.Array:
+def _trimmed(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Whitespace trimmed at both ends; skipped (numpy over each value's first and last byte)
     when no value can have any."""
-    raw, offsets = value_bytes(array)
-    filled = offsets[1:] > offsets[:-1]
-    ends = np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])
-    return pc.utf8_trim_whitespace(array) if _TRIMMED_BYTES[raw[ends]].any() else array
+    for chunk in chunks(array):
+        raw, offsets = value_bytes(chunk)
+        filled = offsets[1:] > offsets[:-1]
+        ends = np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])
+        if _TRIMMED_BYTES[raw[ends]].any():
+            return pc.utf8_trim_whitespace(array)
+    return array
 
 
 def _matches(array: pa.Array, pattern: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.values import _blank_pattern, blank_mask
+from sdbridge.values import _blank_pattern, blank_mask, parse_datetimes
 
 PLACEHOLDERS = frozenset(p.strip().lower() for p in DEFAULT_PLACEHOLDERS)
 PIECES = st.sampled_from(
@@ -28,10 +28,31 @@ def every_value(values: list[str | None]) -> np.ndarray:
     return pc.fill_null(found, True).to_numpy(zero_copy_only=False)
 
 
-@given(st.lists(st.none() | st.lists(PIECES, max_size=4).map("".join) | st.text(max_size=12), max_size=60))
-def test_the_fast_blank_mask_finds_what_matching_every_value_finds(values):
+@given(
+    st.lists(st.none() | st.lists(PIECES, max_size=4).map("".join) | st.text(max_size=12), max_size=60),
+    st.integers(1, 9),
+)
+def test_the_fast_blank_mask_finds_what_matching_every_value_finds(values, piece):
+    """Whole, and in the pieces a CSV read gives (one per block), read piece by piece."""
     series = pd.Series(values, dtype="str")
-    assert blank_mask(series, DEFAULT_PLACEHOLDERS).tolist() == every_value(values).tolist()
+    expected = every_value(values).tolist()
+    assert blank_mask(series, DEFAULT_PLACEHOLDERS).tolist() == expected
+    pieces = [pa.array(values[at : at + piece], pa.large_string()) for at in range(0, len(values), piece)]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(pieces, pa.large_string())))
+    assert blank_mask(chunked, DEFAULT_PLACEHOLDERS).tolist() == expected
+
+
+def test_dates_read_the_same_from_one_piece_or_many():
+    values = ["2026-01-01T10:00:00Z", None, " 18/ago/26 9:10 a. m.", "\u00a02026-01-02T10:00:00+02:00", "bad", ""] * 5
+    whole, whole_bad = parse_datetimes(pd.Series(values, dtype="str"), ["%d/%b/%y %I:%M %p"])
+    pieces = [pa.array(values[at : at + 4], pa.large_string()) for at in range(0, len(values), 4)]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(pieces)))
+    parsed, bad = parse_datetimes(chunked, ["%d/%b/%y %I:%M %p"])
+    assert parsed.equals(whole) and bad.tolist() == whole_bad.tolist()
+    assert [str(t) for t in whole[:6]] == [
+        "2026-01-01 10:00:00+00:00", "NaT", "2026-08-18 09:10:00+00:00", "2026-01-02 08:00:00+00:00", "NaT", "NaT"
+    ]  # fmt: skip
+    assert whole_bad[:6].tolist() == [False, False, False, False, True, False]
 
 
 def test_padded_placeholders_and_unicode_spaces_are_blank_and_text_is_not():

@@ -119,14 +119,11 @@ FINDING_SCHEMA = pa.schema(
 item, status, severity, message) as dictionaries, which pandas reads as categories."""
 
 
-def _text(series: pd.Series) -> pa.Array:
+def _text(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A column as Arrow text (zero-copy for Arrow-backed text; lists joined)."""
     if is_list_column(series):
         series = as_text(series)
-    array = pa.array(series.astype("str").array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return pc.cast(array, pa.large_string())
+    return pc.cast(pa.array(series.astype("str").array), pa.large_string())  # chunks kept
 
 
 def _dictionary(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
