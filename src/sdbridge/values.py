@@ -226,8 +226,14 @@ def as_text(series: pd.Series, separator: str = "; ") -> pd.Series:
         naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
         return pd.Series(iso_seconds(naive.to_numpy()), dtype="str", index=series.index)
     if pd.api.types.is_timedelta64_dtype(series):
-        hours = series.dt.total_seconds() / 3600
-        return hours.round(2).astype("str").where(series.notna(), None).astype("str")
+        hours = (series.dt.total_seconds() / 3600).round(2).to_numpy()
+        # Arrow writes a float as Python does, but a whole one without its `.0` (`62` for 62.0)
+        # (durations are far below where either switches to an exponent)
+        text = pc.cast(pa.array(hours, from_pandas=True), pa.string())
+        whole = np.isfinite(hours) & (np.floor(hours) == hours)
+        if whole.any():
+            text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
+        return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])), index=series.index).astype("str")
     if series.dtype == object and is_list_column(series):
         return series.map(
             lambda v: (

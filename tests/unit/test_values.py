@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.values import _blank_pattern, blank_mask, parse_datetimes
+from sdbridge.values import _blank_pattern, as_text, blank_mask, parse_datetimes
 
 PLACEHOLDERS = frozenset(p.strip().lower() for p in DEFAULT_PLACEHOLDERS)
 PIECES = st.sampled_from(
@@ -61,3 +61,13 @@ def test_padded_placeholders_and_unicode_spaces_are_blank_and_text_is_not():
     assert got == [True, True, True, True, True, False, False, False, True, False]
     sliced = pd.Series(values * 3, dtype="str").iloc[7:19]  # a slice of a longer column
     assert blank_mask(sliced, DEFAULT_PLACEHOLDERS).tolist() == (got * 3)[7:19]
+
+
+@given(st.lists(st.none() | st.integers(-(10**9), 10**10), max_size=40))
+def test_durations_read_as_hours_the_way_python_writes_them(seconds):
+    """`62.3`, `1.0`, `-2.0`: hours rounded to two places (by numpy), as Python writes that float; a
+    missing duration stays missing."""
+    durations = pd.Series(pd.to_timedelta(pd.array(seconds, dtype="Int64"), unit="s"))
+    expected = [None if s is None else str(float(np.round(s / 3600, 2))) for s in seconds]
+    got = as_text(durations)
+    assert [None if pd.isna(v) else v for v in got] == expected
