@@ -124,3 +124,23 @@ def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
     with pytest.raises(InputError) as caught:
         read(_workbook(tmp_path / "cmdb.xlsx"), type="xlsx", sheet="Assets")
     assert "Readme, CIs" in str(caught.value)
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_character_split_across_read_blocks_is_read_and_one_left_open_is_refused(tmp_path, cut):
+    """UTF-8 is checked a 4 MiB block at a time and plain ASCII blocks are skipped: a `€`
+    whose bytes straddle two blocks reads whole; one cut short before a block of plain ASCII
+    is damaged text (named with its line), not a file to read as cp1252."""
+    block, euro = 4 << 20, "€".encode()
+    head = "Key,Summary\nSD-9,Tromsø\n".encode() + b"SD-0,plain\n" * ((block - 200) // 11) + b"SD-1,"
+    first = head + b"x" * (block - cut - len(head))
+    assert len(first + euro[:cut]) == block  # the character's bytes straddle the end of the first block
+    rest = b"\n" + b"SD-2,plain\n" * 3
+    good = tmp_path / "good.csv"
+    good.write_bytes(first + euro + b"y" + rest)
+    assert read(good).frame["Summary"].iloc[-4].endswith("x€y")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(first + euro[:cut] + b"y" + rest)  # the rest of the character is missing
+    with pytest.raises(InputError) as caught:
+        read(bad)
+    assert "UTF-8" in str(caught.value) and f"{bad}:" in str(caught.value)

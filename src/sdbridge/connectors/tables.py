@@ -175,12 +175,15 @@ class TableFileConnector:
             raise self._decode_error(data) from None
 
     def _valid_utf8(self) -> bool:
-        """Whether the file is UTF-8 throughout, read in blocks (the memory stays small)."""
+        """Whether the file is UTF-8 throughout, read in blocks (the memory stays small). A
+        block of plain ASCII is valid as it is (a test at memory speed); the decoder reads the
+        others, and any block while a character is still open from the one before."""
         decoder = codecs.getincrementaldecoder("utf-8")()
         with self.path.open("rb") as handle:
             try:
                 while block := handle.read(4 << 20):
-                    decoder.decode(block)
+                    if not block.isascii() or decoder.getstate()[0]:
+                        decoder.decode(block)
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 return False
