@@ -9,11 +9,14 @@ import queue
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 LEFTOVER_AGE_SECONDS = 600
 """A temporary file this old beside its target was left by a process that was killed."""
@@ -89,3 +92,25 @@ def write_behind(items: Iterable[T], consume: Callable[[Iterator[T]], Any], name
         thread.join()
     if failed:
         raise failed[0]
+
+
+def in_order(make: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
+    """`make` of each item, made by up to `workers` threads side by side (for work in Arrow
+    or zlib, which let go of the GIL) and yielded in the items' order. Only `workers` + 1 are
+    made ahead of the one being used, so memory stays a few items whatever their number."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers < 2:
+        yield from map(make, items)
+        return
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sdbridge-make") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(make, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sdbridge import progress
 from sdbridge.assessment import Assessment, is_in
 from sdbridge.errors import ConfigError
-from sdbridge.files import atomic_write, write_behind
+from sdbridge.files import atomic_write, in_order, write_behind
 from sdbridge.profile import load_catalogue
 from sdbridge.values import value_bytes
 
@@ -181,16 +181,18 @@ def _json_batches(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     one (its `\\/` for `/` is put back: every `\\/` it writes is that escape)."""
     table = arrow_table(frame, for_spreadsheets=False)
     separator = ITEM_SEPARATOR.encode("utf-8")
-    for start in range(0, len(frame), JSON_BATCH):
+
+    def encoded(start: int) -> bytes | memoryview:
         last = start + JSON_BATCH >= len(frame)
         lines = _json_lines(table.slice(start, JSON_BATCH), ITEM_SEPARATOR)
         if lines is not None:
             raw, _ = value_bytes(lines)
-            yield (raw[: -len(separator)] if last else raw).data.cast("B")
-            continue
+            return (raw[: -len(separator)] if last else raw).data.cast("B")
         batch = frame.iloc[start : start + JSON_BATCH]
         text = batch.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n")
-        yield (text.replace("\\/", "/").replace("\n", ITEM_SEPARATOR) + ("" if last else ITEM_SEPARATOR)).encode()
+        return (text.replace("\\/", "/").replace("\n", ITEM_SEPARATOR) + ("" if last else ITEM_SEPARATOR)).encode()
+
+    yield from in_order(encoded, range(0, len(frame), JSON_BATCH))
 
 
 def _json_chunks(head: str, frame: pd.DataFrame, close: tuple[str, str]) -> Iterator[bytes | memoryview]:
@@ -304,11 +306,14 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[pa.Buffer]:
 
     table = arrow_table(frame)
     batches = table.to_batches(max_chunksize=CSV_BATCH) or [pa.RecordBatch.from_pylist([], schema=table.schema)]
-    for at, batch in enumerate(batches):
+
+    def written(numbered: tuple[int, pa.RecordBatch]) -> pa.Buffer:
         sink = pa.BufferOutputStream()
-        options = pacsv.WriteOptions(include_header=at == 0, quoting_style="needed")
-        pacsv.write_csv(batch, sink, write_options=options)
-        yield sink.getvalue()
+        options = pacsv.WriteOptions(include_header=numbered[0] == 0, quoting_style="needed")
+        pacsv.write_csv(numbered[1], sink, write_options=options)
+        return sink.getvalue()
+
+    yield from in_order(written, enumerate(batches))
 
 
 def dump_csv(frame: pd.DataFrame, target: Path | BinaryIO) -> None:
