@@ -40,7 +40,7 @@ def header_key(text: str) -> str:
 
 def _data(*parts: str) -> object:
     text = resources.files("sdbridge.mapping").joinpath(*parts).read_text(encoding="utf-8")
-    return safe_yaml.load(text)
+    return safe_yaml.load_shipped(text)
 
 
 @cache

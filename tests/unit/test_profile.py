@@ -147,3 +147,18 @@ def test_profile_command_rejects_unknown_work_product():
     result = CliRunner().invoke(app, ["profile", "--work-product", "WP.99"])
     assert result.exit_code == 2
     assert "WP.99" in result.output
+
+
+def test_every_shipped_yaml_file_is_within_the_bounds_of_outside_yaml():
+    """Shipped YAML is read by libyaml's fast safe loader; each file reads to the same value
+    through the bounded loader (so none has a duplicated key, an alias bomb or deep nesting)."""
+    from pathlib import Path
+
+    import sdbridge
+    from sdbridge import safe_yaml
+
+    shipped = sorted(Path(sdbridge.__file__).parent.rglob("*.yaml"))
+    assert len(shipped) > 10
+    for path in shipped:
+        text = path.read_text(encoding="utf-8")
+        assert safe_yaml.load_shipped(text) == safe_yaml.load(text), path

@@ -13,8 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sdbridge import safe_yaml
 
 
 class FieldType(str, Enum):
@@ -215,7 +216,7 @@ class Catalogue(_Frozen):
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with sdbridge (validated; cached for the process)."""
     text = resources.files(__package__).joinpath("catalogue.yaml").read_text(encoding="utf-8")
-    return Catalogue.model_validate(yaml.safe_load(text))
+    return Catalogue.model_validate(safe_yaml.load_shipped(text))
 
 
 def normalise_wp_id(value: str) -> str:
