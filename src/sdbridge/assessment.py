@@ -14,26 +14,32 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 REPORT_VERSION = 1
 
-FINDING_COLUMNS = [
-    "id",
-    "work_product",
-    "item",
-    "record_id",
-    "source",
-    "status",
-    "severity",
-    "url",
-    "message",
-    "title",
-    "row",
-    "owner",
-    "first_seen",
-    "age_days",
-]
+FINDING_SCHEMA = pa.schema(
+    [
+        ("id", pa.large_string()),
+        ("work_product", pa.dictionary(pa.int32(), pa.string())),
+        ("item", pa.dictionary(pa.int32(), pa.string())),
+        ("record_id", pa.large_string()),
+        ("source", pa.large_string()),
+        ("status", pa.dictionary(pa.int32(), pa.string())),
+        ("severity", pa.dictionary(pa.int32(), pa.string())),
+        ("url", pa.large_string()),
+        ("message", pa.dictionary(pa.int32(), pa.string())),
+        ("title", pa.large_string()),
+        ("row", pa.int64()),
+        ("owner", pa.large_string()),
+        ("first_seen", pa.large_string()),
+        ("age_days", pa.float64()),
+    ]
+)
+"""The findings as Arrow builds them: text as text, the few distinct values (work product,
+item, status, severity, message) as dictionaries, which pandas reads as categories."""
+FINDING_COLUMNS = list(FINDING_SCHEMA.names)
 STORED_FINDING_COLUMNS = FINDING_COLUMNS[:9]
 """What the store keeps of each finding, per run (`title` and `row` stay in the reports)."""
 

@@ -94,14 +94,19 @@ def _blank_pattern(placeholders: frozenset[str]) -> str:
     return f"^{_SPACE}*{choice}{_SPACE}*$"
 
 
+_TRIMMED_BYTES = np.zeros(256, dtype=bool)
+_TRIMMED_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+_TRIMMED_BYTES[0x80:] = True  # any byte of a multi-byte character: it may be a Unicode space
+"""The bytes a value can begin or end with when `_SPACE` would trim it: a test at the ends of
+each value (numpy) decides whether the regex or the trim need to run at all."""
+
+
 @functools.lru_cache(maxsize=64)
 def _may_start_blank(placeholders: frozenset[str]) -> np.ndarray:
     """The first bytes a blank value can have: whitespace, the separators, any byte of a
     multi-byte character (a Unicode space, or a letter that folds to ASCII), and the first
     letter of each placeholder in either case."""
-    table = np.zeros(256, dtype=bool)
-    table[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
-    table[0x80:] = True
+    table = _TRIMMED_BYTES.copy()
     for placeholder in placeholders:
         for letter in {placeholder[:1].lower(), placeholder[:1].upper()} - {""}:
             table[letter.encode("utf-8")[0]] = True
@@ -178,15 +183,10 @@ def _list_has_value(value: object, placeholders: frozenset[str]) -> bool:
 
 _ISO_LAYOUT = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
 _ISO_DIGITS: tuple[tuple[int, int, str], ...] = (
-    (0, 1000, "Y"),
-    (1, 100, "Y"),
-    (2, 10, "Y"),
-    (3, 1, "Y"),
-    (5, 10, "M"),
-    (6, 1, "M"),
-    (8, 10, "D"),
-)
-_ISO_DIGITS += ((9, 1, "D"), (11, 10, "h"), (12, 1, "h"), (14, 10, "m"), (15, 1, "m"), (17, 10, "s"), (18, 1, "s"))
+    (0, 1000, "Y"), (1, 100, "Y"), (2, 10, "Y"), (3, 1, "Y"), (5, 10, "M"), (6, 1, "M"), (8, 10, "D"), (9, 1, "D"),
+    (11, 10, "h"), (12, 1, "h"), (14, 10, "m"), (15, 1, "m"), (17, 10, "s"), (18, 1, "s"),
+)  # fmt: skip
+"""Where each digit of `_ISO_LAYOUT` comes from: (position, place value, part)."""
 
 
 def iso_seconds(stamps: np.ndarray) -> pa.Array:
@@ -298,11 +298,6 @@ def parse_datetimes(
 def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A text column as Arrow large_string (no copy for Arrow-backed text, chunks kept)."""
     return pa.array(series.astype("str").array).cast(pa.large_string())
-
-
-_TRIMMED_BYTES = np.zeros(256, dtype=bool)
-_TRIMMED_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
-_TRIMMED_BYTES[0x80:] = True  # a multi-byte character may be a Unicode space
 
 
 def _trimmed(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from sdbridge.assessment import (
     FINDING_COLUMNS,
+    FINDING_SCHEMA,
     Assessment,
     Conformance,
     GapCount,
@@ -95,28 +96,6 @@ def finding_message(
 
 def _severity(item: Item) -> str:
     return "high" if item.audit_focus else "medium"
-
-
-FINDING_SCHEMA = pa.schema(
-    [
-        ("id", pa.large_string()),
-        ("work_product", pa.dictionary(pa.int32(), pa.string())),
-        ("item", pa.dictionary(pa.int32(), pa.string())),
-        ("record_id", pa.large_string()),
-        ("source", pa.large_string()),
-        ("status", pa.dictionary(pa.int32(), pa.string())),
-        ("severity", pa.dictionary(pa.int32(), pa.string())),
-        ("url", pa.large_string()),
-        ("message", pa.dictionary(pa.int32(), pa.string())),
-        ("title", pa.large_string()),
-        ("row", pa.int64()),
-        ("owner", pa.large_string()),
-        ("first_seen", pa.large_string()),
-        ("age_days", pa.float64()),
-    ]
-)
-"""The findings as Arrow builds them: text as text, the few distinct values (work product,
-item, status, severity, message) as dictionaries, which pandas reads as categories."""
 
 
 def _text(series: pd.Series) -> pa.Array | pa.ChunkedArray:
