@@ -33,12 +33,12 @@ from sdbridge.assessment import (
 from sdbridge.mapping.engine import OWNER, RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, Requirement, WorkProduct
 from sdbridge.rules.items import (
-    GAP_CODES,
     INVALID,
     ItemCheck,
     ItemStatus,
     check_items,
     check_work_product_items,
+    is_gap,
 )
 from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
 from sdbridge.values import as_text, is_list_column
@@ -118,7 +118,7 @@ def _messages(check: ItemCheck, column: int, item: Item, gap: np.ndarray) -> tup
     fields = list(check.parts.get(item.id, {}).items())
     pattern = np.zeros(int(gap.sum()), dtype=np.int64)
     for bit, (_, codes) in enumerate(fields):
-        pattern |= np.isin(codes[gap], GAP_CODES).astype(np.int64) << bit
+        pattern |= is_gap(codes[gap]).astype(np.int64) << bit
     never = check.unsourced.get(item.id)
     unsourced = never[gap] if never is not None else np.zeros(len(pattern), dtype=bool)
     key = (pattern * 2 + invalid) * 2 + unsourced
@@ -166,7 +166,8 @@ def _owners(table: WorkProductTable) -> pa.Array:
 def _record_findings(check: ItemCheck) -> pa.Table | None:
     """One finding per gap, for every item of one WP at once: the gaps' (item, record)
     positions, then one Arrow `take` per column (no Python object per finding)."""
-    columns, rows = np.nonzero(np.isin(check.codes, GAP_CODES).T)  # item by item, records in order
+    gaps = is_gap(check.codes)
+    columns, rows = np.nonzero(gaps.T)  # item by item, records in order
     if not len(rows):
         return None
     frame = check.table.frame
@@ -181,7 +182,7 @@ def _record_findings(check: ItemCheck) -> pa.Table | None:
     messages: dict[str, int] = {}
     for column in np.unique(columns).tolist():
         item = check.items[column]
-        codes, texts = _messages(check, column, item, np.isin(check.codes[:, column], GAP_CODES))
+        codes, texts = _messages(check, column, item, gaps[:, column])
         offsets = np.array([messages.setdefault(text, len(messages)) for text in texts])
         message_codes.append(offsets[codes])
     count = len(rows)

@@ -45,6 +45,12 @@ STATUS_OF_CODE = {
 GAP_CODES = (MISSING, INVALID)
 
 
+def is_gap(codes: np.ndarray) -> np.ndarray:
+    """Where a status code is a gap (missing or invalid): one comparison, the two codes being
+    neighbours."""
+    return (codes.astype(np.int8, copy=False) - MISSING).view(np.uint8) <= INVALID - MISSING
+
+
 @dataclass
 class ItemCheck:
     """The statuses of one work product's record items: `codes[r, i]` is the status code of
@@ -68,7 +74,7 @@ class ItemCheck:
 
     @property
     def gap_mask(self) -> np.ndarray:
-        return np.isin(self.codes, GAP_CODES)
+        return is_gap(self.codes)
 
     def status_frame(self) -> pd.DataFrame:
         """One row per record (record id, source, title, url) and one column per item holding
