@@ -59,3 +59,45 @@ def test_test_report_summary_reads_as_a_sentence():
 def test_scope_is_required():
     with pytest.raises(ValueError, match="projects"):
         GitLabSourceConfig.model_validate({"name": "gl", "type": "gitlab", "token": "x"})
+
+
+GITLAB_AUTHENTICATED_MAX_COMPLEXITY = 250
+"""GitLab's query complexity limit for a signed-in user (`app/graphql/gitlab_schema.rb`,
+AUTHENTICATED_MAX_COMPLEXITY; 200 without a user). A query over it is refused as a whole."""
+
+
+def _gitlab_complexity(selections) -> float:
+    """GitLab's complexity of a selection, taken high: every field costs 1 plus its children;
+    a connection (a field with `nodes`) adds that cost times its page size (`first`, else the
+    100 a page holds at most) times 0.01, the multiplier GitLab's resolvers default to
+    (`Types::BaseField#field_complexity`, `Resolvers::BaseResolver.complexity_multiplier`),
+    and a sorted listing 1 more. Fields without a resolver add nothing there, so counting
+    every connection as one only overstates."""
+    from graphql.language import FieldNode, IntValueNode
+
+    total = 0.0
+    for field in selections.selections:
+        if not isinstance(field, FieldNode):
+            continue
+        cost = 1 + (_gitlab_complexity(field.selection_set) if field.selection_set else 0)
+        cost += 1 if any(a.name.value == "sort" for a in field.arguments or ()) else 0  # BaseResolver: +1 sorted
+        children = field.selection_set.selections if field.selection_set else ()
+        if any(isinstance(c, FieldNode) and c.name.value == "nodes" for c in children):
+            first = [a.value for a in field.arguments or () if a.name.value == "first"]
+            page = int(first[0].value) if first and isinstance(first[0], IntValueNode) else 100
+            cost += cost * page * 0.01
+        total += cost
+    return total
+
+
+@pytest.mark.parametrize("name", ["ISSUES_QUERY", "MERGE_REQUESTS_QUERY"])
+def test_the_bulk_queries_stay_well_under_gitlabs_complexity_limit(name):
+    """A query GitLab refuses for its complexity would send every pull back to REST (one
+    request per issue for its notes): ours stay far under the limit for a signed-in user."""
+    from graphql import parse
+
+    from sdbridge.connectors import gitlab as module
+
+    query = parse(getattr(module, name))
+    complexity = _gitlab_complexity(query.definitions[0].selection_set)
+    assert 20 < complexity < GITLAB_AUTHENTICATED_MAX_COMPLEXITY / 2, complexity
