@@ -147,7 +147,7 @@ OWNER_FIELDS = {
 """Who can fix a record's gaps when no `owner` is mapped: the first filled of these fields."""
 
 
-def _owners(table: WorkProductTable) -> pa.Array:
+def _owners(table: WorkProductTable) -> pa.Array | pa.ChunkedArray:
     """Each record's owner: the mapped `owner` (`_owner`), else the first filled of the WP's
     owner fields (a placeholder such as "N/A" is no owner); trimmed; null for none."""
     frame = table.frame
