@@ -242,13 +242,23 @@ class Assessment(BaseModel):
     def unsourced_mask(self) -> np.ndarray:
         """The findings of items a source's export can never provide (`never_provides`):
         reports group them under their source instead of listing them record by record."""
-        findings = self.findings
-        mask = np.zeros(len(findings), dtype=bool)
-        for source in self.sources if len(findings) else ():
-            items = {i for never in source.never_provides.values() for i in never}
-            if items:
-                mask |= is_in(findings["source"], [source.name]) & is_in(findings["item"], items)
+        mask = np.zeros(len(self.findings), dtype=bool)
+        for _, _, _, hit in self.never_provided_findings():
+            mask |= hit
         return mask
+
+    def never_provided_findings(self) -> list[tuple[str, str, list[str], np.ndarray]]:
+        """Per source and WP whose export can never evidence some items: (source, WP, those
+        items, a mask of their findings)."""
+        findings = self.findings
+        groups = []
+        for source in self.sources:
+            for wp_id, items in source.never_provides.items():
+                hit = np.zeros(len(findings), dtype=bool)
+                if len(findings):
+                    hit = is_in(findings["source"], [source.name]) & is_in(findings["item"], items)
+                groups.append((source.name, wp_id, items, hit))
+        return groups
 
     def fix_first(self, limit: int = 10) -> list[dict[str, Any]]:
         """The gaps whose fix brings a requirement to `met` soonest: the requirements in scope

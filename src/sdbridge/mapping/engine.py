@@ -596,18 +596,21 @@ class MappingEngine:
     ) -> tuple[pd.Series, np.ndarray]:
         """The field as its type; `blank` is the text's blank mask when already known."""
         none = np.zeros(len(series), dtype=bool)
+
+        def given(bad: np.ndarray) -> np.ndarray:
+            """Unreadable values, less the blank ones (a placeholder is missing, not invalid)."""
+            return bad & ~(blank_mask(series, self.placeholders) if blank is None else blank)
+
         if kind == FieldType.DATETIME and not pd.api.types.is_datetime64_any_dtype(series):
             parsed, bad = parse_datetimes(series, source.date_formats, source.timezone)
-            blank_text = blank_mask(series, self.placeholders) if blank is None else blank
-            return parsed, bad & ~blank_text
+            return parsed, given(bad)
         if kind == FieldType.BOOL:
             return parse_bools(series), none
         if kind == FieldType.DURATION and not pd.api.types.is_timedelta64_dtype(series):
             text = series.astype("str").str.strip()
             hours = pd.to_numeric(text, errors="coerce")
             parsed = pd.to_timedelta(hours, unit="h")
-            bad = (text.notna() & (text != "") & hours.isna()).to_numpy(dtype=bool)
-            return parsed, bad & ~blank_mask(series, self.placeholders)
+            return parsed, given((text.notna() & (text != "") & hours.isna()).to_numpy(dtype=bool))
         return series, none
 
 

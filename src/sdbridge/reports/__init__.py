@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sdbridge import progress
-from sdbridge.assessment import Assessment, is_in
+from sdbridge.assessment import Assessment
 from sdbridge.errors import ConfigError
 from sdbridge.files import atomic_write, in_order, write_behind
 from sdbridge.profile import load_catalogue
@@ -58,20 +58,18 @@ def never_provided(assessment: Assessment) -> tuple[list[dict], np.ndarray]:
     that makes; and a mask of those findings, which the human-readable reports show grouped
     under their source instead of one line per record."""
     catalogue = load_catalogue()
-    findings = assessment.findings
-    mask = assessment.unsourced_mask()
+    mask = np.zeros(len(assessment.findings), dtype=bool)
     groups = []
-    for source in assessment.sources:
-        for wp_id, items in source.never_provides.items():
-            hit = is_in(findings["source"], [source.name]) & is_in(findings["item"], items) if len(findings) else ()
-            groups.append(
-                {
-                    "source": source.name,
-                    "work_product": wp_id,
-                    "findings": int(np.count_nonzero(hit)),
-                    "entries": [(i, catalogue.item(i).label) for i in items],
-                }
-            )
+    for source, wp_id, items, hit in assessment.never_provided_findings():
+        mask |= hit
+        groups.append(
+            {
+                "source": source,
+                "work_product": wp_id,
+                "findings": int(hit.sum()),
+                "entries": [(i, catalogue.item(i).label) for i in items],
+            }
+        )
     return groups, mask
 
 
@@ -396,8 +394,9 @@ def write_md(assessment: Assessment, out: Path) -> Path:
     groups = []
     if len(findings):
         work_products = findings["work_product"].astype("category")
+        codes = work_products.cat.codes.to_numpy()
         for code, wp_id in enumerate(work_products.cat.categories):
-            at = np.flatnonzero((work_products.cat.codes.to_numpy() == code) & ~unsourced)
+            at = np.flatnonzero((codes == code) & ~unsourced)
             if not len(at):
                 continue
             groups.append(
