@@ -119,11 +119,12 @@ def chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
 
 
-def _first_byte_in(array: pa.Array, table: np.ndarray) -> np.ndarray:
-    """Where a value is empty or its first byte is one `table` marks (numpy, no pass of Arrow)."""
+def first_byte_in(array: pa.Array, table: np.ndarray, *, empty: bool) -> np.ndarray:
+    """Where a value's first byte is one `table` (256 flags) marks, and `empty` where it has
+    none: numpy over the values' first bytes, no pass of Arrow."""
     raw, offsets = value_bytes(array)
     filled = offsets[1:] > offsets[:-1]
-    hit = ~filled
+    hit = np.full(len(filled), empty)
     hit[filled] = table[raw[offsets[:-1][filled]]]
     return hit
 
@@ -147,7 +148,9 @@ def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:
         series = series.astype("str")
     array = pa.array(series.array)  # zero-copy for Arrow-backed strings, chunks as they are
     starts = _may_start_blank(placeholders)
-    maybe = np.concatenate([_first_byte_in(chunk, starts) for chunk in chunks(array)] or [np.zeros(0, dtype=bool)])
+    maybe = np.concatenate(
+        [first_byte_in(chunk, starts, empty=True) for chunk in chunks(array)] or [np.zeros(0, dtype=bool)]
+    )
     if array.null_count:
         maybe |= array.is_null().to_numpy(zero_copy_only=False)
     at = np.flatnonzero(maybe)

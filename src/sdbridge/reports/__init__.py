@@ -23,7 +23,7 @@ from sdbridge.assessment import Assessment
 from sdbridge.errors import ConfigError
 from sdbridge.files import atomic_write, in_order, write_behind
 from sdbridge.profile import load_catalogue
-from sdbridge.values import value_bytes
+from sdbridge.values import first_byte_in, value_bytes
 
 Sink = Callable[[Assessment, Path], Path]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -242,17 +242,17 @@ def write_json(assessment: Assessment, out: Path) -> Path:
 _RISKY = f"{CELL_FORMULA}|{LINE_FORMULA}"
 
 
-_FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode(), dtype=np.uint8)
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[np.frombuffer("".join(FORMULA_START).encode(), dtype=np.uint8)] = True
 
 
 def _may_be_risky(array: pa.Array) -> bool:
     """Whether any value might start a formula: numpy over the first byte of each value, and
     over all the text for a line break (a false alarm only costs the exact regex test)."""
-    raw, offsets = value_bytes(array)
+    raw, _ = value_bytes(array)
     if (raw == 0x0A).any() or (raw == 0x0D).any():
         return True
-    starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-    return bool(np.isin(raw[starts], _FORMULA_BYTES).any())
+    return bool(first_byte_in(array, _FORMULA_BYTES, empty=False).any())
 
 
 def _neutralised(array: pa.Array) -> pa.Array:
