@@ -396,7 +396,10 @@ class MappingEngine:
             wp, mapping, resolver, None if everything else positions, index, source, notes
         )
         url = columns.get("url")
-        owner = columns.pop("owner", None)
+        # `owner` names who fixes the record's gaps, unless the work product has an `owner`
+        # field of its own (WP.02's CI owner): then it is that field, an item to check, and
+        # the gap owner falls back to it (rules.OWNER_FIELDS).
+        owner = None if "owner" in wp.field_names else columns.pop("owner", None)
         unsourced = self._unsourced(wp, mapping, columns)
         columns.pop("url", None)
         frame = pd.DataFrame(columns, index=index, copy=False)

@@ -16,7 +16,8 @@ from sdbridge.mapping.transforms import Transform
 
 EXTRA_FIELDS = ("url", "owner")
 """Fields a mapping may fill for every WP besides the catalogue's: `url` links to the ticket,
-`owner` names who can fix its gaps (shown with each finding)."""
+`owner` names who can fix its gaps (shown with each finding) — except in a work product whose
+catalogue has an `owner` field of its own (WP.02), where `owner` is that field."""
 
 
 class FieldSpec(BaseModel):
