@@ -370,7 +370,69 @@ def _strptime(text: pa.Array, fmt: str, zone: ZoneInfo) -> np.ndarray:
             return parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
         return _local_to_utc(parsed.to_numpy().astype("datetime64[us]"), zone)
     naive = pc.strptime(text, format=fmt, unit="us", error_is_null=True).to_numpy(zero_copy_only=False)
-    return _local_to_utc(naive.astype("datetime64[us]"), zone)
+    naive = naive.astype("datetime64[us]")
+    _refuse_rolled_days(text, fmt, naive)
+    return _local_to_utc(naive, zone)
+
+
+_DIRECTIVE_PATTERNS = {
+    "d": r"(?P<day>\d{1,2})",
+    "m": r"\d{1,2}",
+    "Y": r"\d{4}",
+    "y": r"\d{2}",
+    "H": r"\d{1,2}",
+    "I": r"\d{1,2}",
+    "M": r"\d{1,2}",
+    "S": r"\d{1,2}",
+    "b": r"[^\W\d_]+\.?",
+    "B": r"[^\W\d_]+",
+    "a": r"[^\W\d_]+\.?",
+    "A": r"[^\W\d_]+",
+    "p": r"[AaPp]\.?\s?[Mm]\.?",
+    "%": "%",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _day_pattern(fmt: str) -> str | None:
+    """A regular expression that reads the day of the month out of a text `fmt` reads; None
+    when the format has no day or a directive this table does not know."""
+    if "%d" not in fmt:
+        return None
+    parts = ["^\\s*"]
+    position = 0
+    while position < len(fmt):
+        char = fmt[position]
+        if char == "%" and position + 1 < len(fmt):
+            directive = fmt[position + 1]
+            if directive not in _DIRECTIVE_PATTERNS or (directive == "d" and "(?P<day>" in "".join(parts)):
+                return None
+            parts.append(_DIRECTIVE_PATTERNS[directive])
+            position += 2
+        elif char.isspace():
+            parts.append("\\s*")
+            position += 1
+        else:
+            parts.append(re.escape(char))
+            position += 1
+    return "".join(parts)
+
+
+def _refuse_rolled_days(text: pa.Array, fmt: str, naive: np.ndarray) -> None:
+    """Arrow's strptime rolls an impossible day over into the next month (`31.02.2025` reads
+    as 3 March); an audit tool must call it unreadable. Such a value lands on day 1, 2 or 3,
+    so only those are read again for the day the text gives, and set to NaT where it differs."""
+    pattern = _day_pattern(fmt)
+    if pattern is None or not len(naive):
+        return
+    day_of_month = (naive.astype("datetime64[D]") - naive.astype("datetime64[M]")).astype(np.int64) + 1
+    suspect = np.flatnonzero(~np.isnat(naive) & (day_of_month <= 3))
+    if not len(suspect):
+        return
+    written = pc.extract_regex(text.take(pa.array(suspect)), pattern).field("day")
+    given = pc.cast(written, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
+    rolled = ~np.isnan(given.astype(float)) & (given != day_of_month[suspect])
+    naive[suspect[rolled]] = np.datetime64("NaT")
 
 
 def _by_formats(

@@ -4,6 +4,8 @@ match over every value finds."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -71,3 +73,32 @@ def test_durations_read_as_hours_the_way_python_writes_them(seconds):
     expected = [None if s is None else str(float(np.round(s / 3600, 2))) for s in seconds]
     got = as_text(durations)
     assert [None if pd.isna(v) else v for v in got] == expected
+
+
+IMPOSSIBLE = ["31.02.2025", "30.02.2024", "29.02.2023", "31.04.2025", "31.06.2026", "31.09.2026", "31.11.2026"]
+
+
+def test_an_impossible_day_is_unreadable_not_rolled_into_the_next_month():
+    real = ["29.02.2024", "28.02.2025", "01.03.2025", "31.03.2025", "03.05.2025", "30.04.2025"]
+    parsed, bad = parse_datetimes(pd.Series(IMPOSSIBLE + real, dtype="str"), ["%d.%m.%Y"])
+    assert bad.tolist() == [True] * len(IMPOSSIBLE) + [False] * len(real)
+    assert parsed[len(IMPOSSIBLE) :].dt.strftime("%d.%m.%Y").tolist() == real
+
+
+@given(
+    st.dates(date(1970, 1, 1), date(2068, 12, 31)),
+    st.sampled_from(["%d.%m.%Y", "%d/%b/%y %I:%M %p", "%m/%d/%Y %H:%M", "%d-%m-%Y %H:%M"]),
+)
+def test_every_real_date_reads_back_as_itself_in_every_format(day, fmt):
+    text = pd.Timestamp(day).replace(hour=15, minute=7).strftime(fmt)
+    parsed, bad = parse_datetimes(pd.Series([text], dtype="str"), [fmt])
+    assert not bad[0] and parsed[0].date() == day
+
+
+def test_an_impossible_day_with_a_month_name_in_another_language_is_unreadable():
+    parsed, bad = parse_datetimes(
+        pd.Series(["31/sept/26 9:10 a. m.", "30/sept/26 9:10 a. m.", "31/Apr/26 3:00 PM"], dtype="str"),
+        ["%d/%b/%y %I:%M %p"],
+    )
+    assert bad.tolist() == [True, False, True]
+    assert parsed[1] == pd.Timestamp("2026-09-30 09:10", tz="UTC")
