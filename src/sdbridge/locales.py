@@ -1,11 +1,18 @@
 """Exports written in another language, and the many spellings of one column.
 
-Three kinds of knowledge, all data:
+Four kinds of knowledge, all data:
 - `mapping/headers.yaml`: the spellings one column has across products and versions (Jira
   Cloud's `Components` is Data Center's `Component/s`);
-- `mapping/languages/<code>.yaml`: how a Jira or GLPI UI in that language names its columns
-  and its "done" states;
+- `mapping/languages/<code>.yaml`: how a Jira, JSM or GLPI UI in that language names its
+  columns (`headers:`) and the values that carry meaning (`values:`: priorities, statuses,
+  issue types, resolutions, yes/no), each mapped to the English word the presets use;
+- `mapping/values.yaml`: what those English values mean (which states are done, which are
+  open), so a preset says `done_state` once and reads every language;
 - month names and AM/PM markers of each language, from the Unicode CLDR data Babel ships.
+
+A preset compares values in English (`in: [Highest, High]`): `value_spellings` gives every
+way a shipped language writes them, so `Höchste` and `Más alta` match too, with no per-cell
+translation (the wanted set grows, the column is compared as it is).
 
 Headers are compared by `header_key`: no case, no accents, spaces collapsed. Dates in a
 language are rewritten to English month names column-wise in Arrow (one regex pass to find
@@ -58,19 +65,25 @@ def language(code: str) -> dict[str, Any]:
     return table
 
 
+def _english(value: object) -> tuple[str, ...]:
+    """A right-hand side of a language table: one English word or a list of them."""
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
+
+
 @cache
-def _translations() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """(header key -> English header, custom-field prefix key -> "Custom field", header key
-    -> language code) over every language."""
-    headers: dict[str, str] = {}
+def _translations() -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, str]]:
+    """(header key -> the English headers it stands for, custom-field prefix key -> "Custom
+    field", header key -> language code) over every language."""
+    headers: dict[str, tuple[str, ...]] = {}
     prefixes: dict[str, str] = {}
     language_of: dict[str, str] = {}
     for code in LANGUAGES:
         table = language(code)
         for local, english in dict(table.get("headers") or {}).items():
             key = header_key(str(local))
-            if key != header_key(str(english)):
-                headers.setdefault(key, str(english))
+            meanings = tuple(e for e in _english(english) if header_key(e) != key)
+            if meanings:
+                headers[key] = tuple(dict.fromkeys((*headers.get(key, ()), *meanings)))
                 language_of.setdefault(key, code)
         prefix = table.get("custom_field")
         if prefix:
@@ -82,17 +95,23 @@ def _translations() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
 _CUSTOM = re.compile(r"^(?P<prefix>[^()]+?)\s*\((?P<name>.*)\)$")
 
 
-def english_header(header: str) -> str | None:
-    """The English header a localised one stands for (`Resumen` -> `Summary`, `Campo
-    personalizado (Causa raíz)` -> `Custom field (Causa raíz)`); None when it is not one."""
+def english_headers(header: str) -> tuple[str, ...]:
+    """The English headers a localised one stands for (`Resumen` -> `Summary`, `Campo
+    personalizado (Causa raíz)` -> `Custom field (Causa raíz)`; German `Lösung` is Jira's
+    `Resolution` and GLPI's `Solution`); () when it is not one."""
     headers, prefixes, _ = _translations()
     key = header_key(header)
     if key in headers:
         return headers[key]
     found = _CUSTOM.match(header.strip())
     if found and header_key(found["prefix"]) in prefixes:
-        return f"Custom field ({found['name']})"
-    return None
+        return (f"Custom field ({found['name']})",)
+    return ()
+
+
+def english_header(header: str) -> str | None:
+    """The first English header a localised one stands for; None when it is not one."""
+    return next(iter(english_headers(header)), None)
 
 
 def detect_language(headers: list[str]) -> str | None:
@@ -108,13 +127,62 @@ def detect_language(headers: list[str]) -> str | None:
     return max(votes, key=lambda c: votes[c]) if votes else None
 
 
+# --- values ---------------------------------------------------------------------------------
+
+
+def value_key(text: str) -> str:
+    """How values are compared: no case, spaces trimmed and collapsed (accents kept: `Media`
+    and `Média` are different words)."""
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
 @cache
-def done_words() -> tuple[str, ...]:
-    """The names of done states in every language table."""
-    words: list[str] = []
+def _value_meanings() -> dict[str, frozenset[str]]:
+    """value key -> the English values it stands for, over every language (English itself
+    included: a word means itself)."""
+    meanings: dict[str, set[str]] = {}
     for code in LANGUAGES:
-        words.extend(str(w) for w in (language(code).get("done") or []))
-    return tuple(dict.fromkeys(words))
+        for local, english in dict(language(code).get("values") or {}).items():
+            meanings.setdefault(value_key(str(local)), set()).update(value_key(e) for e in _english(english))
+    return {key: frozenset(found | {key}) for key, found in meanings.items()}
+
+
+@cache
+def _spellings_of_values() -> dict[str, frozenset[str]]:
+    """English value key -> every value key that stands for it (itself included)."""
+    spelled: dict[str, set[str]] = {}
+    for local, english in _value_meanings().items():
+        for meaning in english:
+            spelled.setdefault(meaning, {meaning}).add(local)
+    return {key: frozenset(found) for key, found in spelled.items()}
+
+
+def value_spellings(english: str) -> frozenset[str]:
+    """Every way a shipped language writes an English value, as value keys: `High` ->
+    {high, hoch, alta, haute, høy, ...}."""
+    key = value_key(english)
+    return _spellings_of_values().get(key, frozenset({key}))
+
+
+def value_meanings(value: str) -> frozenset[str]:
+    """The English values (value keys) a written value stands for: `Höchste` -> {höchste,
+    highest}."""
+    key = value_key(value)
+    return _value_meanings().get(key, frozenset({key}))
+
+
+@cache
+def _vocabulary() -> dict[str, Any]:
+    table = _data("values.yaml")
+    assert isinstance(table, dict)
+    return table
+
+
+@cache
+def state_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(done states, open states) as English value keys (`mapping/values.yaml`)."""
+    states = _vocabulary()["states"]
+    return frozenset(map(value_key, states["done"])), frozenset(map(value_key, states["open"]))
 
 
 # --- dates ----------------------------------------------------------------------------------

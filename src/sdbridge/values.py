@@ -429,7 +429,10 @@ def _refuse_rolled_days(text: pa.Array, fmt: str, naive: np.ndarray) -> None:
     suspect = np.flatnonzero(~np.isnat(naive) & (day_of_month <= 3))
     if not len(suspect):
         return
-    written = pc.extract_regex(text.take(pa.array(suspect)), pattern).field("day")
+    extracted = pc.extract_regex(text.take(pa.array(suspect)), pattern)
+    if isinstance(extracted, pa.ChunkedArray):
+        extracted = extracted.combine_chunks()
+    written = extracted.field("day")
     given = pc.cast(written, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
     rolled = ~np.isnan(given.astype(float)) & (given != day_of_month[suspect])
     naive[suspect[rolled]] = np.datetime64("NaT")

@@ -139,11 +139,11 @@ def test_a_french_glpi_ticket_list(tmp_path):
     report, printed = onboard(tmp_path, "glpi-fr.csv")
     assert "GLPI ticket list, fr UI" in printed
     rows = rows_of("glpi-fr.csv", delimiter=";")
-    incidents = [r for r in rows if r["Type"] == "Incident"]
-    assert report["sources"][0]["records_by_work_product"] == {"WP.18": len(incidents)}
+    # incidents and requests alike: both are service incident records (standard, clause 10.31)
+    assert report["sources"][0]["records_by_work_product"] == {"WP.18": len(rows)}
     found = statuses(report)
     assert not [f for f in report["findings"] if f["status"] == "invalid"]
-    assert all((r["ID"], "WP.18.f") not in found for r in incidents)  # Priorité is Priority
+    assert all((r["ID"], "WP.18.f") not in found for r in rows)  # Priorité is Priority
 
 
 def test_a_source_that_maps_nothing_says_why_and_exits_3(tmp_path):
@@ -157,8 +157,8 @@ def test_a_source_that_maps_nothing_says_why_and_exits_3(tmp_path):
     assert result.exit_code == 3
     text = " ".join(result.output.split())
     assert (
-        "WP.18: 0 of 3 rows kept by `where:` — 0 have Issue Type in ['Incident', 'Incidente', 'Incidencia', "
-        "'Vorfall', 'Hendelse'] (values: Task 2, Story 1) — set `map.WP.18.where`" in text
+        "WP.18: 0 of 3 rows kept by `where:` — 0 have Issue Type in ['Incident'] (values: Task 2, Story 1) — "
+        "set `map.WP.18.where`" in text
     )
     assert "source 'j': none of its 3 row(s) became a record" in text
     assert "not every source could be checked: j (unmapped)" in text
@@ -254,3 +254,25 @@ def test_init_from_nothing_or_onto_a_config_is_one_line(tmp_path):
     onto = runner.invoke(app, ["init", "--from", str(tmp_path / "e.csv"), "--out", str(tmp_path / "c.yaml")])
     assert onto.exit_code == 2 and "exists; use --force" in onto.output
     assert (tmp_path / "c.yaml").read_text(encoding="utf-8") == "sources: []\n"
+
+
+def test_a_reopened_incident_with_its_resolution_left_set_is_open_and_a_note_counts_it(tmp_path):
+    (tmp_path / "e.csv").write_text(
+        "Issue key,Summary,Issue Type,Status,Resolution,Assignee,Created,Resolved\n"
+        "H-1,x,Incident,Reopened,Fixed,,01/Feb/26 9:00 AM,\n"
+        "H-2,y,Incident,Reopened,Fixed,,02/Feb/26 9:00 AM,\n"
+        "H-3,z,Incident,Verified - UAT,Fixed,,03/Feb/26 9:00 AM,\n"
+        "H-4,w,Incident,Closed,Fixed,,04/Feb/26 9:00 AM,05/Feb/26 9:00 AM\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.yaml").write_text("sources:\n  - {name: j, type: csv, path: e.csv, preset: jira-csv}\n")
+    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    end = report["work_products"]["WP.18"]["items"]["WP.18.i"]
+    assert end["pending"] == 2  # H-1, H-2: open again, so their end date waits
+    assert end["missing"] == 1  # H-3: an unknown status, and the Resolution says done
+    notes = report["sources"][0]["notes"]
+    assert "WP.18.done: 2 record(s) where Status (Reopened 2) and Resolution disagree: Status decides" in notes
+    check = next(c for c in report["process_checks"] if c["id"] == "P14.incidents-closed")
+    assert check["status"] != "met"

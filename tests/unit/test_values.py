@@ -102,3 +102,10 @@ def test_an_impossible_day_with_a_month_name_in_another_language_is_unreadable()
     )
     assert bad.tolist() == [True, False, True]
     assert parsed[1] == pd.Timestamp("2026-09-30 09:10", tz="UTC")
+
+
+def test_an_impossible_day_is_found_in_a_column_read_in_pieces():
+    text = pa.chunked_array([["31.02.2025", "01.03.2025"], ["30.02.2024", "29.02.2024"]], pa.large_string())
+    series = pd.Series(pd.arrays.ArrowStringArray(text), dtype="str")
+    _, bad = parse_datetimes(series, ["%d.%m.%Y"])
+    assert bad.tolist() == [True, False, True, False]

@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from sdbridge.locales import value_key
 from sdbridge.mapping.spec import Condition
-from sdbridge.mapping.transforms import regex_mask
+from sdbridge.mapping.transforms import regex_mask, value_keys, wanted_values
 from sdbridge.values import blank_mask, is_list_column
 
 
@@ -25,8 +26,9 @@ def condition_mask(series: pd.Series, condition: Condition, placeholders: tuple[
         if condition.matches is not None:
             pattern = re.compile(condition.matches, re.IGNORECASE)
             return lowered.map(lambda values: any(pattern.search(v) for v in values)).to_numpy(dtype=bool)
-        wanted = {v.lower() for v in (condition.in_ or condition.not_in or (condition.equals or "",))}
-        hit = lowered.map(lambda values: bool(wanted.intersection(values))).to_numpy(dtype=bool)
+        wanted = wanted_values(condition.in_ or condition.not_in or (condition.equals or "",))
+        keyed = series.map(lambda v: [value_key(str(x)) for x in v] if isinstance(v, list) else [])
+        hit = keyed.map(lambda values: bool(wanted.intersection(values))).to_numpy(dtype=bool)
         return ~hit if condition.not_in is not None else hit
     text = series.astype("str").str.strip().str.lower()
     if condition.contains is not None:
@@ -34,10 +36,10 @@ def condition_mask(series: pd.Series, condition: Condition, placeholders: tuple[
     elif condition.matches is not None:
         mask = regex_mask(text, condition.matches)
     elif condition.equals is not None:
-        mask = text == condition.equals.lower()
+        mask = value_keys(series).isin(wanted_values([condition.equals]))
     elif condition.in_ is not None:
-        mask = text.isin([v.lower() for v in condition.in_])
+        mask = value_keys(series).isin(wanted_values(condition.in_))
     else:
-        mask = ~text.isin([v.lower() for v in condition.not_in or ()])
+        mask = ~value_keys(series).isin(wanted_values(condition.not_in or ()))
         return mask.fillna(True).to_numpy(dtype=bool)
     return mask.fillna(False).to_numpy(dtype=bool)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from sdbridge.connectors.base import REJECTED, ROW, RawTable
 from sdbridge.errors import InputError, MappingError
-from sdbridge.locales import english_header, header_key, spellings
+from sdbridge.locales import english_headers, header_key, spellings
 from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
 from sdbridge.mapping.transforms import apply_transform, first_non_empty
@@ -125,8 +125,7 @@ class ColumnResolver:
             for name in raw.columns:
                 self._by_key.setdefault(header_key(name), name)
             for name in raw.columns:
-                english = english_header(name)
-                if english is not None:
+                for english in english_headers(name):
                     self._by_key.setdefault(header_key(english), name)
 
     def resolve(self, reference: str) -> str | None:
@@ -476,8 +475,9 @@ class MappingEngine:
                 invalid[name] = invalid[name] | bad if name in invalid else bad
 
         def one(name: str, spec: FieldSpec) -> tuple[pd.Series, list[np.ndarray], np.ndarray | None, list[str]]:
-            series, bad = self._field(spec, resolver, positions, index, source)
-            text, bads, said = series, [bad], []
+            disputes: list[str] = []
+            series, bad = self._field(spec, resolver, positions, index, source, disputes)
+            text, bads, said = series, [bad], [f"{wp.id}.{name}: {d}" for d in disputes]
             plain = resolver.plain(spec)
             blank = None if plain is None else resolver.blank(plain)
             if blank is not None and positions is not None:
@@ -486,7 +486,7 @@ class MappingEngine:
                 series, bad = self._coerce(series, wp.field(name).type, source, blank)
                 bads.append(bad)
                 if wp.field(name).type == FieldType.DATETIME:
-                    said = _unread_dates(f"{wp.id}.{name}", bad, series, text, source)
+                    said += _unread_dates(f"{wp.id}.{name}", bad, series, text, source)
             return series, bads, blank if series is text else None, said
 
         # An optional preset column the export lacks leaves its field unmapped.
@@ -571,7 +571,13 @@ class MappingEngine:
         return blank
 
     def _field(
-        self, spec: FieldSpec, resolver: ColumnResolver, positions: np.ndarray | None, index: pd.Index, source: Any
+        self,
+        spec: FieldSpec,
+        resolver: ColumnResolver,
+        positions: np.ndarray | None,
+        index: pd.Index,
+        source: Any,
+        disputes: list[str] | None = None,
     ) -> tuple[pd.Series, np.ndarray]:
         bad = np.zeros(len(index), dtype=bool)
         if spec.value is not None:
@@ -580,19 +586,60 @@ class MappingEngine:
                 series = series.astype("str")
         else:
             picked = []
+            origins: list[str] = []
             for entry in spec.from_:
                 if isinstance(entry, FieldSpec):
                     if any(resolver.has(r) for r in entry.references()):
                         value, entry_bad = self._field(entry, resolver, positions, index, source)
                         picked.append(value)
+                        origins.append(next(r for r in entry.references() if resolver.has(r)))
                         bad |= entry_bad
                 elif resolver.has(entry):
                     column = resolver.column(entry)
                     picked.append(column if positions is None else column.iloc[positions])
-            series = first_non_empty(picked, self.placeholders)
+                    origins.append(entry)
+            if spec.combine == "any" and picked:
+                series = pd.Series(
+                    np.logical_or.reduce([parse_bools(p).to_numpy(dtype=bool) for p in picked]), index=index
+                )
+                picked = []
+            else:
+                series = first_non_empty(picked, self.placeholders)
+            if disputes is not None and len(picked) > 1:
+                disputes.extend(self._disputes(picked, origins, resolver, positions))
         for transform in spec.transforms:
             series, bad = apply_transform(series, transform, bad, source)
         return series, bad
+
+    def _disputes(
+        self, picked: list[pd.Series], origins: list[str], resolver: ColumnResolver, positions: np.ndarray | None
+    ) -> list[str]:
+        """Yes/no answers of a field's `from` entries that contradict each other (a Reopened
+        status with its Resolution left set): the first that answers decides; a note counts
+        the records and names the values of the deciding column."""
+        answers = [p for p in picked if p.dtype == bool or (p.dtype == object and not is_list_column(p))]
+        if len(answers) != len(picked) or not all(
+            p.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all() for p in answers
+        ):
+            return []
+        notes = []
+        decided = np.zeros(len(picked[0]), dtype=bool)
+        for first, (deciding, origin) in enumerate(zip(picked, origins)):
+            given = deciding.notna().to_numpy() & ~decided
+            for later, later_origin in zip(picked[first + 1 :], origins[first + 1 :]):
+                filled = later.notna().to_numpy()
+                differ = given & filled & (deciding.to_numpy() != later.to_numpy())
+                if differ.any():
+                    column = resolver.column(origin)
+                    column = column if positions is None else column.iloc[positions]
+                    shown = column[differ].astype("str").str.strip().value_counts().head(3)
+                    values = ", ".join(f"{v} {n}" for v, n in shown.items())
+                    notes.append(
+                        f"{int(differ.sum())} record(s) where {origin} ({values}) and {later_origin} disagree: "
+                        f"{origin} decides"
+                    )
+            decided |= given
+        return notes
 
     def _coerce(
         self, series: pd.Series, kind: FieldType, source: Any, blank: np.ndarray | None = None

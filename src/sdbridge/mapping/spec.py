@@ -9,6 +9,7 @@ JSON-shaped items (Jira, GitLab). A list of references means "the first non-empt
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +33,10 @@ class FieldSpec(BaseModel):
     value: str | int | float | bool | None = None  # a constant
     duration: tuple[str, str] | None = None  # [start_field, end_field]
     transforms: tuple[Transform, ...] = ()
+    combine: Literal["first", "any"] = "first"
+    """How several `from` entries make one value: the first non-empty (`first`), or, for
+    yes/no entries, yes where any of them says yes (`any`: a high priority, or a wide impact,
+    or a critical urgency makes an incident significant)."""
     required: bool = True
     """A column named here must exist. Presets set it to false: an export without the
     column leaves the field empty (and the report says so) instead of failing."""

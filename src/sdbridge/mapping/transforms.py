@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from sdbridge.locales import state_words, value_key, value_meanings, value_spellings
 from sdbridge.values import TimeZoneName, blank_mask, is_list_column, parse_datetimes
 
 _JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3,5}\.?/\d{2,4} \d{1,2}:\d{2}(?:\s?[ap]\.?\s?m\.?)?;[^;]*;", re.IGNORECASE)
@@ -86,12 +87,41 @@ def _map(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: An
     return _each(series, mapped), invalid
 
 
+def wanted_values(values: Iterable[Any]) -> frozenset[str]:
+    """The value keys that match a preset's English values: each as written, in any case, and
+    as every shipped language writes it (`High` is also `Hoch`, `Alta`, `Haute`)."""
+    return frozenset().union(*(value_spellings(str(v)) for v in values))
+
+
+def value_keys(series: pd.Series) -> pd.Series:
+    """A text column as value keys (no case, trimmed; see `locales.value_key`)."""
+    return series.astype("str").str.strip().str.casefold()
+
+
 def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
-    wanted = {str(v).strip().lower() for v in arg}
+    wanted = wanted_values(arg)
     if is_list_column(series):
-        hit = series.map(lambda v: any(str(x).strip().lower() in wanted for x in v) if isinstance(v, list) else False)
+        hit = series.map(lambda v: any(value_key(str(x)) in wanted for x in v) if isinstance(v, list) else False)
         return hit.astype(bool), invalid
-    return series.astype("str").str.strip().str.lower().isin(wanted).fillna(False).astype(bool), invalid
+    return value_keys(series).isin(wanted).fillna(False).astype(bool), invalid
+
+
+def _done_state(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    """A state name as done (True) or open (False) in any shipped language; a state the
+    vocabulary does not know stays blank, so the next `from` of the field decides."""
+    done, still_open = state_words()
+    if is_list_column(series):
+        series = series.map(lambda v: v[0] if isinstance(v, list) and v else None).astype("str")
+    keys = value_keys(series)
+    distinct = keys.dropna().unique()
+    verdict: dict[str, bool] = {}
+    for key in distinct:
+        meanings = value_meanings(key)
+        if meanings & done:
+            verdict[key] = True
+        elif meanings & still_open:
+            verdict[key] = False
+    return keys.map(verdict).astype(object).where(keys.isin(list(verdict)), None), invalid
 
 
 def _not_in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
@@ -239,7 +269,14 @@ TRANSFORMS: dict[str, TransformDef] = {
     "join": TransformDef(_join, str, "multi-valued -> one text, joined by the separator"),
     "split": TransformDef(_split, str, "text -> multi-valued, split at the separator"),
     "map": TransformDef(_map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}"),
-    "in": TransformDef(_in, list[str | int | float | bool], "-> yes/no: the value (any case) is one of these"),
+    "in": TransformDef(
+        _in, list[str | int | float | bool], "-> yes/no: the value (any case, any shipped language) is one of these"
+    ),
+    "done_state": TransformDef(
+        _done_state,
+        None,
+        "-> yes/no: the state is a done one (yes) or an open one (no) in any shipped language; blank if unknown",
+    ),
     "not_in": TransformDef(
         _not_in, list[str | int | float | bool], "-> yes/no: the value is filled and is none of these (any case)"
     ),
