@@ -58,12 +58,41 @@ WP.18:
 
 
 def test_items_are_mapped_excluded_or_rejected_and_counts_reconcile(write):
-    result = check(config_for(write, JIRA, INCIDENTS))
+    copied = JIRA + JIRA.strip().splitlines()[1] + "\n"  # SD-1 again, exactly as its first row
+    result = check(config_for(write, copied, INCIDENTS))
     source = result.assessment.sources[0]
-    assert (source.items_pulled, source.mapped, source.excluded, source.rejected) == (5, 3, 1, 1)
+    assert (source.items_pulled, source.mapped, source.excluded, source.rejected) == (6, 4, 1, 1)
     assert source.items_pulled == source.mapped + source.excluded + source.rejected
-    assert source.rejections[0].row == 6
+    assert source.rejections[0].row == 7
     assert "duplicate" in source.rejections[0].reason and "SD-1" in source.rejections[0].reason
+
+
+def test_records_that_share_an_id_but_differ_are_all_kept_and_their_id_flagged(write):
+    result = check(config_for(write, JIRA, INCIDENTS))  # SD-1 twice: row 6 lacks row 2's comment
+    source = result.assessment.sources[0]
+    assert (source.mapped, source.rejected) == (4, 0)
+    assert any("2 records share an id with another record (SD-1 2)" in note for note in source.notes)
+    findings = result.assessment.findings
+    flagged = findings[(findings["item"] == "WP.18.a") & (findings["status"] == "invalid")]
+    assert sorted(flagged["record_id"]) == ["SD-1", "SD-1 (row 6)"]
+    assert "is not unique" in flagged["message"].iloc[0]
+
+
+def test_a_shared_id_is_replaced_by_a_column_that_tells_every_record_apart(write):
+    text = "Serial,Asset tag,Name\nL3BB911,P1,annie\nL3BB911,P2,asset\n56WHL71,P3,x\n"
+    mapping = """
+    WP.02:
+      fields:
+        id: [Serial, Asset tag]
+        title: Name
+    """
+    result = check(config_for(write, text, mapping, name="cmdb.csv"))
+    source = result.assessment.sources[0]
+    assert (source.mapped, source.rejected) == (3, 0)
+    assert any("'Asset tag' tells every record apart" in note for note in source.notes)
+    assert sorted(result.tables["WP.02"].frame["_record_id"]) == ["P1", "P2", "P3"]
+    findings = result.assessment.findings
+    assert not len(findings[findings["status"] == "invalid"])
 
 
 def test_three_labels_columns_give_three_values(write):

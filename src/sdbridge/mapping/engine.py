@@ -425,13 +425,13 @@ class MappingEngine:
         )
         ids = frame[RECORD_ID]
         if len(pc.unique(pa.array(ids.astype("str").array))) == len(ids):  # unique: a third of count_distinct's time
-            first = np.ones(len(frame), dtype=bool)  # the common case, found without hashing into Python
+            duplicated = np.zeros(len(frame), dtype=bool)  # the common case, found without hashing into Python
         else:
-            first = ~ids.duplicated(keep="first").to_numpy()
-        duplicated = ~id_blank & ~first
+            duplicated = self._shared_ids(table, mapping, resolver, positions, value_columns, id_blank, notes)
         drop = empty | duplicated
         reasons: list[tuple[int, str]] = []
         if drop.any():
+            first = ~frame[RECORD_ID].duplicated(keep="first").to_numpy()
             first_row = dict(zip(frame[RECORD_ID][first & ~id_blank], frame[ROW_COL][first & ~id_blank]))
             for at in np.flatnonzero(drop):
                 if empty[at]:
@@ -452,6 +452,69 @@ class MappingEngine:
         keep = np.zeros(len(resolver.raw.frame), dtype=bool)
         keep[positions[~drop]] = True
         return table, keep, reasons
+
+    def _shared_ids(
+        self,
+        table: WorkProductTable,
+        mapping: WorkProductMapping,
+        resolver: ColumnResolver,
+        positions: np.ndarray,
+        value_columns: list[str],
+        id_blank: np.ndarray,
+        notes: list[str],
+    ) -> np.ndarray:
+        """Records whose id another record of the source has too. A row equal to an earlier
+        one in its id and every mapped value is the same record exported twice: it is
+        returned, to be rejected as a duplicate. Records that share an id but differ are
+        all kept, never dropped: the id is replaced by a column (or the id with the title)
+        that tells every record apart, when the export has one; else each keeps its id, a
+        later one with its row added (`L3BB911 (row 17)`), and its identifier is flagged
+        invalid. A note says which."""
+        frame = table.frame
+        wp = table.work_product
+        keyed = pd.DataFrame({c: _comparable(frame[c]) for c in (RECORD_ID, *value_columns)})
+        copies = ~id_blank & keyed.duplicated(keep="first").to_numpy()
+        ids = frame[RECORD_ID].astype("str")
+        candidates = ~id_blank & ~copies
+        clash = candidates & ids.where(candidates).duplicated(keep=False).to_numpy() & ~pd.isna(ids.where(candidates))
+        if copies.any():
+            notes.append(
+                f"{wp.id}: {int(copies.sum())} row(s) repeat an earlier row in every mapped column (the same "
+                "record exported twice): rejected as duplicates"
+            )
+        if not clash.any():
+            return copies
+        shown = ", ".join(f"{v} {n}" for v, n in ids[clash].value_counts().head(3).items())
+        id_name = mapping.record_id
+        spec = mapping.fields.get(id_name)
+        options: list[tuple[str, pd.Series]] = []
+        for ref in spec.references() if spec is not None else []:
+            if resolver.has(ref) and resolver.raw.kind == "table":
+                column = resolver.column(ref)
+                if not is_list_column(column):
+                    options.append((repr(resolver.resolve(ref)), column.iloc[positions].astype("str").str.strip()))
+        if "title" in frame and not is_list_column(frame["title"]):
+            options.append((f"{id_name} with the title", ids + " · " + frame["title"].astype("str").str.strip()))
+        for label, values in options:
+            values = values.reset_index(drop=True)
+            usable = candidates & ~blank_mask(values, self.placeholders)
+            if usable[candidates].all() and not values[candidates].duplicated().any():
+                frame.loc[candidates, RECORD_ID] = values[candidates].to_numpy()
+                notes.append(
+                    f"{wp.id}: {int(clash.sum())} records share an id with another record ({shown}); {label} tells "
+                    "every record apart and is used as the record id instead"
+                )
+                return copies
+        later = clash & ids.where(clash).duplicated(keep="first").to_numpy()
+        frame.loc[later, RECORD_ID] = ids[later] + " (row " + frame[ROW_COL][later].astype("str") + ")"
+        flag = INVALID_PREFIX + id_name
+        frame[flag] = (frame[flag].to_numpy(dtype=bool) if flag in frame else np.zeros(len(frame), bool)) | clash
+        notes.append(
+            f"{wp.id}: {int(clash.sum())} records share an id with another record ({shown}) and no column tells them "
+            "apart: all are kept, a later one with its row added to its id, and their unique identifier is flagged "
+            f"invalid; map a unique column as `map.{wp.id}.fields.{id_name}`"
+        )
+        return copies
 
     def _fields(
         self,
@@ -662,6 +725,13 @@ class MappingEngine:
             parsed = pd.to_timedelta(hours, unit="h")
             return parsed, given((text.notna() & (text != "") & hours.isna()).to_numpy(dtype=bool))
         return series, none
+
+
+def _comparable(series: pd.Series) -> pd.Series:
+    """A column as text that compares equal when the values do (lists joined, dates as ISO)."""
+    if is_list_column(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return as_text(series)
+    return series.astype("str") if series.dtype != object else series.map(str)
 
 
 def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]]) -> dict[str, WorkProductTable]:

@@ -73,7 +73,9 @@ def finding_message(
     name = f"{item.label} ({item.display})"
     if status == ItemStatus.INVALID:
         kinds = {wp.field(f).type.value for f in item.fields} if wp else set()
-        if "duration" in kinds:
+        if list(item.fields) == ["id"]:
+            text = f"{name} is not unique: another record of the export has the same one"
+        elif "duration" in kinds:
             text = f"{name} is unusable: the end is before the start, or it is not a number of hours"
         elif "datetime" in kinds:
             text = (
