@@ -680,8 +680,12 @@ def _init_from(paths: list[Path], target: Path, *, force: bool, timezone: str | 
     for p in proposals:
         line = f"{p.path}: {p.flavour} -> {p.name} (preset {p.preset or 'none'}, {p.rows} row(s))"
         out.print(printable(line), markup=False, highlight=False)
-        for comment in p.comments:
+        if p.recognition is not None and p.recognition.kind is not None:
+            out.print(f"  {printable(p.recognition.said())}", markup=False, highlight=False)
+        for comment in [*p.notes, *p.comments]:
             out.print(f"  {printable(comment)}", markup=False, highlight=False)
+        for doubt in p.unsure:
+            out.print(f"  unsure: {printable(doubt)}", markup=False, highlight=False)
     result = run_check(load_config(target), keep_going=True)
     table = Table(title="Coverage with this config", title_justify="left")
     for column in ("Source", "Status", "Rows", "Records per work product", "Items no column feeds"):

@@ -39,8 +39,10 @@ _SPACES = re.compile(r"\s+")
 
 
 def header_key(text: str) -> str:
-    """How headers are compared: `Fälligkeits­datum ` and `fälligkeitsdatum` are one."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """How headers are compared: `Fälligkeits­datum ` and `fälligkeitsdatum` are one, and a
+    field name is its label (`short_description` is `Short description`, as ServiceNow
+    exports either)."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("_", " "))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", plain).strip().casefold()
 

@@ -27,14 +27,20 @@ import pandas as pd
 
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import ConfigError
-from sdbridge.locales import detect_language, header_key
+from sdbridge.locales import detect_language, header_key, value_key
 from sdbridge.mapping.engine import ColumnResolver
+from sdbridge.mapping.recognise import Recognition, recognise
+from sdbridge.mapping.transforms import wanted_values
 from sdbridge.values import blank_mask, is_list_column, parse_datetimes
 
 FILE_PRESETS = (
     "jira-csv",
     "gitlab-csv",
     "glpi-csv",
+    "servicenow-incident",
+    "servicenow-change",
+    "servicenow-problem",
+    "generic-tickets",
     "generic-cmdb",
     "generic-feedback",
     "roles-list",
@@ -42,6 +48,9 @@ FILE_PRESETS = (
     "agreements-register",
 )
 """Presets that read an export file (the others read an API or a documents folder)."""
+
+GENERIC_WEIGHT = 0.9
+"""A generic preset (`generic: true`) yields to a product's own preset that fits as well."""
 
 COMMON_DATE_FORMATS = (
     "%d/%b/%y %I:%M %p",
@@ -84,6 +93,17 @@ class Proposal:
     date_formats: tuple[str, ...] = ()
     map: dict[str, Any] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
+    recognition: Recognition | None = None
+    """What the file was taken for, and by which signals."""
+    doubts: list[str] = field(default_factory=list)
+    """What the proposal is unsure of, for the user to check."""
+    event_log: dict[str, str] | None = None
+    notes: list[str] = field(default_factory=list)
+    """What reading the file said (rows skipped above the header, blank rows)."""
+
+    @property
+    def unsure(self) -> list[str]:
+        return [*(self.recognition.doubts if self.recognition else []), *self.doubts]
 
 
 def _read(path: Path, name: str) -> tuple[str, RawTable]:
@@ -109,8 +129,9 @@ def _preset_fields(preset: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
 
 
 def _score(resolver: ColumnResolver, preset: dict[str, Any]) -> float:
-    """The share of a preset's fields whose column the file has; 0 without an id column or
-    without the columns its `where:` needs."""
+    """The share of a preset's fields whose column the file has, plus what its `recognise:`
+    marks add (a GLPI `item - field` header, ServiceNow `INC` numbers: half a point each);
+    0 without an id column or without the columns its `where:` needs."""
     fields = _preset_fields(preset)
     if not fields:
         return 0.0
@@ -121,7 +142,16 @@ def _score(resolver: ColumnResolver, preset: dict[str, Any]) -> float:
         for condition in [*((mapping or {}).get("where") or []), *((mapping or {}).get("where_any") or [])]:
             if not resolver.has(condition["from"]):
                 return 0.0
-    return sum(has) / len(has)
+    score = sum(has) / len(has)
+    marks = preset.get("recognise") or {}
+    if any(resolver.has(h) for h in marks.get("headers") or ()):
+        score += 0.5
+    for column, pattern in (marks.get("values") or {}).items():
+        if resolver.has(column):
+            sample = _sample(resolver, [column])
+            if sample is not None and sample.astype("str").str.match(pattern).mean() >= 0.5:
+                score += 0.5
+    return score * (GENERIC_WEIGHT if preset.get("generic") else 1.0)
 
 
 def _flavour(preset: str | None, resolver: ColumnResolver, headers: list[str], language: str | None) -> str:
@@ -144,8 +174,15 @@ def _flavour(preset: str | None, resolver: ColumnResolver, headers: list[str], l
         return f"GitLab issues CSV ({order})"
     if preset == "glpi-csv":
         return f"GLPI ticket list{spoken}"
-    if preset == "generic-cmdb" and ({"sys_id", "sys_class_name", "install_status"} & keys):
-        return "ServiceNow CMDB list export (cmdb_ci)"
+    style = "field names" if any("_" in h for h in headers) else "labels"
+    if preset is not None and preset.startswith("servicenow-"):
+        table = preset.removeprefix("servicenow-").replace("change", "change_request")
+        return f"ServiceNow {table} list export ({style} as headers)"
+    servicenow = {"sys id", "sys class name", "install status", "sys updated on", "sys created on"}
+    if preset == "generic-cmdb" and servicenow & keys:
+        return f"ServiceNow CMDB list export (cmdb_ci, {style} as headers)"
+    if preset == "generic-tickets" and any(k.startswith("u ") for k in keys):
+        return "ServiceNow custom table export (u_ fields read by meaning)"
     return preset or "not recognised"
 
 
@@ -192,24 +229,43 @@ def _date_formats(resolver: ColumnResolver, preset: dict[str, Any], timezone: st
     return tuple(sorted(hits, key=lambda f: -hits[f]))
 
 
+NOT_INCIDENTS = (
+    "Change", "Change Request", "Normal Change", "Standard Change", "Emergency Change", "Problem", "Task",
+    "Sub-task", "Subtask", "Epic", "Post-incident review",
+)  # fmt: skip
+"""Issue types of a service desk project that are not its incidents and requests."""
+
+UPDATE_COLUMNS = (
+    "Updated", "Last update", "Updated at", "Updated At (UTC)", "sys_updated_on", "Last updated", "Modified",
+    "Last modified", "Changed", "Timestamp",
+)  # fmt: skip
+"""Columns that give each row's update time: an export with one row per update is an event log."""
+
+
+def _counts(resolver: ColumnResolver, reference: str) -> pd.Series:
+    column = resolver.column(reference)
+    values = column.explode() if is_list_column(column) else column
+    return values.dropna().astype("str").str.strip().replace("", None).dropna().value_counts()
+
+
 def _where(resolver: ColumnResolver, preset: dict[str, Any], proposal: Proposal) -> None:
-    """Keep a preset's `where:` when the file has its values; else propose the file's own
-    values that name the same kind of record, or switch the work product off."""
+    """Keep a preset's `where:` when the file has its values (in any shipped language); else
+    take a service desk project's requests as incidents, or propose the file's own values
+    that name the same kind of record, or switch the work product off."""
     for wp_id, mapping in (preset.get("map") or {}).items():
         conditions = (mapping or {}).get("where") or []
         for condition in conditions:
             wanted = condition.get("in")
             if wanted is None or not resolver.has(condition["from"]):
                 continue
-            column = resolver.column(condition["from"])
-            values = column.explode() if is_list_column(column) else column
-            counts = values.dropna().astype("str").str.strip().value_counts()
-            present = {header_key(v) for v in counts.index}
-            if present & {header_key(str(w)) for w in wanted}:
+            counts = _counts(resolver, condition["from"])
+            if any(value_key(v) in wanted_values(wanted) for v in counts.index):
+                continue
+            seen = ", ".join(f"{v} {n}" for v, n in counts.head(6).items()) or "none"
+            if wp_id == "WP.18" and _service_desk(resolver, condition["from"], counts, proposal):
                 continue
             words = KIND_WORDS.get(wp_id, ())
             own = [v for v in counts.index if any(w in header_key(v) for w in words)]
-            seen = ", ".join(f"{v} {n}" for v, n in counts.head(6).items()) or "none"
             if own:
                 proposal.map[wp_id] = {"where": [{"from": condition["from"], "in": own}]}
                 proposal.comments.append(
@@ -221,6 +277,60 @@ def _where(resolver: ColumnResolver, preset: dict[str, Any], proposal: Proposal)
                     f"{wp_id} off: no {condition['from']} value names one (values: {seen}); "
                     f"set map.{wp_id}.where to switch it on"
                 )
+
+
+def _service_desk(resolver: ColumnResolver, type_column: str, counts: pd.Series, proposal: Proposal) -> bool:
+    """A Jira Service Management project whose request types name no incident: its requests
+    (an account locked, a VPN down) are incidents and service requests, both WP.18 (clause
+    10.31), all but the types that name changes, problems or tasks."""
+    if not resolver.has("Project type"):
+        return False
+    projects = _counts(resolver, "Project type")
+    if "service_desk" not in {value_key(v) for v in projects.index}:
+        return False
+    others = [v for v in counts.index if value_key(v) in wanted_values(NOT_INCIDENTS)]
+    requests = [f"{v} {n}" for v, n in counts.items() if v not in others]
+    if not requests:
+        return False
+    where: list[dict[str, Any]] = [{"from": "Project type", "in": ["service_desk"]}]
+    if others:
+        where.append({"from": type_column, "not_in": others})
+    proposal.map["WP.18"] = {"where": where}
+    proposal.comments.append(
+        f"WP.18: a service desk project's requests ({', '.join(requests[:6])}) name no incident type: they are "
+        "its incidents and service requests, both service incident records (clause 10.31)"
+        + (f"; {', '.join(others)} are left out" if others else "")
+    )
+    return True
+
+
+def _event_log(resolver: ColumnResolver, preset: dict[str, Any], proposal: Proposal) -> None:
+    """An export with one row per update of a ticket (an audit or event log): the id repeats
+    on many rows and an update time tells them apart. Proposes `event_log:` so a check keeps
+    the latest row of each ticket, with its earliest opened time."""
+    fields = {name: refs for _, name, refs in _preset_fields(preset)}
+    key = next((r for r in fields.get("id", []) if resolver.has(r)), None)
+    updated = next((r for r in UPDATE_COLUMNS if resolver.has(r)), None)
+    if key is None or updated is None or is_list_column(resolver.column(key)):
+        return
+    ids = resolver.column(key).astype("str").str.strip()
+    ids = ids[~blank_mask(ids)]
+    tickets = ids.nunique()
+    if not len(ids) or len(ids) - tickets < max(2, len(ids) // 10):
+        return
+    times = resolver.column(updated).astype("str")[ids.index]
+    repeated = ids.duplicated(keep=False)
+    if times[repeated].groupby(ids[repeated]).nunique().min() < 2:
+        return  # the same ticket twice, not its updates
+    opened = next((r for r in fields.get("started_at", []) if resolver.has(r)), None)
+    log: dict[str, str] = {"key": str(resolver.resolve(key)), "updated": str(resolver.resolve(updated))}
+    if opened is not None:
+        log["opened"] = str(resolver.resolve(opened))
+    proposal.event_log = log
+    proposal.comments.append(
+        f"one row per update (an event log): {len(ids):,} rows -> {tickets:,} tickets by {log['key']}; a check keeps "
+        f"the latest row of each by {log['updated']}" + (f", with its earliest {log['opened']}" if opened else "")
+    )
 
 
 def _slug(path: Path, taken: set[str]) -> str:
@@ -254,9 +364,13 @@ def propose(paths: list[Path], *, timezone: str | None = None) -> list[Proposal]
         kind, raw = _read(path, name)
         resolver = ColumnResolver(raw)
         headers = list(raw.columns)
-        scores = {preset: _score(resolver, spec) for preset, spec in presets.items()}
-        best = max(scores, key=lambda p: scores[p])
-        chosen = best if scores[best] > 0 else None
+        recognition = recognise(resolver)
+        # Only the presets of the file's kind are weighed: a ticket list never becomes a
+        # CMDB or a feedback log, a CI list never becomes tickets.
+        weighed = {p: spec for p, spec in presets.items() if recognition.kind in (None, spec.get("kind"))}
+        scores = {preset: _score(resolver, spec) for preset, spec in weighed.items()}
+        best = max(scores, key=lambda p: scores[p]) if scores else None
+        chosen = best if best is not None and scores[best] > 0 else None
         language = detect_language(headers)
         proposal = Proposal(
             path=path,
@@ -264,15 +378,29 @@ def propose(paths: list[Path], *, timezone: str | None = None) -> list[Proposal]
             type=kind,
             rows=raw.items,
             preset=chosen,
-            score=scores[best],
+            score=scores[best] if best is not None else 0.0,
             flavour=_flavour(chosen, resolver, headers, language),
             language=language,
+            recognition=recognition,
         )
+        proposal.notes.extend(raw.notes)
         if chosen is not None:
             preset = presets[chosen]
             zone = timezone or (preset.get("options") or {}).get("timezone")
             proposal.date_formats = _date_formats(resolver, preset, zone)
             _where(resolver, preset, proposal)
+            if recognition.kind == "tickets":
+                _event_log(resolver, preset, proposal)
+            if proposal.score < 0.35:
+                proposal.doubts.append(
+                    f"few of the {chosen} preset's columns are in the file ({proposal.score:.0%}): check the mapping "
+                    "with `sdbridge mapping`"
+                )
+        elif recognition.kind is not None:
+            proposal.comments.append(
+                f"it is {recognition.label}, but no preset of that kind fits its columns: map them under `map:` "
+                "(see `sdbridge profile` for the fields)"
+            )
         else:
             proposal.comments.append(
                 "no preset fits its columns: map them under `map:` (see `sdbridge profile` for the fields)"
@@ -306,12 +434,17 @@ def render(proposals: list[Proposal], out: Path, *, timezone: str | None = None)
             source["timezone"] = timezone
         if p.date_formats:
             source["date_formats"] = list(p.date_formats)
+        if p.event_log:
+            source["event_log"] = p.event_log
         if p.map:
             source["map"] = p.map
         elif not p.preset:
             source["map"] = {}
         lines.append(f"  # {where}: {p.flavour}; {p.rows} row(s)")
+        if p.recognition is not None and p.recognition.kind is not None:
+            lines.append(f"  # {p.recognition.said()}")
         lines.extend(f"  # {c}" for c in p.comments)
+        lines.extend(f"  # unsure: {d}" for d in p.unsure)
         if not timezone:
             lines.append("  # timezone: Europe/Oslo   # the zone of the user who exported it (default UTC)")
         body = yaml.safe_dump([source], sort_keys=False, allow_unicode=True, width=100)

@@ -136,6 +136,18 @@ def catalogue_problems(source: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+class EventLogConfig(_Model):
+    """An export with one row per update of a ticket (an audit or event log): a check keeps
+    one record per ticket, its latest row, with its earliest opened time."""
+
+    key: str
+    """The column that names the ticket (`Number`)."""
+    updated: str
+    """The column with each row's update time: the latest row holds the ticket's state."""
+    opened: str | None = None
+    """A column whose earliest value over the ticket's rows is kept (when it was opened)."""
+
+
 class TableSourceConfig(SourceBase):
     """A CSV or XLSX export on disk."""
 
@@ -153,6 +165,10 @@ class TableSourceConfig(SourceBase):
         raise ValueError(f"delimiter {value!r} must be auto, tab or one character such as , ; |")
 
     sheet: str | int | None = None
+    header_row: int | None = Field(default=None, ge=1, le=1000)
+    """The row that holds the column names (1 = the first). By default it is found: title
+    lines, blank rows and notes above the header are skipped, and a note says how many."""
+    event_log: EventLogConfig | None = None
     unquote_formulas: bool = False
     """Remove the ' that GitLab puts before cells starting with = + - @."""
 

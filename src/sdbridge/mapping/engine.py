@@ -124,6 +124,10 @@ class ColumnResolver:
         if raw.kind == "table":
             for name in raw.columns:
                 self._by_key.setdefault(header_key(name), name)
+            for name in raw.columns:  # a ServiceNow custom field read by meaning: `u_root_cause`
+                key = header_key(name)
+                if key.startswith("u ") and len(key) > 2:
+                    self._by_key.setdefault(key[2:], name)
             for name in raw.columns:
                 for english in english_headers(name):
                     self._by_key.setdefault(header_key(english), name)
@@ -334,7 +338,16 @@ class MappingEngine:
         outcome = SourceOutcome(name=source.name, type=source.type, location=raw.location, items=raw.items)
         outcome.notes.extend(raw.notes)
         resolver = ColumnResolver(raw, self.placeholders)
-        resolver.check(set().union(*(_references(m) for m in mappings.values())) if mappings else set())
+        log = getattr(source, "event_log", None)
+        resolver.check(
+            set().union(*(_references(m) for m in mappings.values()), *([{log.key, log.updated}] if log else []))
+            if mappings
+            else set()
+        )
+        superseded = np.zeros(raw.items, dtype=bool)
+        if log is not None and raw.kind == "table":
+            superseded = self._latest_rows(resolver, log, source, outcome.notes)
+            resolver = ColumnResolver(raw, self.placeholders)  # the opened column may have changed
         outcome.notes.extend(_unresolved_notes(resolver, mappings, self.catalogue))
         n = raw.items
         recorded = np.zeros(n, dtype=bool)
@@ -345,7 +358,7 @@ class MappingEngine:
         for index, reason in unreadable.items():
             rejected[index] = True
             outcome.rejections.append(Rejection(row=int(rows[index]), reason=reason, work_product="—"))
-        readable = np.ones(n, dtype=bool)
+        readable = ~superseded
         readable[list(unreadable)] = False
         for wp_id, mapping in mappings.items():
             wp = self.catalogue.work_product(wp_id)
@@ -377,6 +390,39 @@ class MappingEngine:
         kept_rows = set(rows[rejected & ~recorded].tolist())
         outcome.rejections = [r for r in outcome.rejections if r.row in kept_rows]
         return tables, outcome
+
+    def _latest_rows(self, resolver: ColumnResolver, log: Any, source: Any, notes: list[str]) -> np.ndarray:
+        """An event log's rows that an update of the same ticket supersedes (they are then
+        excluded, not records); the kept row's opened column takes the ticket's earliest."""
+        raw = resolver.raw
+        keys = resolver.column(log.key).astype("str").str.strip()
+        blank = resolver.blank(log.key)
+        times, _ = parse_datetimes(resolver.column(log.updated), source.date_formats, source.timezone)
+        order = pd.DataFrame({"key": keys.to_numpy(), "time": times.to_numpy(), "at": np.arange(len(keys))})
+        order = order[~blank].sort_values(["key", "time", "at"], na_position="first", kind="stable")
+        latest = order.drop_duplicates("key", keep="last")["at"].to_numpy()
+        superseded = ~blank.copy()
+        superseded[latest] = False
+        if log.opened is not None and resolver.has(log.opened):
+            physical = raw.columns[resolver.resolve(log.opened) or log.opened]
+            if len(physical) == 1:
+                opened, _ = parse_datetimes(resolver.column(log.opened), source.date_formats, source.timezone)
+                frame = pd.DataFrame({"key": keys.to_numpy(), "opened": opened.to_numpy(), "at": np.arange(len(keys))})
+                frame = frame[~blank & opened.notna().to_numpy()]
+                earliest = frame.sort_values(["key", "opened", "at"]).drop_duplicates("key", keep="first")
+                text = resolver.column(log.opened).astype("str").to_numpy(dtype=object).copy()
+                by_key = dict(zip(earliest["key"], text[earliest["at"].to_numpy()]))
+                mapped = keys.iloc[latest].map(by_key)
+                text[latest] = np.where(mapped.isna(), text[latest], mapped.to_numpy(dtype=object))
+                raw.frame[physical[0]] = pd.array(text, dtype="str")
+        if superseded.any():
+            notes.append(
+                f"one row per update (event log): {int((~blank).sum()):,} rows -> {len(latest):,} tickets by "
+                f"{log.key}; the latest row of each by {log.updated} is kept"
+                + (f", with its earliest {log.opened}" if log.opened else "")
+                + f"; {int(superseded.sum()):,} earlier rows are excluded"
+            )
+        return superseded
 
     def _build(
         self,
