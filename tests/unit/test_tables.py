@@ -144,3 +144,44 @@ def test_a_character_split_across_read_blocks_is_read_and_one_left_open_is_refus
     with pytest.raises(InputError) as caught:
         read(bad)
     assert "UTF-8" in str(caught.value) and f"{bad}:" in str(caught.value)
+
+
+TITLED = (
+    "Service register — Nordlys Hosting AS\n"
+    "\n"
+    "Exported by Kari on 3 March 2026\n"
+    "CI ID,Name,Type,Owner,Location\n"
+    "CI-1,web-01,Server,Kari,Oslo\n"
+    "CI-2,db-01,Server,,Bergen\n"
+)
+
+
+def test_title_lines_blank_rows_and_notes_above_a_csv_header_are_skipped_and_said(write):
+    raw = read(write("register.csv", TITLED))
+    assert list(raw.columns) == ["CI ID", "Name", "Type", "Owner", "Location"]
+    assert raw.items == 2 and raw.frame[ROW].tolist() == [5, 6]  # the rows as a spreadsheet numbers them
+    assert any("3 row(s) above the header" in note for note in raw.notes)
+
+
+def test_a_title_row_and_a_blank_row_above_an_xlsx_header_are_skipped(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    for row in TITLED.splitlines():
+        sheet.append(row.split(",") if row else [])
+    book.save(tmp_path / "register.xlsx")
+    raw = read(tmp_path / "register.xlsx", type="xlsx")
+    assert list(raw.columns) == ["CI ID", "Name", "Type", "Owner", "Location"]
+    assert raw.frame["Name"].tolist() == ["web-01", "db-01"] and raw.frame[ROW].tolist() == [5, 6]
+    assert any("3 row(s) above the header in sheet" in note for note in raw.notes)
+
+
+def test_header_row_says_where_the_header_is(write):
+    path = write("odd.csv", "Notes,,\nKey,Value,\nID,Name,Kind\nX-1,alpha,a\n")
+    assert list(read(path).columns) == ["Key", "Value", "Column 3"]  # as found: two names of three
+    raw = read(path, header_row=3)
+    assert list(raw.columns) == ["ID", "Name", "Kind"] and raw.items == 1 and not raw.notes
+
+
+def test_a_plain_export_keeps_its_first_row_as_the_header(write):
+    raw = read(write("plain.csv", "Issue key,Summary,Labels,Labels\nSD-1,12,3,4\nSD-2,5,6,7\n"))
+    assert list(raw.columns) == ["Issue key", "Summary", "Labels"] and raw.items == 2 and not raw.notes

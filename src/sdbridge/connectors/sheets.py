@@ -13,11 +13,14 @@ in the CSV reader.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+from sdbridge.connectors.header import LOOKED_AT, find_header
 
 MAX_CELLS = 100_000_000
 """Rows x columns of one sheet at most (a full Jira export of 300 columns at Excel's
@@ -44,6 +47,8 @@ class Sheet:
     """The sheet row number of each kept row (the header is row 1)."""
     blank_rows: int = 0
     """Rows between the header and the last row with a value that hold none."""
+    above: int = 0
+    """Rows above the header (a title, blank rows, notes)."""
 
 
 def as_text(value: Any) -> str | None:
@@ -60,8 +65,9 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-def read_sheet(path: Path, choose: Callable[[list[str]], str]) -> tuple[str, Sheet]:
-    """The sheet `choose(sheet names)` of the workbook at `path` (openpyxl, read-only)."""
+def read_sheet(path: Path, choose: Callable[[list[str]], str], header_row: int | None = None) -> tuple[str, Sheet]:
+    """The sheet `choose(sheet names)` of the workbook at `path` (openpyxl, read-only); its
+    header is row `header_row`, or found (see `connectors.header`)."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
@@ -69,23 +75,35 @@ def read_sheet(path: Path, choose: Callable[[list[str]], str]) -> tuple[str, She
         name = choose(book.sheetnames)
         worksheet = book[name]
         worksheet.reset_dimensions()  # trust the cells, not the sheet's claim about its size
-        return name, _collect(worksheet.iter_rows())
+        return name, _collect(worksheet.iter_rows(), header_row)
     finally:
         book.close()
 
 
-def _collect(rows: Any) -> Sheet:
+def _values(row: Any) -> dict[int, str]:
+    return {
+        cell.column - 1: text
+        for cell in row
+        if getattr(cell, "data_type", None) != "e"  # #DIV/0!, #REF!: no value
+        and (text := as_text(cell.value)) is not None
+    }
+
+
+def _collect(rows: Any, header_row: int | None = None) -> Sheet:
+    rows = iter(rows)
+    top = [_values(row) for row in itertools.islice(rows, LOOKED_AT)]
+    if header_row is not None:
+        at = header_row - 1
+    else:
+        width = max((max(v) + 1 for v in top if v), default=0)
+        at = find_header([[v.get(i) for i in range(width)] for v in top])
     header: dict[int, str] = {}
     columns: dict[int, list[str | None]] = {}
     kept: list[int] = []
-    for number, row in enumerate(rows, start=1):
-        values = {
-            cell.column - 1: text
-            for cell in row
-            if getattr(cell, "data_type", None) != "e"  # #DIV/0!, #REF!: no value
-            and (text := as_text(cell.value)) is not None
-        }
-        if number == 1:
+    for number, values in enumerate(itertools.chain(top, map(_values, rows)), start=1):
+        if number <= at:
+            continue
+        if number == at + 1:
             header = values
         elif values:
             position = len(kept)
@@ -107,7 +125,8 @@ def _collect(rows: Any) -> Sheet:
         header=[header.get(i) or f"Column {i + 1}" for i in indexes],
         columns=filled,
         rows=kept,
-        blank_rows=kept[-1] - 1 - len(kept) if kept else 0,
+        blank_rows=kept[-1] - (at + 1) - len(kept) if kept else 0,
+        above=at,
     )
 
 

@@ -19,6 +19,7 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import re
 import zipfile
 from collections import Counter
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sdbridge.connectors.base import ROW, RawTable
+from sdbridge.connectors.header import LOOKED_AT, find_header, skipped_note
 from sdbridge.connectors.sheets import SheetTooLarge, read_sheet
 from sdbridge.errors import InputError
 
@@ -201,11 +203,32 @@ class TableFileConnector:
             )
         return self._fail("text is not valid UTF-8")
 
+    def _header(self, text: str) -> tuple[str, int, list[str]]:
+        """(delimiter, records above the header, the header's names). The header is found
+        (see `connectors.header`) unless `header_row:` gives it; with `delimiter: auto`, the
+        delimiter is the one that makes the widest header."""
+        wanted = self.source.header_row
+        if self.source.delimiter != "auto":
+            candidates = [self._delimiter(text)]
+        else:
+            first = self._delimiter(text)
+            candidates = [first, *(d for d in ",;\t|" if d != first)]
+        best: tuple[str, int, list[str]] | None = None
+        for delimiter in candidates:
+            rows = list(itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), LOOKED_AT))
+            at = wanted - 1 if wanted is not None else find_header(rows)
+            if at >= len(rows):
+                raise self._fail(f"header_row {wanted} is past the rows read", line=wanted)
+            header = rows[at] if rows else []
+            if best is None or len([c for c in header if c.strip()]) > len([c for c in best[2] if c.strip()]):
+                best = (delimiter, at, header)
+        assert best is not None
+        return best
+
     def _parse_csv(self, head: bytes, encoding: str) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
         text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines with a bare CR
-        delimiter = self._delimiter(text)
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        delimiter, above, header = self._header(text)
         if not header:
             raise self._fail("no header row", line=1)
         physical, groups = physical_columns(header)
@@ -216,20 +239,20 @@ class TableFileConnector:
             return "skip"
 
         try:
-            table = self._arrow_csv(physical, encoding, delimiter, on_bad_row)
+            table = self._arrow_csv(physical, encoding, delimiter, on_bad_row, above)
         except UnicodeDecodeError as exc:
             raise self._fail(
                 f"not valid {encoding} text (byte 0x{exc.object[exc.start]:02x})",
                 hint="re-export as UTF-8, or set `encoding:` to the export's encoding",
             ) from None
         if ragged:
-            raise self._ragged_error(encoding, delimiter, len(physical), len(ragged))
+            raise self._ragged_error(encoding, delimiter, len(physical), len(ragged), above)
         # One contiguous buffer per column: every later step reads it as it is, instead of each
         # joining pyarrow's per-block pieces again (and touching fresh memory each time).
         table = table.combine_chunks()
         frame = table.to_pandas()
-        frame[ROW] = pd.RangeIndex(2, len(frame) + 2)  # as a spreadsheet shows it: header is row 1
-        notes = []
+        frame[ROW] = pd.RangeIndex(above + 2, len(frame) + above + 2)  # as a spreadsheet shows it
+        notes = [skipped_note(above, "the file")] if above and self.source.header_row is None else []
         if table.num_columns and table.num_rows:
             # Excel re-saving an export can leave hundreds of rows of bare delimiters
             blank = functools.reduce(pc.and_kleene, [pc.is_null(column) for column in table.columns])
@@ -241,13 +264,15 @@ class TableFileConnector:
                 frame = frame[~mask].reset_index(drop=True)
         return frame, groups, notes
 
-    def _arrow_csv(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any) -> pa.Table:
+    def _arrow_csv(
+        self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any, above: int = 0
+    ) -> pa.Table:
         """pyarrow's reader; a cell larger than a block (a pasted log, a few MB) is read with
         bigger blocks, up to `MAX_CELL_BYTES`."""
         block = 1 << 20
         while True:
             try:
-                return self._arrow_read(physical, encoding, delimiter, on_bad_row, block)
+                return self._arrow_read(physical, encoding, delimiter, on_bad_row, block, above)
             except pa.ArrowInvalid as exc:
                 if "straddling" not in str(exc):
                     raise
@@ -257,10 +282,14 @@ class TableFileConnector:
                     ) from None
                 block *= 4
 
-    def _arrow_read(self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any, block: int) -> pa.Table:
+    def _arrow_read(
+        self, physical: list[str], encoding: str, delimiter: str, on_bad_row: Any, block: int, above: int = 0
+    ) -> pa.Table:
         return pacsv.read_csv(
             self.path,
-            read_options=pacsv.ReadOptions(column_names=physical, skip_rows=1, encoding=encoding, block_size=block),
+            read_options=pacsv.ReadOptions(
+                column_names=physical, skip_rows=above + 1, encoding=encoding, block_size=block
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
             ),
@@ -271,13 +300,14 @@ class TableFileConnector:
             ),
         )
 
-    def _ragged_error(self, encoding: str, delimiter: str, expected: int, count: int) -> InputError:
+    def _ragged_error(self, encoding: str, delimiter: str, expected: int, count: int, above: int = 0) -> InputError:
         """Find the physical lines of rows whose field count differs from the header's."""
         codec = "utf-8-sig" if encoding == "utf-8" else encoding
         bad: list[tuple[int, int]] = []
         with self.path.open(encoding=codec, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
-            next(reader, None)
+            for _ in range(above + 1):
+                next(reader, None)
             start = reader.line_num + 1
             for record in reader:
                 if record and len(record) != expected:
@@ -303,7 +333,7 @@ class TableFileConnector:
     def _read_xlsx(self) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
         self._check_workbook_parts()
         try:
-            sheet, read = read_sheet(self.path, self._choose_sheet)
+            sheet, read = read_sheet(self.path, self._choose_sheet, self.source.header_row)
         except InputError:
             raise
         except SheetTooLarge as exc:
@@ -319,6 +349,8 @@ class TableFileConnector:
         )
         frame[ROW] = pd.array(read.rows, dtype="int64")  # the sheet's own row number
         notes = self._uncalculated(sheet)
+        if read.above and self.source.header_row is None:
+            notes.append(skipped_note(read.above, f"sheet {sheet!r}"))
         if read.blank_rows:
             notes.append(f"{read.blank_rows} blank row(s) in sheet {sheet!r} are not items and were skipped")
         return frame, groups, notes
