@@ -48,9 +48,13 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
 )
 from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName
 
-DEFAULT_PLACEHOLDERS = ("N/A", "n/a", "TBD", "-", "none", "unknown", "null", "[]", "{}", "unassigned")
+DEFAULT_PLACEHOLDERS = (
+    "N/A", "n/a", "TBD", "-", "?", "none", "unknown", "null", "[]", "{}", "unassigned", "(empty)", "(none)",
+    "ApprovalsCFValue{approvals=[]}",
+)  # fmt: skip
 """Values that only look filled. `None`, `Null`, `Unassigned` match too: placeholders are
-compared without case."""
+compared without case. `?` and `(empty)` are how ServiceNow lists write an empty reference;
+`ApprovalsCFValue{approvals=[]}` is how a Jira Service Management CSV writes "no approvals"."""
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

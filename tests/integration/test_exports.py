@@ -276,3 +276,37 @@ def test_a_reopened_incident_with_its_resolution_left_set_is_open_and_a_note_cou
     assert "WP.18.done: 2 record(s) where Status (Reopened 2) and Resolution disagree: Status decides" in notes
     check = next(c for c in report["process_checks"] if c["id"] == "P14.incidents-closed")
     assert check["status"] != "met"
+
+
+def test_a_value_that_only_looks_filled_is_empty_whatever_the_config_names(tmp_path):
+    """A hand-written config that maps JSM's approvals cell as it is: `ApprovalsCFValue{approvals=[]}`,
+    `N/A` and ServiceNow's `(empty)` are empty all the same, so no change counts as approved."""
+    (tmp_path / "e.csv").write_text(
+        "Issue key,Summary,Issue Type,Status,Custom field (Approvals),Custom field (Business impact),Priority,Created\n"
+        "C-1,a,Change,Done,ApprovalsCFValue{approvals=[]},Low,High,01/Feb/26 9:00 AM\n"
+        "C-2,b,Change,Done,N/A,Low,High,01/Feb/26 9:00 AM\n"
+        "C-3,c,Change,Done,(empty),Low,High,01/Feb/26 9:00 AM\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.yaml").write_text(
+        "sources:\n  - name: j\n    type: csv\n    path: e.csv\n    map:\n      WP.11:\n        fields:\n"
+        "          id: Issue key\n          title: Summary\n          business_impact: Custom field (Business impact)\n"
+        '          approval: "Custom field (Approvals)"\n'
+    )
+    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert report["work_products"]["WP.11"]["items"]["WP.11.f"]["missing"] == 3
+    assert next(r for r in report["requirements"] if r["id"] == "P07")["status"] != "met"
+
+
+def test_a_placeholder_is_empty_before_a_transform_reads_it(tmp_path):
+    (tmp_path / "e.csv").write_text("Key,Summary,Severity\nT-1,a,N/A\nT-2,b,(empty)\nT-3,c,S1\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "sources:\n  - name: t\n    type: csv\n    path: e.csv\n    map:\n      WP.18:\n        fields:\n"
+        "          id: Key\n          title: Summary\n          significant: {from: Severity, transforms: [{matches: '.'}]}\n"
+    )
+    result = runner.invoke(app, ["check", "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "r"), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert report["work_products"]["WP.18"]["items"]["WP.18.h"]["not_applicable"] == 2  # only T-3 is significant

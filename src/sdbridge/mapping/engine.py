@@ -716,9 +716,28 @@ class MappingEngine:
                 series = first_non_empty(picked, self.placeholders)
             if disputes is not None and len(picked) > 1:
                 disputes.extend(self._disputes(picked, origins, resolver, positions))
+        if spec.transforms:
+            series = self._without_placeholders(series)
         for transform in spec.transforms:
             series, bad = apply_transform(series, transform, bad, source)
         return series, bad
+
+    def _without_placeholders(self, series: pd.Series) -> pd.Series:
+        """A value that only looks filled (`N/A`, `ApprovalsCFValue{approvals=[]}`) is empty
+        before any transform reads it: `{matches: '.'}` must not find a placeholder filled."""
+        if is_list_column(series):
+            placeholders = {p.strip().lower() for p in self.placeholders}
+            return series.map(
+                lambda v: [x for x in v if str(x).strip().lower() not in placeholders] if isinstance(v, list) else v
+            )
+        if series.dtype == object or pd.api.types.is_bool_dtype(series):
+            return series
+        if not pd.api.types.is_string_dtype(series):
+            return series
+        blank = blank_mask(series, self.placeholders)
+        if not (blank & series.notna().to_numpy()).any():
+            return series
+        return series.where(~blank, None)
 
     def _disputes(
         self, picked: list[pd.Series], origins: list[str], resolver: ColumnResolver, positions: np.ndarray | None
