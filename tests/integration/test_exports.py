@@ -310,3 +310,38 @@ def test_a_placeholder_is_empty_before_a_transform_reads_it(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
     assert report["work_products"]["WP.18"]["items"]["WP.18.h"]["not_applicable"] == 2  # only T-3 is significant
+
+
+def test_german_priorities_make_an_incident_significant_and_a_rule_that_matches_nothing_is_a_note(tmp_path):
+    (tmp_path / "de.csv").write_text(
+        "Vorgangsschlüssel,Zusammenfassung,Vorgangstyp,Status,Priorität,Erstellt\n"
+        "D-1,Mail,Vorfall,Offen,Höchste,01/Feb/26 9:00 AM\n"
+        "D-2,Web,Vorfall,Offen,Hoch,01/Feb/26 9:00 AM\n"
+        "D-3,DNS,Vorfall,Offen,Mittel,01/Feb/26 9:00 AM\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "low.csv").write_text(
+        "Vorgangsschlüssel,Zusammenfassung,Vorgangstyp,Status,Priorität,Erstellt\n"
+        "L-1,Mail,Vorfall,Offen,Mittel,01/Feb/26 9:00 AM\nL-2,Web,Vorfall,Offen,Niedrig,01/Feb/26 9:00 AM\n",
+        encoding="utf-8",
+    )
+    report, printed = onboard_files(tmp_path, "de.csv", "low.csv")
+    h = report["work_products"]["WP.18"]["items"]["WP.18.h"]
+    assert h["not_applicable"] == 3  # D-3, L-1, L-2; Höchste and Hoch are significant
+    low = next(s for s in report["sources"] if s["name"] == "low")
+    assert any("no record counts as significant" in n and "Mittel 1, Niedrig 1" in n for n in low["notes"])
+    assert "WP.18.h" not in low["never_provides"].get("WP.18", [])  # it applies to none: not "never provided"
+    high = next(s for s in report["sources"] if s["name"] == "de")
+    assert "WP.18.h" in high["never_provides"]["WP.18"]  # it applies, and no root cause column exists
+
+
+def onboard_files(tmp_path: Path, *names: str) -> tuple[dict, str]:
+    """`init --from` files already in tmp_path, then check; the report and what init printed."""
+    config = tmp_path / "sdbridge.yaml"
+    made = runner.invoke(
+        app, ["init", "--from", *[str(tmp_path / n) for n in names], "--out", str(config), "--timezone", "UTC"]
+    )
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "r"), "-f", "json,md"])
+    assert checked.exit_code == 0, checked.output
+    return json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8")), made.output

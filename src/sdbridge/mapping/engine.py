@@ -379,7 +379,11 @@ class MappingEngine:
             tables[wp_id] = table
             outcome.records[wp_id] = table.records
             unsourced = table.unsourced.get(source.name, set())
-            never = [i.id for i in wp.record_items if i.fields and all(f in unsourced for f in i.fields)]
+            never = [
+                i.id
+                for i in wp.record_items
+                if i.fields and all(f in unsourced for f in i.fields) and _applies_somewhere(table, i.when)
+            ]
             if never and table.records:
                 outcome.never_provides[wp_id] = never
         outcome.mapped = int(recorded.sum())
@@ -594,6 +598,12 @@ class MappingEngine:
             if name in wp.field_names:
                 series, bad = self._coerce(series, wp.field(name).type, source, blank)
                 bads.append(bad)
+                if wp.field(name).type == FieldType.BOOL and spec.from_:
+                    origins = [r for r in spec.references() if resolver.has(r)]
+                    columns = [resolver.column(r) for r in origins]
+                    if positions is not None:
+                        columns = [c.iloc[positions] for c in columns]
+                    said += _never_true(wp, name, series, columns, origins)
                 if wp.field(name).type == FieldType.DATETIME:
                     said += _unread_dates(f"{wp.id}.{name}", bad, series, text, source)
             return series, bads, blank if series is text else None, said
@@ -790,6 +800,37 @@ class MappingEngine:
             parsed = pd.to_timedelta(hours, unit="h")
             return parsed, given((text.notna() & (text != "") & hours.isna()).to_numpy(dtype=bool))
         return series, none
+
+
+def _applies_somewhere(table: WorkProductTable, when: str | None) -> bool:
+    """Whether an item's condition holds on some record (an item that applies to none is not
+    applicable everywhere, not "never provided")."""
+    if when is None:
+        return True
+    return when in table.frame and bool(parse_bools(table.frame[when]).any())
+
+
+def _never_true(wp: WorkProduct, name: str, series: pd.Series, text: list[pd.Series], origins: list[str]) -> list[str]:
+    """A note when significant impact (WP.18) is read from columns the export has and holds on
+    no record: the rule matches none of their values, so the items it governs are not
+    applicable everywhere, which is rarely the truth (a chargeable service, by contrast,
+    may well be none)."""
+    governed = [i.id for i in wp.record_items if i.when == name]
+    if name != "significant" or not governed or not len(series) or parse_bools(series).any():
+        return []
+    shown = []
+    for origin, column in zip(origins, text):
+        values = column.explode() if is_list_column(column) else column
+        counts = values.dropna().astype("str").str.strip()
+        counts = counts[counts != ""].value_counts()
+        if len(counts):
+            shown.append(f"{origin}: {', '.join(f'{v} {n}' for v, n in counts.head(5).items())}")
+    if not shown:
+        return []
+    return [
+        f"{wp.id}.{name}: no record counts as {name} — the rule matches none of the values ({'; '.join(shown)}), "
+        f"so {', '.join(governed)} is not applicable on every record; set `map.{wp.id}.fields.{name}` if some do"
+    ]
 
 
 def _comparable(series: pd.Series) -> pd.Series:
