@@ -205,13 +205,232 @@ def glpi_french(rng: random.Random) -> None:
     write("glpi-fr.csv", header, rows, delimiter=";", encoding="utf-8-sig")
 
 
+# --- ServiceNow task tables ------------------------------------------------------------------
+# The incident, change_request and problem tables as a list export writes them: field names
+# (`number, short_description, ...`) or the list's labels (`Number, Short description, ...`),
+# display values (`1 - Critical`, `Resolved`), dates `2026-02-03 08:40:00`, an empty reference
+# as nothing or `(empty)`.
+
+SN_INCIDENT = [  # (field name, label)
+    ("number", "Number"), ("short_description", "Short description"), ("caller_id", "Caller"),
+    ("priority", "Priority"), ("impact", "Impact"), ("state", "State"), ("assigned_to", "Assigned to"),
+    ("cmdb_ci", "Configuration item"), ("description", "Description"), ("opened_at", "Opened"),
+    ("resolved_at", "Resolved"), ("close_notes", "Resolution notes"), ("sys_updated_on", "Updated"),
+]  # fmt: skip
+SN_PRIORITIES = ["1 - Critical", "2 - High", "3 - Moderate", "4 - Low"]
+
+
+def sn_time(when: datetime) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S}"
+
+
+def sn_incidents(rng: random.Random, count: int = 24) -> list[dict[str, str]]:
+    rows = []
+    for n, t in enumerate(tickets(rng, count), start=1):
+        state = ["Resolved", "Closed", "In Progress", "On Hold", "New", "Canceled"][n % 6]
+        done = state in ("Resolved", "Closed", "Canceled")
+        resolved = t["created"] + timedelta(hours=3 + n)
+        rows.append(
+            {
+                "number": f"INC00{10000 + n}",
+                "short_description": t["summary"],
+                "caller_id": t["reporter"],
+                "priority": SN_PRIORITIES[n % 4],
+                "impact": ["1 - High", "2 - Medium", "3 - Low"][n % 3],
+                "state": state,
+                "assigned_to": t["assignee"] if n % 5 else "(empty)",
+                "cmdb_ci": t["component"] and f"{t['component'].lower()}-prod",
+                "description": f"Users report: {t['summary']}" if n % 4 else "",
+                "opened_at": sn_time(t["created"]),
+                "resolved_at": sn_time(resolved) if done else "",
+                "close_notes": "Restarted the service and verified" if done and n % 3 else "",
+                "sys_updated_on": sn_time(resolved if done else t["created"]),
+            }
+        )
+    return rows
+
+
+def servicenow_incidents(rng: random.Random) -> None:
+    rows = sn_incidents(rng)
+    for style, name in (("field", "servicenow-incident-fields.csv"), ("label", "servicenow-incident-labels.csv")):
+        header = [f if style == "field" else label for f, label in SN_INCIDENT]
+        write(name, header, [[row[f] for f, _ in SN_INCIDENT] for row in rows])
+
+
+def servicenow_incident_events(rng: random.Random) -> None:
+    """An incident report with one row per update (an event log): the same number on each
+    update, the state and update time moving on, `Opened` the same on every row."""
+    rows = []
+    for incident in sn_incidents(rng, 12):
+        opened = datetime.strptime(incident["opened_at"], "%Y-%m-%d %H:%M:%S")
+        steps = ["New", "In Progress", incident["state"]] if incident["state"] not in ("New",) else ["New"]
+        for step, state in enumerate(steps):
+            row = dict(incident, state=state, sys_updated_on=sn_time(opened + timedelta(hours=step)))
+            if state not in ("Resolved", "Closed", "Canceled"):
+                row.update(resolved_at="", close_notes="")
+            rows.append(row)
+    rng.shuffle(rows)  # exports come in the report's sort order, not the ticket's
+    header = [label for _, label in SN_INCIDENT]
+    write("servicenow-incident-events.csv", header, [[row[f] for f, _ in SN_INCIDENT] for row in rows])
+
+
+def servicenow_changes(rng: random.Random) -> None:
+    header = ["Number", "Short description", "Type", "State", "Priority", "Risk", "Requested by", "Approval"]
+    header += ["Configuration item", "Justification", "Planned start date", "Actual end", "Opened"]
+    rows = []
+    for n, t in enumerate(tickets(rng, 15), start=1):
+        approval = ["Approved", "Requested", "Not Yet Requested", "Approved"][n % 4]
+        state = ["Closed", "Implement", "Assess", "Scheduled", "Review"][n % 5]
+        rows.append(
+            [f"CHG00{30000 + n}", t["summary"], ["Normal", "Standard", "Emergency"][n % 3], state]
+            + [SN_PRIORITIES[n % 4], "Moderate", t["reporter"], approval]
+            + [t["component"] and f"{t['component'].lower()}-prod", f"Needed for {t['summary']}" if n % 3 else ""]
+            + [sn_time(t["created"] + timedelta(days=2)) if n % 4 else "", sn_time(t["created"] + timedelta(days=3))]
+            + [sn_time(t["created"])]
+        )
+    write("servicenow-change-labels.csv", header, rows)
+
+
+def servicenow_problems(rng: random.Random) -> None:
+    header = ["number", "short_description", "state", "priority", "opened_by", "assigned_to", "cmdb_ci"]
+    header += ["description", "cause_notes", "fix_notes", "workaround", "opened_at", "resolved_at"]
+    rows = []
+    for n, t in enumerate(tickets(rng, 10), start=1):
+        state = ["Resolved", "Root Cause Analysis", "Fix in Progress", "Closed", "Assess"][n % 5]
+        done = state in ("Resolved", "Closed")
+        rows.append(
+            [f"PRB00{40000 + n}", f"Recurring: {t['summary']}", state, SN_PRIORITIES[n % 4], t["reporter"]]
+            + [t["assignee"], t["component"] and f"{t['component'].lower()}-prod", f"Seen on {n + 2} incidents"]
+            + ["Certificate expired unnoticed" if n % 3 else "", "Monitoring of expiry added" if done and n % 2 else ""]
+            + ["Restart the proxy", sn_time(t["created"]), sn_time(t["created"] + timedelta(days=5)) if done else ""]
+        )
+    write("servicenow-problem-fields.csv", header, rows)
+
+
+def servicenow_custom_table(rng: random.Random) -> None:
+    """A custom ServiceNow table (`u_it_ticket`) whose fields all carry the `u_` prefix."""
+    header = ["u_number", "u_short_description", "u_state", "u_priority", "u_requester", "u_assigned_to"]
+    header += ["u_opened", "u_closed", "u_resolution_notes"]
+    rows = []
+    for n, t in enumerate(tickets(rng, 12), start=1):
+        done = n % 3 != 0
+        rows.append(
+            [f"UIT{5000 + n}", t["summary"], "Closed" if done else "Open", t["priority"], t["reporter"]]
+            + [t["assignee"], sn_time(t["created"]), sn_time(t["created"] + timedelta(hours=9)) if done else ""]
+            + ["Rebooted the switch" if done and n % 2 else ""]
+        )
+    write("servicenow-u-table.csv", header, rows)
+
+
+# --- GLPI in other languages, no Type column ---------------------------------------------------
+# GLPI 10's ticket list as exported with the columns the user chose (no Type), in the UI
+# language; column names, statuses and priorities as GLPI's own translation files write them
+# (locales/<lang>.po of glpi-project/glpi). Portuguese: ids with a thousands separator
+# (`2 553`), several technicians joined by `<br>`.
+
+GLPI_LANGUAGES = {
+    "pt": {
+        "header": ["ID", "Título", "Status", "Data de abertura", "Última atualização", "Prioridade"]
+        + ["Requerente - Requerente", "Atribuído - Técnico", "Categoria"],
+        "open": "Em atendimento (atribuído)", "done": ["Solucionado", "Fechado"],
+        "priorities": ["Muito alta", "Alta", "Média", "Baixa"],
+    },
+    "es": {
+        "header": ["ID", "Título", "Estado", "Fecha de apertura", "Última actualización", "Prioridad"]
+        + ["Solicitante - Solicitante", "Asignado a - Técnico", "Categoría"],
+        "open": "En curso (asignada)", "done": ["Resuelto", "Cerrado"],
+        "priorities": ["Muy urgente", "Urgente", "Mediana", "Baja"],
+    },
+    "de": {
+        "header": ["ID", "Titel", "Status", "Erstellungsdatum", "Letzte Aktualisierung", "Priorität"]
+        + ["Anforderer - Anforderer", "zugewiesen zu - Techniker", "Kategorie"],
+        "open": "in Bearbeitung (zugewiesen)", "done": ["Gelöst", "Geschlossen"],
+        "priorities": ["Sehr hoch", "Hoch", "Mittel", "Niedrig"],
+    },
+}  # fmt: skip
+
+
+def glpi_languages(rng: random.Random) -> None:
+    for code, words in GLPI_LANGUAGES.items():
+        rows = []
+        for n, t in enumerate(tickets(rng, 14), start=1):
+            number = 2540 + n
+            ident = f"{number // 1000} {number % 1000:03d}" if code == "pt" else str(number)
+            technicians = "Ola Hansen<br>Kari Nordmann" if code == "pt" and n % 4 == 0 else "Ola Hansen"
+            status = words["done"][n % 2] if t["done"] else words["open"]
+            rows.append(
+                [ident, t["summary"], status, f"{t['created']:%Y-%m-%d %H:%M}", f"{t['created']:%Y-%m-%d %H:%M}"]
+                + [words["priorities"][n % 4], "Lise Berg", technicians if t["assignee"] else "", ""]
+            )
+        write(f"glpi-{code}.csv", words["header"], rows, delimiter=";", encoding="utf-8-sig")
+
+
+# --- Jira in German, values translated ---------------------------------------------------------
+
+
+def jira_german(rng: random.Random) -> None:
+    """Jira Cloud with a German UI: headers, issue types, statuses, status categories and
+    priorities as that UI writes them (Vorfall, Offen / Wieder geöffnet / Fertig, Höchste ...)."""
+    header = ["Zusammenfassung", "Vorgangsschlüssel", "Vorgangstyp", "Status", "Priorität", "Lösung"]
+    header += ["Bearbeiter", "Autor", "Erstellt", "Erledigt", "Komponenten", "Beschreibung"]
+    priorities = ["Höchste", "Hoch", "Mittel", "Niedrig"]
+    kinds = {"Incident": "Vorfall", "Change": "Änderung", "Task": "Aufgabe"}
+    rows = []
+    for n, t in enumerate(tickets(rng, 24), start=1):
+        status = "Fertig" if t["done"] else ("Wieder geöffnet" if n % 8 == 0 else "Offen")
+        resolution = "Fertig" if t["done"] or status == "Wieder geöffnet" else "Nicht erledigt"  # left set on reopening
+        rows.append(
+            [t["summary"], f"DE-{n}", kinds[t["kind"]], status, priorities[n % 4], resolution]
+            + [t["assignee"], t["reporter"], jira_date(t["created"], GERMAN_MONTHS)]
+            + [jira_date(t["resolved"], GERMAN_MONTHS) if t["resolved"] else "", t["component"], t["summary"]]
+        )
+    write("jira-de.csv", header, rows)
+
+
+GERMAN_MONTHS = ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"]
+
+
+# --- a hand-kept workbook with a title ---------------------------------------------------------
+
+
+def titled_workbook(rng: random.Random) -> None:
+    """A CMDB kept by hand in Excel: a title line, the date it was last checked, a blank row,
+    then the header and the CIs."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "CMDB"
+    sheet.append(["Configuration register — Nordlys Hosting AS"])
+    sheet.append(["Last checked 2026-03-01 by Kari"])
+    sheet.append([])
+    sheet.append(["CI ID", "Name", "Description", "Type", "Status", "In service since", "Owner", "Location"])
+    for n in range(1, 16):
+        sheet.append(
+            [f"CI-{n:03d}", f"srv-{n:02d}", f"Host {n}" if n % 4 else None, rng.choice(["Server", "Software"])]
+            + ["In service", f"2024-0{1 + n % 9}-15", rng.choice(["Kari Nordmann", None]), "Oslo DC1"]
+        )
+    book.save(OUT / "cmdb-titled.xlsx")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for make in (jira_cloud, jira_data_center, jsm_spanish, jira_server_excel, servicenow_cmdb, glpi_french):
         make(random.Random(29110))
     gitlab(random.Random(29110), newer=False)
     gitlab(random.Random(29110), newer=True)
-    print(f"wrote {len(list(OUT.glob('*.csv')))} exports to {OUT}")
+    for make in (
+        servicenow_incidents,
+        servicenow_incident_events,
+        servicenow_changes,
+        servicenow_problems,
+        servicenow_custom_table,
+        glpi_languages,
+        jira_german,
+        titled_workbook,
+    ):
+        make(random.Random(29110))
+    print(f"wrote {len(list(OUT.glob('*.csv')) + list(OUT.glob('*.xlsx')))} exports to {OUT}")
 
 
 if __name__ == "__main__":

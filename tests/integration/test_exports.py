@@ -4,7 +4,6 @@ statuses are those the export's own rows call for (expected values are read from
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -13,44 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sdbridge.cli import app
+from tests.exports import onboard, onboard_files, rows_of, statuses
 
 runner = CliRunner()
-EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-
-
-def rows_of(name: str, *, delimiter: str = ",", encoding: str = "utf-8-sig") -> list[dict[str, str]]:
-    """The export's rows by header; a header repeated (Jira's `Components`, `Labels`) holds
-    its non-empty values joined by spaces."""
-    with (EXPORTS / name).open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader)
-        rows = []
-        for values in reader:
-            row: dict[str, list[str]] = {}
-            for column, value in zip(header, values):
-                row.setdefault(column, []).append(value)
-            rows.append({k: " ".join(v for v in vs if v) for k, vs in row.items()})
-    return rows
-
-
-def onboard(tmp_path: Path, *names: str) -> tuple[dict, str]:
-    """Copy the exports beside a new config, `init --from` them, check; the JSON report and
-    what init printed."""
-    for name in names:
-        shutil.copy(EXPORTS / name, tmp_path / name)
-    config = tmp_path / "sdbridge.yaml"
-    made = runner.invoke(
-        app, ["init", "--from", *[str(tmp_path / n) for n in names], "--out", str(config), "--timezone", "UTC"]
-    )
-    assert made.exit_code == 0, made.output
-    checked = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "r"), "-f", "json"])
-    assert checked.exit_code == 0, checked.output
-    return json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8")), made.output
-
-
-def statuses(report: dict) -> dict[tuple[str, str], str]:
-    """(record id, item) -> missing | invalid; an item with no finding is present or pending."""
-    return {(f["record_id"], f["item"]): f["status"] for f in report["findings"]}
 
 
 def test_jira_cloud_headers_find_components_due_dates_and_status_category(tmp_path):
@@ -333,15 +297,3 @@ def test_german_priorities_make_an_incident_significant_and_a_rule_that_matches_
     assert "WP.18.h" not in low["never_provides"].get("WP.18", [])  # it applies to none: not "never provided"
     high = next(s for s in report["sources"] if s["name"] == "de")
     assert "WP.18.h" in high["never_provides"]["WP.18"]  # it applies, and no root cause column exists
-
-
-def onboard_files(tmp_path: Path, *names: str) -> tuple[dict, str]:
-    """`init --from` files already in tmp_path, then check; the report and what init printed."""
-    config = tmp_path / "sdbridge.yaml"
-    made = runner.invoke(
-        app, ["init", "--from", *[str(tmp_path / n) for n in names], "--out", str(config), "--timezone", "UTC"]
-    )
-    assert made.exit_code == 0, made.output
-    checked = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "r"), "-f", "json,md"])
-    assert checked.exit_code == 0, checked.output
-    return json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8")), made.output
