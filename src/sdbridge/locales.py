@@ -133,9 +133,10 @@ def detect_language(headers: list[str]) -> str | None:
 
 
 def value_key(text: str) -> str:
-    """How values are compared: no case, spaces trimmed and collapsed (accents kept: `Media`
-    and `Média` are different words)."""
-    return _SPACES.sub(" ", text).strip().casefold()
+    """How values are compared: lower case, spaces trimmed and collapsed (accents kept:
+    `Media` and `Média` are different words). Lower case, not case folding: Arrow lowers a
+    column in one pass, and both sides are lowered alike."""
+    return _SPACES.sub(" ", text).strip().lower()
 
 
 @cache

@@ -30,7 +30,7 @@ from sdbridge.errors import InputError, MappingError
 from sdbridge.locales import english_headers, header_key, spellings
 from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
-from sdbridge.mapping.transforms import apply_transform, first_non_empty
+from sdbridge.mapping.transforms import TRANSFORMS, apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
 from sdbridge.values import as_text, blank_mask, is_list_column, parse_bools, parse_datetimes
 
@@ -726,7 +726,7 @@ class MappingEngine:
                 series = first_non_empty(picked, self.placeholders)
             if disputes is not None and len(picked) > 1:
                 disputes.extend(self._disputes(picked, origins, resolver, positions))
-        if spec.transforms:
+        if any(TRANSFORMS[t.name].sees_placeholders for t in spec.transforms):
             series = self._without_placeholders(series)
         for transform in spec.transforms:
             series, bad = apply_transform(series, transform, bad, source)
@@ -745,9 +745,15 @@ class MappingEngine:
         if not pd.api.types.is_string_dtype(series):
             return series
         blank = blank_mask(series, self.placeholders)
-        if not (blank & series.notna().to_numpy()).any():
+        given = blank & series.notna().to_numpy()
+        if not given.any():
             return series
-        return series.where(~blank, None)
+        if getattr(series.dtype, "storage", None) != "pyarrow":
+            return series.where(~blank, None)
+        text = pa.array(series.array)  # Arrow-backed text: set to null in one pass (a fifth of `where`)
+        cleared = pc.if_else(pa.array(given), pa.scalar(None, text.type), text)
+        chunked = cleared if isinstance(cleared, pa.ChunkedArray) else pa.chunked_array([cleared])
+        return pd.Series(pd.arrays.ArrowStringArray(chunked), index=series.index).astype("str")
 
     def _disputes(
         self, picked: list[pd.Series], origins: list[str], resolver: ColumnResolver, positions: np.ndarray | None

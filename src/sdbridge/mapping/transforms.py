@@ -95,7 +95,7 @@ def wanted_values(values: Iterable[Any]) -> frozenset[str]:
 
 def value_keys(series: pd.Series) -> pd.Series:
     """A text column as value keys (no case, trimmed; see `locales.value_key`)."""
-    return series.astype("str").str.strip().str.casefold()
+    return series.astype("str").str.strip().str.lower()
 
 
 def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
@@ -238,6 +238,11 @@ class TransformDef:
     argument: Any
     """The argument's type for pydantic (None: takes no argument)."""
     doc: str
+    sees_placeholders: bool = False
+    """Whether the transform could take a placeholder (`N/A`) for a value — a regex that
+    matches it, a map or a default that replaces it, a test that calls it "none of these" —
+    so the engine blanks placeholders before it runs. The others give a placeholder back
+    as one, or never match it."""
 
     def check(self, name: str, arg: Any) -> Any:
         if self.argument is None:
@@ -267,8 +272,10 @@ TRANSFORMS: dict[str, TransformDef] = {
     ),
     "unquote_formula": TransformDef(_unquote_formula, None, '"\'=SUM(..)" -> "=SUM(..)" (GitLab defuses formulas)'),
     "join": TransformDef(_join, str, "multi-valued -> one text, joined by the separator"),
-    "split": TransformDef(_split, str, "text -> multi-valued, split at the separator"),
-    "map": TransformDef(_map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}"),
+    "split": TransformDef(_split, str, "text -> multi-valued, split at the separator", sees_placeholders=True),
+    "map": TransformDef(
+        _map, dict[str, Any], "a value map {HW: hardware}, or {values: {...}, default: ...}", sees_placeholders=True
+    ),
     "in": TransformDef(
         _in, list[str | int | float | bool], "-> yes/no: the value (any case, any shipped language) is one of these"
     ),
@@ -278,15 +285,27 @@ TRANSFORMS: dict[str, TransformDef] = {
         "-> yes/no: the state is a done one (yes) or an open one (no) in any shipped language; blank if unknown",
     ),
     "not_in": TransformDef(
-        _not_in, list[str | int | float | bool], "-> yes/no: the value is filled and is none of these (any case)"
+        _not_in,
+        list[str | int | float | bool],
+        "-> yes/no: the value is filled and is none of these (any case)",
+        sees_placeholders=True,
     ),
-    "matches": TransformDef(_matches, Regex, "-> yes/no: a regular expression matches (any case)"),
+    "matches": TransformDef(
+        _matches, Regex, "-> yes/no: a regular expression matches (any case)", sees_placeholders=True
+    ),
     "extract": TransformDef(
-        _extract, Annotated[str, AfterValidator(_regex(groups=1))], "the first group of a regular expression"
+        _extract,
+        Annotated[str, AfterValidator(_regex(groups=1))],
+        "the first group of a regular expression",
+        sees_placeholders=True,
     ),
-    "replace": TransformDef(_replace, _ReplaceArgument, "{pattern: <regex>, with: <text>} (\\1 for groups)"),
+    "replace": TransformDef(
+        _replace, _ReplaceArgument, "{pattern: <regex>, with: <text>} (\\1 for groups)", sees_placeholders=True
+    ),
     "date": TransformDef(_date, _DateArgument, "{formats: [...], tz: Europe/Oslo}: text -> a date"),
-    "default": TransformDef(_default, str | int | float | bool, "this value where the field is empty"),
+    "default": TransformDef(
+        _default, str | int | float | bool, "this value where the field is empty", sees_placeholders=True
+    ),
 }
 """Every named transform of the mapping spec: validated from this table at config load and
 run from it by the engine."""
