@@ -32,6 +32,14 @@ from urllib.parse import parse_qs, urlsplit
 from tests.contracts import documented_expansions
 
 
+def _project(issue: dict) -> str:
+    return str(issue["key"]).rpartition("-")[0]
+
+
+def _number(issue: dict) -> int:
+    return int(str(issue["key"]).rpartition("-")[2])
+
+
 def query_expand(query: dict) -> list[str]:
     return [e.strip() for e in str(query.get("expand", "")).split(",") if e.strip()]
 
@@ -300,6 +308,12 @@ class FakeJira:
             ]
         if route == "changelog/bulkfetch" and method == "POST" and self.cloud:
             return self._bulk_changelog(body or {})
+        if route == "project" and method == "GET":  # Get all projects: a list, not paged
+            keys = sorted({_project(i) for i in self.issues})
+            return 200, [
+                {"id": str(10000 + n), "key": k, "name": k, "self": f"http://fake/project/{k}"}
+                for n, k in enumerate(keys)
+            ]
         if route == "search/jql" and self.cloud:
             return self._search_jql(query)
         if route == "search":
@@ -357,16 +371,31 @@ class FakeJira:
         raise KeyError(key)
 
     def _matching(self, jql: str) -> list[dict]:
+        """The issues a JQL of sdbridge's shapes selects, as Jira selects them: `project in
+        (...)` / `project = "X"`; `updated >= ms`; `key > "P-N"` (and `id > N`, JQL's alias of
+        the key) compares within project P only — Jira reads a key range as "issues of P with
+        a higher number", never as a range across projects; `ORDER BY key` sorts project by
+        project, numbers rising."""
         issues = list(self.issues)
+        listed = re.search(r"project in \(([^)]*)\)", jql)
+        if listed:
+            keys = {k.strip().strip('"') for k in listed.group(1).split(",")}
+            issues = [i for i in issues if _project(i) in keys]
+        for one in re.findall(r'project = "([^"]+)"', jql):
+            issues = [i for i in issues if _project(i) == one]
         since = re.search(r"updated >= (\d+)", jql)
         if since:
             issues = [i for i in issues if i["_updated_ms"] >= int(since.group(1))]
-        after = re.search(r'key > "([A-Z]+)-(\d+)"', jql)
+        after = re.search(r'(?:key|issuekey) > "([A-Z][A-Z0-9_]*)-(\d+)"', jql)
+        by_id = re.search(r"\bid > (\d+)", jql)
+        if by_id:
+            anchor = self._issue(by_id.group(1))["key"]
+            after = re.match(r"([A-Z][A-Z0-9_]*)-(\d+)", anchor)
         if after:
-            issues = [i for i in issues if int(i["key"].split("-")[1]) > int(after.group(2))]
+            issues = [i for i in issues if _project(i) == after.group(1) and _number(i) > int(after.group(2))]
         if "ORDER BY key" in jql:
-            return sorted(issues, key=lambda i: int(i["key"].split("-")[1]))
-        return sorted(issues, key=lambda i: (i["_updated_ms"], int(i["key"].split("-")[1])))
+            return sorted(issues, key=lambda i: (_project(i), _number(i)))
+        return sorted(issues, key=lambda i: (i["_updated_ms"], _project(i), _number(i)))
 
     def _shape(self, issue: dict, fields: str | None) -> dict:
         wanted = set((fields or "*all").split(","))

@@ -274,3 +274,28 @@ def test_a_retry_wait_says_what_it_waits_for_and_how_long(fake, tmp_path):
     assert "jira: HTTP 429, waiting 1 s (Retry-After) before searching issues" in result.output
     quiet = runner.invoke(app, ["-q", "pull", "-c", str(config_path)])
     assert quiet.exit_code == 0 and quiet.output == ""
+
+
+@pytest.mark.parametrize("scope", [{"projects": ["NHS", "OPS"]}, {"projects": [], "jql": "labels is EMPTY"}])
+def test_data_center_past_the_result_window_reads_every_issue_of_every_project(tmp_path, scope):
+    """300 issues in two projects, a window of 100: Jira reads a key range inside one project
+    only, so the search goes on project by project and loses none of the second project."""
+    issues = many_issues(150, first_id=1000)
+    for issue in many_issues(150, first_id=5000):
+        issue["key"] = issue["key"].replace("NHS-", "OPS-")
+        issues.append(issue)
+    server = FakeJira(cloud=False, token=TOKEN, issues=issues, custom_fields=custom_field_list(), dc_window=100)
+    base = server.start()
+    try:
+        config_path = write_config(tmp_path, base, cloud=False, result_window=100, page_size=50, **scope)
+        pulled = runner.invoke(app, ["pull", "-c", str(config_path)])
+        assert pulled.exit_code == 0, pulled.output
+        checked = runner.invoke(app, ["check", "-c", str(config_path), "-f", "json", "--out", str(tmp_path / "r")])
+        assert checked.exit_code == 0, checked.output
+        report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+        assert report["sources"][0]["items_pulled"] == 300  # was 150: the second project was lost
+        searches = [q for _, path, q in server.requests if path == "/rest/api/2/search"]
+        assert all(int(q["startAt"]) < 100 for q in searches)  # never past the window
+        assert len(searches) <= 300 // 50 + 4  # the minimum, plus one short page per project
+    finally:
+        server.stop()

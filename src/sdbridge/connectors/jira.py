@@ -68,6 +68,7 @@ class JiraConnector:
         self._custom_ids: dict[str, str] = {}
         self._asset_labels: dict[str, str] = {}
         self._done_statuses: set[str] = set()
+        self._pages = 0
 
     @property
     def requests(self) -> int:
@@ -168,27 +169,63 @@ class JiraConnector:
             )
 
     def _search_datacenter(self, since_ms: int | None, fields: list[str]) -> list[dict]:
-        """`startAt` paging in key order; past the result window, the same query continues
-        with `key > <last key>` from startAt 0 (keyset), so no issue is skipped or repeated."""
+        """`startAt` paging in key order, up to the result window (`startAt` past it is refused).
+
+        Past the window the search goes on per project: Jira compares `key > "P-N"` (and
+        `id >`, its alias) within project P only, so one key range cannot carry a search
+        across projects. Each project seen in the window continues after the highest key the
+        window gave it (key order is project by project, numbers rising); a project the
+        window did not reach is read from its start. No issue is skipped or read twice."""
         size = min(self.source.page_size or DC_PAGE, DC_PAGE)
+        window = self.source.result_window
+        self._pages = 0
+        issues, total = self._page_datacenter(self._jql(since_ms, "key ASC"), fields, size, window)
+        if len(issues) >= total:
+            return issues
+        highest: dict[str, int] = {}
+        for issue in issues:
+            project, _, number = str(issue.get("key", "")).rpartition("-")
+            if number.isdigit():
+                highest[project] = max(highest.get(project, 0), int(number))
+        for project in self._projects():
+            base = self._jql(since_ms, "key ASC").replace(" ORDER BY", f' AND project = "{project}" ORDER BY')
+            after = highest.get(project)
+            while True:
+                query = base if after is None else base.replace(" ORDER BY", f' AND key > "{project}-{after}" ORDER BY')
+                batch, matching = self._page_datacenter(query, fields, size, window, count_from=len(issues))
+                issues.extend(batch)
+                if not batch or len(batch) >= matching:
+                    break  # the project ended inside this window
+                after = max(int(str(i["key"]).rpartition("-")[2]) for i in batch)
+        return list({str(i.get("key")): i for i in issues}.values())
+
+    def _page_datacenter(
+        self, jql: str, fields: list[str], size: int, window: int, count_from: int = 0
+    ) -> tuple[list[dict], int]:
+        """One query paged by `startAt` up to the result window: its issues and its `total`."""
         issues: list[dict] = []
-        start, after, pages = 0, None, 0
-        while True:
-            query = self._jql(since_ms, "key ASC")
-            if after:
-                query = query.replace(" ORDER BY", f' AND key > "{after}" ORDER BY')
-            params = {"jql": query, "startAt": start, "maxResults": size, "fields": ",".join(fields)}
+        start, total = 0, 0
+        while start < window:
+            params = {"jql": jql, "startAt": start, "maxResults": min(size, window - start), "fields": ",".join(fields)}
             page = self._get("searching issues", "search", params)
-            pages += 1
-            self._count_page(pages)
+            self._pages += 1
+            self._count_page(self._pages)
             batch = page.get("issues", [])
             issues.extend(batch)
-            progress.update(f"pulling {self.source.name}: {len(issues):,} issues")
+            progress.update(f"pulling {self.source.name}: {count_from + len(issues):,} issues")
             start += len(batch)
-            if not batch or start >= int(page.get("total", 0)):
-                return issues
-            if start + size > self.source.result_window:
-                after, start = batch[-1]["key"], 0
+            total = int(page.get("total", 0))
+            if not batch or start >= total:
+                break
+        return issues, total
+
+    def _projects(self) -> list[str]:
+        """The projects a search past the window goes through: the config's `projects`, else
+        every project the token sees (`GET project`, one request)."""
+        if self.source.projects:
+            return list(self.source.projects)
+        found = self._get("listing projects", "project")
+        return [str(p["key"]) for p in found if isinstance(p, dict) and p.get("key")] if isinstance(found, list) else []
 
     # --- enrichment ------------------------------------------------------------------------
 
