@@ -337,6 +337,11 @@ class FakeJira:
             return 200, {"id": issue["id"], "key": issue["key"], "changelog": {"histories": histories}}
         match = re.fullmatch(r"/rest/servicedeskapi/request/([^/]+)/approval", path)
         if match:
+            if self._issue(match.group(1)).get("_not_request"):  # created without a request type
+                return 404, {
+                    "errorMessage": "The customer request does not exist.",
+                    "i18nErrorMessage": {"i18nKey": "sd.customer.request.does.not.exist", "parameters": []},
+                }
             approvals = self._issue(match.group(1)).get("_approvals", [])
             start, limit = int(query.get("start", 0)), min(int(query.get("limit", 50)), APPROVALS_PAGE)
             page = approvals[start : start + limit]

@@ -299,3 +299,37 @@ def test_data_center_past_the_result_window_reads_every_issue_of_every_project(t
         assert len(searches) <= 300 // 50 + 4  # the minimum, plus one short page per project
     finally:
         server.stop()
+
+
+def test_an_issue_that_is_no_customer_request_costs_its_own_approvals_only(fake, tmp_path):
+    changes = [i for i in fake.issues if i["fields"]["issuetype"]["name"] == "Change"]
+    lone, approved = [i for i in changes if i["fields"]["customfield_10105"]][:2]  # with a business impact
+    lone["_not_request"] = True  # a change created in Jira itself: the approvals API answers 404
+    approved["fields"]["customfield_10106"] = None
+    approved["_approvals"] = [
+        {
+            "id": "1",
+            "name": "CAB",
+            "finalDecision": "approved",
+            "completedDate": {"iso8601": "2026-05-01T10:00:00+0200"},
+        }
+    ]
+    config_path = write_config(tmp_path, fake.base)
+    pulled = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert pulled.exit_code == 0, pulled.output  # was: the whole source failed
+    assert f"the approvals of 1 issue(s) could not be read — {lone['key']} (404)" in " ".join(pulled.output.split())
+    result, _ = check_with_store(load_config(config_path))
+    f_items = result.assessment.findings[result.assessment.findings.item == "WP.11.f"]
+    assert approved["key"] not in set(f_items.record_id)
+    assert len(result.tables["WP.11"].frame) == len(changes)
+
+
+def test_comments_given_as_a_bare_list_are_read_not_rejected(fake, tmp_path):
+    issue = next(i for i in fake.issues if (i["fields"].get("comment") or {}).get("comments"))
+    issue["fields"]["comment"] = list(issue["fields"]["comment"]["comments"])  # a proxy's shape
+    config_path = write_config(tmp_path, fake.base)
+    pulled = runner.invoke(app, ["pull", "-c", str(config_path)])
+    assert pulled.exit_code == 0, pulled.output
+    assert "could not be read" not in pulled.output
+    result, _ = check_with_store(load_config(config_path))
+    assert issue["key"] in set(result.tables["WP.18"].frame[RECORD_ID]) | set(result.tables["WP.11"].frame[RECORD_ID])

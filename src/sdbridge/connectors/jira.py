@@ -69,6 +69,7 @@ class JiraConnector:
         self._asset_labels: dict[str, str] = {}
         self._done_statuses: set[str] = set()
         self._pages = 0
+        self._no_approvals: list[tuple[str, int]] = []
 
     @property
     def requests(self) -> int:
@@ -333,9 +334,11 @@ class JiraConnector:
 
     def comments(self, issue: dict) -> list[str]:
         block = issue.get("fields", {}).get("comment") or {}
+        if isinstance(block, list):  # some servers and proxies give the comments as a bare list
+            block = {"comments": block}
         if not isinstance(block, dict):
             raise TypeError(f"fields.comment is a {type(block).__name__}, not a page of comments")
-        comments = block.get("comments", [])
+        comments = [c for c in block.get("comments", []) if isinstance(c, dict)]
         if int(block.get("total", len(comments))) > len(comments):
             comments, start = [], 0
             while True:
@@ -381,7 +384,15 @@ class JiraConnector:
             extra["approved_at"] = approved[0]["at"] if approved else None
         issue_type = (issue.get("fields", {}).get("issuetype") or {}).get("name")
         if self.source.approvals and issue_type in self.source.approval_issue_types:
-            extra["approvals"] = self.approvals(key)
+            try:
+                extra["approvals"] = self.approvals(key)
+            except HttpStatusError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                # 404: not a customer request (created without a request type, or outside a
+                # JSM project); 403: not visible to this token. Only this issue's approvals
+                # are unknown: they stay empty, and a note names the issue.
+                self._no_approvals.append((key, exc.status))
         item["sdbridge"] = extra
         item["_kind"] = "issue"
         return item
@@ -441,6 +452,15 @@ class JiraConnector:
         ]
         items += [(f"asset:{a['id']}", a, a.get("updated")) for a in assets]
         notes += [item[REJECTED] for _, item, _ in items if REJECTED in item]
+        if self._no_approvals:
+            shown = ", ".join(f"{key} ({status})" for key, status in self._no_approvals[:5])
+            more = f" and {len(self._no_approvals) - 5} more" if len(self._no_approvals) > 5 else ""
+            notes.append(
+                f"the approvals of {len(self._no_approvals)} issue(s) could not be read — {shown}{more}: 404 is an "
+                "issue that is no customer request (no request type, or outside a service project), 403 one this "
+                "token may not see; their approvals stay empty, the rest of the pull is whole"
+            )
+            self._no_approvals = []
         newest = max(
             (_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"), default=0
         )
