@@ -15,6 +15,10 @@ from sdbridge.pushback.marker import HEADING, INTRO, MARKER, OUTRO, RESOLVED_TEX
 
 
 def _paragraph(text: str) -> dict[str, Any]:
+    """A paragraph of one text node; an empty text node is invalid ADF, so an empty line is
+    an empty paragraph."""
+    if not text:
+        return {"type": "paragraph", "content": []}
     return {"type": "paragraph", "content": [{"type": "text", "text": text}]}
 
 
