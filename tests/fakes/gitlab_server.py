@@ -392,14 +392,11 @@ class FakeGitLab:
                 if p.id in ids and (str(query.get("archived")).lower() != "false" or not p.archived)
             ]
             projects.sort(key=lambda p: p.id)
-            after = int(query.get("id_after", 0))
-            per_page = min(int(query.get("per_page", 20)), MAX_PER_PAGE)
-            chunk = [p for p in projects if p.id > after][:per_page]
-            headers = {}
-            if query.get("pagination") == "keyset" and chunk and chunk[-1].id < projects[-1].id:
-                nxt = {**query, "id_after": str(chunk[-1].id)}
-                headers["Link"] = f'<{self.base}{path}?{urlencode(nxt)}>; rel="next"'
-            return 200, [p.json() for p in chunk], headers
+            # GitLab documents keyset pagination for `GET /projects` only; here `pagination`
+            # is not a parameter (groups.md), so the listing pages by offset whatever is sent.
+            if "pagination" in query:
+                return 400, {"error": "pagination does not have a valid value"}, {}
+            return self._page(path, [p.json() for p in projects], query)
         match = re.fullmatch(r"/api/v4/projects/([^/]+)(/.*)?", path)
         if not match:
             return 404, {"message": "404 Not Found"}, {}

@@ -84,11 +84,10 @@ class GitLabConnector:
         for ref in self.source.groups:
             try:
                 group = self.gl.groups.get(ref, lazy=True)
-                listing = partial(
+                listing = partial(  # offset pages: keyset is documented for `GET /projects` only
                     group.projects.list,
                     iterator=True,
                     include_subgroups=True,
-                    pagination="keyset",
                     order_by="id",
                     sort="asc",
                     archived=None if self.source.include_archived else False,
