@@ -113,7 +113,9 @@ def gitlab(n: int, folder: Path) -> list[tuple[str, int, int, float]]:
         # the project read, the issue pages, one page of each other listing (merge requests,
         # deployments, environments, releases, pipelines) and each environment's deployments
         # (its change schedule): none can be skipped
-        fixed = 5 + len(project.environments)
+        # (its change schedule): none can be skipped; by GraphQL, also the server's schema, read
+        # once a pull so the queries ask only the fields that server has
+        fixed = 5 + len(project.environments) + (1 if graphql else 0)
         minimum = 1 + math.ceil(n / 100) + fixed
         try:
             seconds = pull(config)

@@ -164,6 +164,9 @@ enum IssueSort {
 """
 
 SCHEMA = build_schema(SDL)
+BEFORE_17_4 = build_schema(SDL.replace("  mergedAt: Time\n  closedAt: Time\n", "  mergedAt: Time\n"))
+"""The same subset as a GitLab before 17.4 has it: `MergeRequest` without `closedAt` (gitlab-org/
+gitlab!164650 added it), so a query that asks for it is refused as a whole."""
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -297,7 +300,8 @@ class Resolver:
 
 
 def _field(type_name: str, name: str, resolve: Any) -> None:
-    SCHEMA.get_type(type_name).fields[name].resolve = resolve  # type: ignore[union-attr]
+    for schema in (SCHEMA, BEFORE_17_4):
+        schema.get_type(type_name).fields[name].resolve = resolve  # type: ignore[union-attr]
 
 
 def _paged(key: str) -> Any:
@@ -325,7 +329,8 @@ def answer(fake: Any, body: dict) -> dict:
     query, variables = body.get("query"), body.get("variables") or {}
     if not isinstance(query, str):
         return {"errors": [{"message": "No query string was present"}]}
-    result = graphql_sync(SCHEMA, query, variable_values=variables, context_value=Resolver(fake))
+    schema = BEFORE_17_4 if getattr(fake, "graphql_before_17_4", False) else SCHEMA
+    result = graphql_sync(schema, query, variable_values=variables, context_value=Resolver(fake))
     out: dict[str, Any] = {"data": result.data}
     if result.errors:
         out["errors"] = [

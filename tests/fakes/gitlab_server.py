@@ -119,6 +119,8 @@ class FakeGitLab:
     error message every query gets (as a server whose schema lacks a field answers); or a
     canned answer body (for hostile shapes)."""
     graphql_requests: list[dict] = field(default_factory=list)
+    graphql_before_17_4: bool = False
+    """Answer GraphQL with the schema of a GitLab before 17.4 (`MergeRequest` has no `closedAt`)."""
 
     def lose_next(self, prefix: str, *modes: str) -> None:
         """Carry out the next write(s) under `prefix`, then answer 502 or drop the connection."""

@@ -102,7 +102,8 @@ def test_every_page_is_read(fake, tmp_path, graphql):
     pages = math.ceil(len(portal.issues) / 5)
     if graphql:  # issues with their notes and merge requests with their approvals, five to a request
         merge_pages = math.ceil(len(portal.merge_requests) / 5)
-        assert fake.count(r"^/api/graphql$") == pages + merge_pages and pages > 1
+        # and one read of the server's schema, once a pull
+        assert fake.count(r"^/api/graphql$") == 1 + pages + merge_pages and pages > 1
         assert fake.count(r"/issues") == 0 and fake.count(r"/merge_requests") == 0
     else:
         assert fake.count(r"/projects/42/issues$") == pages > 1
@@ -124,7 +125,8 @@ def test_a_second_pull_asks_only_for_what_changed(fake, tmp_path, graphql):
     issue["description"] += "\n## Root cause\nA full disk."
     output = pull(config_path)
     if graphql:
-        issues, merges = fake.graphql_requests  # one page each, from their watermarks
+        schema, issues, merges = fake.graphql_requests  # the schema once; one page each, from their watermarks
+        assert "__type" in schema["query"]
         assert "issues(" in issues["query"] and "mergeRequests(" in merges["query"]
         assert issues["variables"]["updatedAfter"] and merges["variables"]["updatedAfter"]
         assert fake.count(r"/issues") == 0
@@ -172,7 +174,7 @@ def test_a_group_is_listed_by_offset_pages_and_archived_projects_skipped(fake, t
     listings = [q for path, q in fake.requests if path.endswith("/groups/nordlys/projects")]
     # groups.md documents no `pagination` for a group's projects (keyset is for `GET /projects`)
     assert len(listings) == 2 and "pagination" not in listings[0] and listings[1]["page"] == "2"
-    asked = [r["variables"]["path"] for r in fake.graphql_requests]  # issues and merge requests by GraphQL
+    asked = [r["variables"]["path"] for r in fake.graphql_requests if "path" in (r.get("variables") or {})]
     assert asked.count("nordlys/docs") == 2 and "nordlys/old" not in asked  # its issues and merge requests
     assert fake.count(r"/projects/45/") == 0
 
@@ -238,7 +240,8 @@ def test_a_server_whose_graphql_cannot_answer_is_read_over_rest(fake, tmp_path, 
     config_path = write_config(tmp_path, fake.base)
     output = pull(config_path)
     assert "GraphQL API did not answer" in output and "read over REST" in output
-    assert len(fake.graphql_requests) == 1  # tried once, not once per project or page
+    # the schema read, the issues and the merge requests query: each tried once, not once per project or page
+    assert len(fake.graphql_requests) == 3
     portal = fake.projects[0]
     assert fake.count(r"/issues/\d+/notes") == len(portal.issues)
     api, _ = check_with_store(load_config(config_path))
@@ -336,3 +339,20 @@ def test_a_hostile_graphql_answer_is_one_line_never_a_traceback(fake, tmp_path, 
     assert expected in result.output and "Traceback" not in result.output
     assert result.exit_code == (0 if expected.startswith("could not") else 3), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_gitlab_before_17_4_keeps_issues_and_merge_requests_in_bulk(fake, tmp_path):
+    """GitLab added `MergeRequest.closedAt` in 17.4 and an older server refuses a query that
+    asks for it: sdbridge reads the server's schema once and asks only what it offers, so
+    nothing falls back to a request per item."""
+    fake.graphql_before_17_4 = True
+    config_path = write_config(tmp_path, fake.base)
+    output = pull(config_path)
+    assert "did not answer" not in output
+    assert fake.count(r"/merge_requests/\d+/approvals") == 0 and fake.count(r"/issues/\d+/notes") == 0
+    schema_reads = [r for r in fake.graphql_requests if "__type" in r["query"]]
+    assert len(schema_reads) == 1  # once a pull, whatever the number of projects
+    listings = [r["query"] for r in fake.graphql_requests if "mergeRequests(" in r["query"]]
+    assert listings and all("closedAt" not in q for q in listings)
+    api, _ = check_with_store(load_config(config_path))
+    assert len(api.tables["WP.18"].frame) > 0

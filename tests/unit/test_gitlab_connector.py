@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import responses
 
@@ -101,3 +103,20 @@ def test_the_bulk_queries_stay_well_under_gitlabs_complexity_limit(name):
     query = parse(getattr(module, name))
     complexity = _gitlab_complexity(query.definitions[0].selection_set)
     assert 20 < complexity < GITLAB_AUTHENTICATED_MAX_COMPLEXITY / 2, complexity
+
+
+def test_the_queries_built_for_a_gitlab_16_server_validate_against_its_schema():
+    """A GitLab 16 server (its schema vendored in tests/contracts/gitlab) has no
+    `MergeRequest.closedAt`: the query sdbridge builds from what the server offers validates
+    there, while the one for GitLab 17.4 and later would be refused as a whole."""
+    from graphql import build_schema, parse, validate
+
+    from sdbridge.connectors.gitlab import MERGE_REQUESTS_QUERY, listing_queries
+
+    path = Path(__file__).resolve().parents[1] / "contracts" / "gitlab" / "gitlab_schema_16.2.graphql"
+    schema = build_schema(path.read_text(encoding="utf-8"))
+    offered = {name: set(schema.get_type(name).fields) for name in ("Issue", "MergeRequest")}
+    for query in listing_queries(offered).values():
+        assert validate(schema, parse(query)) == []
+    refused = [e.message for e in validate(schema, parse(MERGE_REQUESTS_QUERY))]
+    assert refused and "closedAt" in refused[0]

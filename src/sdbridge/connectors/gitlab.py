@@ -53,6 +53,9 @@ class GitLabConnector:
         """Issues with their notes and merge requests with their approvals in bulk (GraphQL);
         links are REST-only (see `_graphql_issues`)."""
         self.notes: list[str] = []
+        self.refused: set[str] = set()
+        """GraphQL listings (`issues`, `mergeRequests`) this server refused: read over REST."""
+        self._listing_queries: dict[str, str] | None = None
 
     @property
     def requests(self) -> int:
@@ -127,7 +130,7 @@ class GitLabConnector:
         # issue links are REST-only (see `_graphql_issues`): a map that reads them reads issues over REST
         bulk = (
             self._graphql_issues(path, pid, base, since)
-            if "issues" in resources and self.graphql and not self.links
+            if "issues" in resources and self.graphql and "issues" not in self.refused and not self.links
             else None
         )
         if bulk is not None:
@@ -161,7 +164,7 @@ class GitLabConnector:
                 items.append((f"{pid}:issue:{issue.id}", _strip_people(data), data.get("updated_at")))
         merges = (
             self._graphql_merge_requests(path, pid, base, since)
-            if "merge_requests" in resources and self.graphql
+            if "merge_requests" in resources and self.graphql and "mergeRequests" not in self.refused
             else None
         )
         if merges is not None:
@@ -238,6 +241,24 @@ class GitLabConnector:
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
 
+    def _queries(self) -> dict[str, str]:
+        """The listing queries for this server, built once a pull from the fields its schema
+        offers (one introspection request). A server that will not describe itself is asked
+        only what every GitLab since 13 has."""
+        if self._listing_queries is None:
+            offered: dict[str, set[str]] = {}
+            try:
+                data = self.client.graphql("reading GitLab's GraphQL schema", FIELDS_QUERY, {})
+                for key, type_name in (("issue", "Issue"), ("mergeRequest", "MergeRequest")):
+                    described = data.get(key)
+                    fields = described.get("fields") if isinstance(described, dict) else None
+                    if isinstance(fields, list):
+                        offered[type_name] = {str(f.get("name")) for f in fields if isinstance(f, dict)}
+            except GraphQLRefused:
+                pass  # introspection off: the fields of GitLab 13 and later only
+            self._listing_queries = listing_queries(offered)
+        return self._listing_queries
+
     def _graphql(self, path: str, what: str, query: str, field: str, since: str | None) -> list[dict] | None:
         """Every node of one of a project's GraphQL listings (`issues`, `mergeRequests`), a page
         of up to 100 a request. None when the server's GraphQL cannot answer the first page
@@ -254,11 +275,13 @@ class GitLabConnector:
             except GraphQLRefused as refused:
                 if pages:
                     raise FatalSourceError(f"source {self.source.name!r}: {refused}", source=self.source.name) from None
-                self.graphql = False
+                # Only this listing goes to REST: a server that refuses the merge requests
+                # query may well answer the issues one.
+                self.refused.add(field)
                 self.notes.append(
-                    f"{self.source.name}: GitLab's GraphQL API did not answer ({refused}); issues and merge "
-                    "requests were read over REST (a request per issue for its notes, per merge request for "
-                    "its approvals); set `graphql: false` to skip the attempt"
+                    f"{self.source.name}: GitLab's GraphQL API did not answer for {what} ({refused}); they were "
+                    "read over REST (a request per issue for its notes, per merge request for its approvals); "
+                    "set `graphql: false` to skip the attempt"
                 )
                 return None
             project = data.get("project")
@@ -310,7 +333,7 @@ class GitLabConnector:
         rest over REST), in the REST shape the presets read. Links are not read here:
         `Issue.linkedWorkItems` exists only from GitLab 17.8, so a map that reads links uses
         REST throughout."""
-        nodes = self._graphql(path, "issues", ISSUES_QUERY, "issues", since.get("issues"))
+        nodes = self._graphql(path, "issues", self._queries()["issues"], "issues", since.get("issues"))
         if nodes is None:
             return None
         items: list[tuple[str, dict, str | None]] = []
@@ -331,7 +354,7 @@ class GitLabConnector:
     ) -> list[tuple[str, dict, str | None]] | None:
         """A project's merge requests with who approved each, in the REST shape."""
         nodes = self._graphql(
-            path, "merge requests", MERGE_REQUESTS_QUERY, "mergeRequests", since.get("merge_requests")
+            path, "merge requests", self._queries()["mergeRequests"], "mergeRequests", since.get("merge_requests")
         )
         if nodes is None:
             return None
@@ -439,7 +462,22 @@ def summarise_test_report(report: dict) -> dict:
     }
 
 
-def _listing_query(field: str, fields: str) -> str:
+LISTED = "id iid title description state webUrl createdAt updatedAt"
+"""Fields every listed issue and merge request has had since GitLab 13: asked always."""
+OPTIONAL_FIELDS = {"Issue": ("closedAt",), "MergeRequest": ("closedAt",)}
+"""Fields a server may not have: `MergeRequest.closedAt` exists only since GitLab 17.4 (an
+older server refuses the whole query for it). Asked only when the server's schema offers them
+(`FIELDS_QUERY`); read as absent otherwise."""
+FIELDS_QUERY = """
+query {
+  issue: __type(name: "Issue") { fields { name } }
+  mergeRequest: __type(name: "MergeRequest") { fields { name } }
+}
+"""
+"""The server's own schema, read once a pull (GraphQL introspection): which fields it offers."""
+
+
+def _listing_query(field: str, fields: str, optional: tuple[str, ...] = ()) -> str:
     """A project's listing (`issues`, `mergeRequests`) a page at a time, oldest change first,
     from a watermark: arguments as GitLab's GraphQL reference gives them."""
     return f"""
@@ -448,7 +486,7 @@ query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {{
     {field}(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
-        id iid title description state webUrl createdAt updatedAt closedAt
+        {" ".join((LISTED, *optional))}
         reference(full: true)
         labels {{ nodes {{ title }} }}
         author {{ name username }}
@@ -460,15 +498,29 @@ query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {{
 """
 
 
-ISSUES_QUERY = _listing_query(
-    "issues",
-    "type assignees { nodes { name username } } notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }",
+ISSUE_FIELDS = (
+    "type assignees { nodes { name username } } notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }"
 )
+MERGE_REQUEST_FIELDS = "mergedAt milestone { dueDate } approvedBy { nodes { name username } }"
+ISSUES_QUERY = _listing_query("issues", ISSUE_FIELDS, OPTIONAL_FIELDS["Issue"])
 """Issues with their people, labels and notes (Issue, Note, UserCore, LabelConnection)."""
-MERGE_REQUESTS_QUERY = _listing_query(
-    "mergeRequests", "mergedAt milestone { dueDate } approvedBy { nodes { name username } }"
-)
-"""Merge requests with their milestone and who approved them (MergeRequest, Milestone)."""
+MERGE_REQUESTS_QUERY = _listing_query("mergeRequests", MERGE_REQUEST_FIELDS, OPTIONAL_FIELDS["MergeRequest"])
+"""Merge requests with their milestone and who approved them (MergeRequest, Milestone), as a
+server of GitLab 17.4 or later is asked."""
+
+
+def listing_queries(offered: dict[str, set[str]]) -> dict[str, str]:
+    """The issues and merge requests queries with the optional fields the server offers."""
+    return {
+        "issues": _listing_query(
+            "issues", ISSUE_FIELDS, tuple(f for f in OPTIONAL_FIELDS["Issue"] if f in offered.get("Issue", ()))
+        ),
+        "mergeRequests": _listing_query(
+            "mergeRequests",
+            MERGE_REQUEST_FIELDS,
+            tuple(f for f in OPTIONAL_FIELDS["MergeRequest"] if f in offered.get("MergeRequest", ())),
+        ),
+    }
 
 
 def _rest_listed(node: dict[str, Any]) -> dict[str, Any]:
