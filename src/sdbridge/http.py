@@ -2,8 +2,10 @@
 
 The client libraries' own retries are switched off (jira: `max_retries=0`; python-gitlab:
 `retry_transient_errors=False`, `obey_rate_limit=False`) so that one policy decides:
-- 429 and 5xx are retried, honouring `Retry-After` (seconds or an HTTP date) and GitLab's
-  `RateLimit-Reset`; otherwise exponential backoff with jitter, capped at `max_wait_seconds`;
+- 429 and 5xx are retried, honouring `Retry-After` (seconds or an HTTP date), GitLab's
+  `RateLimit-Reset` and Atlassian's `X-RateLimit-Reset`; never earlier than the server asked:
+  a wait longer than `max_wait_seconds` stops the source (retriable) instead of retrying early;
+  otherwise exponential backoff with jitter, capped at `max_wait_seconds`;
 - connection errors and timeouts are retried the same way;
 - 401, 403 and 404 fail at once with a message naming the source, the URL and what to check;
 - nothing waits past the source's total time budget: then the source fails as retriable, and
@@ -75,9 +77,11 @@ def safe_url(url: str | None) -> str:
 
 
 def retry_after_seconds(headers: dict[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait as the server asked: Retry-After (delta or HTTP date), RateLimit-Reset
-    (epoch seconds, as GitLab sends it)."""
+    """Seconds to wait as the server asked: `Retry-After` (seconds or an HTTP date); without
+    it, GitLab's `RateLimit-Reset` (epoch seconds) or Atlassian's `X-RateLimit-Reset` (an ISO
+    8601 time, which Atlassian documents may come without `Retry-After`)."""
     lowered = {k.lower(): v for k, v in headers.items()}
+    moment = now if now is not None else time.time()
     value = lowered.get("retry-after")
     if value:
         try:
@@ -85,15 +89,24 @@ def retry_after_seconds(headers: dict[str, str], now: float | None = None) -> fl
         except ValueError:
             try:
                 when = parsedate_to_datetime(value)
-                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+                return max(0.0, when.timestamp() - moment)
             except (TypeError, ValueError):
                 return None
-    reset = lowered.get("ratelimit-reset")
-    if reset:
+    for name in ("ratelimit-reset", "x-ratelimit-reset"):
+        reset = lowered.get(name)
+        if not reset:
+            continue
         try:
-            return max(0.0, float(reset) - (now if now is not None else time.time()))
+            return max(0.0, float(reset) - moment)  # epoch seconds
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(reset.strip().replace("Z", "+00:00"))
         except ValueError:
             return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - moment)
     return None
 
 
@@ -144,8 +157,17 @@ def call(
             ) from None
         wanted = retry_after_seconds(failure.headers) if status is not None else None
         backoff = policy.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
-        wait = min(policy.max_wait_seconds, wanted if wanted is not None else backoff)
         label = f"HTTP {status}" if status is not None else failure.detail
+        if wanted is not None and wanted > policy.max_wait_seconds:
+            # Never earlier than the server asked: an early retry is refused again, often with
+            # a longer wait (Atlassian's rate limiting). The source stops; the next run retries.
+            raise RetriableSourceError(
+                f"source {source!r}: {what}: the server asks to wait {wanted:.0f} s ({label}), more than "
+                f"retry.max_wait_seconds ({policy.max_wait_seconds:.0f} s) at {where}",
+                source=source,
+                hint="the next run will try again; raise `retry.max_wait_seconds` to wait that long instead",
+            ) from None
+        wait = wanted if wanted is not None else min(policy.max_wait_seconds, backoff)
         if attempt >= policy.tries or clock() + wait > deadline:
             raise RetriableSourceError(
                 f"source {source!r}: {what} still failing after {attempt} attempt(s) ({label}) at {where}",

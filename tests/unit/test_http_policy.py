@@ -45,11 +45,25 @@ def test_429_waits_as_long_as_retry_after_says_then_succeeds():
 
 
 @responses.activate
-def test_a_retry_after_longer_than_the_cap_is_capped():
+def test_a_retry_after_longer_than_the_cap_stops_the_source_instead_of_retrying_early():
+    """Atlassian: a retry before Retry-After fails again, with the same or a longer wait."""
     responses.get(URL, status=429, headers={"Retry-After": "3600"})
     responses.get(URL, json={})
-    _, waits = run()
-    assert waits == [30]
+    with pytest.raises(RetriableSourceError, match="asks to wait 3600 s") as caught:
+        run()
+    assert "max_wait_seconds" in str(caught.value)
+    assert len(responses.calls) == 1  # no early retry
+
+
+@responses.activate
+def test_atlassians_reset_time_is_honoured_when_retry_after_is_missing():
+    from datetime import UTC, datetime, timedelta
+
+    reset = (datetime.now(UTC) + timedelta(seconds=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    responses.get(URL, status=429, headers={"X-RateLimit-Reset": reset})
+    responses.get(URL, json={"issues": []})
+    result, waits = run()
+    assert result == {"issues": []} and 9 <= waits[0] <= 12.5
 
 
 @responses.activate
@@ -94,6 +108,9 @@ def test_retry_after_forms():
     assert retry_after_seconds({"Retry-After": "5"}) == 5
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0
     assert retry_after_seconds({"RateLimit-Reset": "1000"}, now=990) == 10
+    assert retry_after_seconds({"X-RateLimit-Reset": "1970-01-01T00:16:40Z"}, now=990) == 10
+    assert retry_after_seconds({"X-RateLimit-Reset": "1970-01-01T00:16:40.000+00:00"}, now=995) == 5
+    assert retry_after_seconds({"X-RateLimit-Reset": "soon"}) is None
     assert retry_after_seconds({}) is None
 
 
