@@ -60,6 +60,10 @@ class FakeJira:
     custom_fields: list[dict] = field(default_factory=list)
     assets: list[dict] = field(default_factory=list)
     dc_window: int = 10_000
+    may_silence: bool = True
+    """Whether the token may edit an issue with `notifyUsers=false` (project admin rights)."""
+    notified: list[str] = field(default_factory=list)
+    """Issues whose edit e-mailed their watchers (a PUT without `notifyUsers=false`)."""
     changelog_total: bool = False
     """Send `total` on changelog pages (optional in the spec: absent unless a test asks)."""
     bulk_changelog_page: int = 10_000
@@ -267,6 +271,18 @@ class FakeJira:
                 return 204, None
         match = re.fullmatch(r"issue/([^/]+)", route)
         if match and method == "PUT":
+            quiet = str(self._last_query.get("notifyUsers", "true")).lower() == "false"
+            if quiet and not self.may_silence:
+                if not self.cloud:  # Data Center refuses; Cloud ignores the wish (its documentation)
+                    return 403, {
+                        "errorMessages": [
+                            "To discard the user notification either admin or project admin permissions are required."
+                        ],
+                        "errors": {},
+                    }
+                quiet = False
+            if not quiet:
+                self.notified.append(match.group(1))  # every watcher gets an e-mail
             issue = self._issue(match.group(1))
             for change in (body.get("update") or {}).get("labels", []):
                 labels = issue["fields"].setdefault("labels", [])

@@ -166,3 +166,29 @@ def test_data_center_comments_are_wiki_text(tmp_path):
         assert "\n* " in comment["body"]
     finally:
         server.stop()
+
+
+def test_labels_are_set_without_e_mailing_the_watchers(fake, tmp_path):
+    outcome = run_once(config(tmp_path, fake), out=tmp_path / "r")
+    assert gapped(outcome) and outcome.pushes[0].created
+    assert fake.notified == []  # every label edit asked notifyUsers=false, which this token may do
+
+
+def test_a_data_center_token_that_may_not_silence_edits_labels_with_notifications_and_says_so(tmp_path):
+    from tests.fakes.jira_data import custom_field_list, issues_from_csv
+    from tests.integration.test_jira import TOKEN
+
+    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
+    server.may_silence = False
+    base = server.start()
+    try:
+        cfg = load_config(write_config(tmp_path, base, cloud=False, push={"enabled": True}))
+        outcome = run_once(cfg, out=tmp_path / "r")
+        tickets = gapped(outcome)
+        push = outcome.pushes[0]
+        assert all("iso29110-gap" in server._issue(key)["fields"]["labels"] for key in tickets)
+        refused = [q for m, p, q in server.requests if m == "PUT" and q.get("notifyUsers") == "false"]
+        assert len(refused) == 1  # asked once, then not again this run
+        assert any("without notifying watchers" in note for note in push.notes)
+    finally:
+        server.stop()

@@ -40,6 +40,7 @@ def push_source(
         max_writes=config.max_writes,
         dry_run=dry_run,
     )
+    result.notes.extend(getattr(writer, "notes", []))
     if config.summary.enabled and not dry_run:
         key = f"summary:{source.name}"
         if result.writes < config.max_writes:

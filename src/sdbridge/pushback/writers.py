@@ -26,6 +26,10 @@ class JiraWriter:
         self.source = source
         self.client = JiraClient(source)
         self.adf = source.push.jira_body == "adf" or (source.push.jira_body == "auto" and source.auth == "cloud")
+        self.quiet_labels = True
+        """Label edits ask Jira not to e-mail the watchers (`notifyUsers=false`) until a server
+        refuses that for this token (Data Center wants project admin rights for it)."""
+        self.notes: list[str] = []
 
     def _body(self, lines: list[str] | None) -> Any:
         return render.jira_adf(lines) if self.adf else render.jira_wiki(lines)
@@ -136,8 +140,27 @@ class JiraWriter:
         self.client.request(f"deleting the comment on {ticket}", "DELETE", f"issue/{ticket}/comment/{comment_id}")
 
     def label(self, ticket: str, label: str, add: bool) -> None:
+        """Add or remove the label without e-mailing every watcher: `notifyUsers=false`. Jira
+        Cloud ignores it for a token without the permission; Data Center refuses the edit
+        (403), so the label is set with notifications, the rest of the run without asking
+        again, and a note says so once."""
         change = {"add": label} if add else {"remove": label}
-        self.client.request(f"labelling {ticket}", "PUT", f"issue/{ticket}", payload={"update": {"labels": [change]}})
+        payload = {"update": {"labels": [change]}}
+        if self.quiet_labels:
+            try:
+                self.client.request(
+                    f"labelling {ticket}", "PUT", f"issue/{ticket}", params={"notifyUsers": "false"}, payload=payload
+                )
+                return
+            except HttpStatusError as exc:
+                if exc.status not in (400, 403):
+                    raise
+                self.quiet_labels = False
+                self.notes.append(
+                    "the token may not edit labels without notifying watchers (notifyUsers=false needs project "
+                    "admin rights): labels were set with the usual notifications"
+                )
+        self.client.request(f"labelling {ticket}", "PUT", f"issue/{ticket}", payload=payload)
 
     def summary(self, existing: str | None, title: str, text_lines: list[str]) -> str:
         if not existing:
