@@ -817,9 +817,10 @@ def store_migrate(
 
     from sdbridge.runner import store_path
     from sdbridge.store import TENANT_PATTERN, Store, copy_store, is_url
+    from sdbridge.values import masked_url
 
     if not is_url(to):
-        raise ConfigError(f"--to must be a postgresql:// URL, not {to!r}")
+        raise ConfigError(f"--to must be a postgresql:// URL, not {masked_url(to)!r}")
     cfg = _load(config) if (config is not None or from_path is None or tenant is None) else None
     source_path = from_path or store_path(cast("Config", cfg))
     as_tenant = tenant or cast("Config", cfg).tenant

@@ -46,7 +46,7 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName, database_url_problem
 
 DEFAULT_PLACEHOLDERS = (
     "N/A", "n/a", "TBD", "-", "?", "none", "unknown", "null", "[]", "{}", "unassigned", "(empty)", "(none)",
@@ -125,9 +125,10 @@ class StoreConfig(_Model):
             return value
         if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             raise ValueError("give a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE), or `path` for SQLite")
-        if re.match(r"^[^:]+://[^/@]*:[^/@]*@", value):
+        problem = database_url_problem(value)
+        if problem:
             raise ValueError(
-                "the URL carries a password: a config file is no place for it; set `password: ${STORE_PASSWORD}` "
+                f"{problem}: a config file is no place for it; set `password: ${{STORE_PASSWORD}}` "
                 "or `password_file:` instead"
             )
         return value

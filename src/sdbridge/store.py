@@ -52,7 +52,7 @@ from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 from sdbridge.faults import fault_point
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, is_url
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, database_url_problem, is_url, masked_url
 
 SQLITE_MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments
@@ -265,11 +265,13 @@ def _ipc_to_frame(data: bytes) -> pd.DataFrame:
 
 
 def display_url(url: str | sa.URL) -> str:
-    """A database URL as it may be shown: never with its password."""
+    """A database URL as it may be shown: never with its password, in its user part or its
+    query (`values.masked_url`, the one place URLs are masked)."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        text = sa.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return "<a database URL that cannot be read>"
+    return masked_url(text)
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,12 @@ class Store:
         self.path: Path | None = None
         if is_url(location):
             self.where = display_url(str(location))
+            problem = database_url_problem(str(location))
+            if problem:  # wherever it came from: the config, SDBRIDGE_STORE_URL, --store, --to
+                raise StoreError(
+                    f"{problem}: {self.where}",
+                    hint="give the password as SDBRIDGE_STORE_PASSWORD or `store.password_file`, never in the URL",
+                )
             self.engine = self._postgres(str(location), password)
         else:
             self.path = Path(location)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -61,6 +61,43 @@ def check_url(value: str) -> str:
             "remove it and give the token as `token: ${ENV_VARIABLE}` instead"
         )
     return value
+
+
+DATABASE_SECRETS = {"password", "sslpassword"}
+"""libpq connection parameters that carry a secret; a store URL may hold neither."""
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why a store URL may not be used as it is: a password in it (`user:pw@` or a
+    `password=`/`sslpassword=` parameter) would be printed, logged and written into reports.
+    None when it carries none."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc and ":" in parts.netloc.rpartition("@")[0]:
+        return "the store URL carries a password (user:password@)"
+    named = {k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)} & DATABASE_SECRETS
+    if named:
+        return f"the store URL carries a password in its query ({', '.join(sorted(named))}=)"
+    return None
+
+
+def masked_url(url: str) -> str:
+    """A URL as it may be shown anywhere: a password in its user part and the values of secret
+    query parameters (tokens, passwords) replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<a URL that cannot be read>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    secret = CREDENTIAL_PARAMETERS | DATABASE_SECRETS
+    query = "&".join(
+        f"{k}={'***' if k.lower() in secret else v}" for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 PlainURL = Annotated[str, AfterValidator(check_url)]

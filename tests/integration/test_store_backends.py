@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from sdbridge.assessment import STORED_FINDING_COLUMNS
 from sdbridge.connectors.base import RawTable
@@ -231,3 +232,31 @@ def test_a_store_that_cannot_be_reached_is_one_line_without_the_password(postgre
     with pytest.raises(StoreError, match="password authentication failed") as wrong:
         Store(postgres_server.url(), password="wrong")
     assert "wrong" not in str(wrong.value).replace("password authentication failed", "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@db.invalid/x?password=Hunter2Secret",
+        "postgresql://u@db.invalid/x?sslmode=require&sslpassword=Hunter2Secret",
+        "postgresql://u:Hunter2Secret@db.invalid/x",
+    ],
+)
+def test_a_store_url_with_a_password_is_refused_and_never_shown(tmp_path, monkeypatch, url):
+    """From the environment, `portfolio --store` or the config: refused before any connection,
+    and the one line says why without the password."""
+    from sdbridge.cli import app
+
+    runner = CliRunner()
+    monkeypatch.setenv("SDBRIDGE_STORE_URL", url)
+    shown = runner.invoke(app, ["portfolio", "--out", str(tmp_path / "p")])
+    assert shown.exit_code == 2, shown.output
+    assert "carries a password" in shown.output and "Hunter2Secret" not in shown.output
+    assert not (tmp_path / "p").exists() or "Hunter2Secret" not in "".join(
+        f.read_text(encoding="utf-8", errors="replace") for f in (tmp_path / "p").rglob("*") if f.is_file()
+    )
+    config = tmp_path / "sdbridge.yaml"
+    config.write_text(f"store: {{url: '{url}'}}\nsources: []\n", encoding="utf-8")
+    monkeypatch.delenv("SDBRIDGE_STORE_URL")
+    checked = runner.invoke(app, ["history", "-c", str(config)])
+    assert checked.exit_code == 2 and "carries a password" in checked.output and "Hunter2Secret" not in checked.output
