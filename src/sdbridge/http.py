@@ -31,7 +31,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 
 from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError, RetriableSourceError, UnansweredWriteError
@@ -252,14 +254,90 @@ class _CappedBody:
         return getattr(self._raw, name)
 
 
+_DEADLINE = threading.local()
+"""The moment (monotonic) the request this thread is sending must be answered by."""
+
+
+class _TimedConnection:
+    """Mixed into urllib3's connections: the status line and headers are read within the
+    request's deadline as a whole. A server that trickles them a byte at a time never trips
+    the per-read timeout; a timer shuts the socket at the deadline and the read fails as the
+    timeout it is."""
+
+    sock: Any
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        until = getattr(_DEADLINE, "until", None)
+        if until is None:
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        cut = threading.Event()
+
+        def expire() -> None:
+            cut.set()
+            with contextlib.suppress(OSError, AttributeError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, until - time.monotonic()), expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        except (OSError, http.client.HTTPException):
+            if cut.is_set():
+                raise TimeoutError("the answer's headers took longer than the timeout") from None
+            raise
+        finally:
+            timer.cancel()
+        if cut.is_set():  # headers cut short parse as if they had ended: they did not
+            response.close()
+            raise TimeoutError("the answer's headers took longer than the timeout")
+        return response
+
+
+class _TimedHTTPConnection(_TimedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _TimedHTTPSConnection(_TimedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _TimedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _TimedHTTPConnection
+
+
+class _TimedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TimedHTTPSConnection
+
+
+class _TimedAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TimedHTTPPool, "https": _TimedHTTPSPool}
+
+
 def cap_answers(session: requests.Session, *, source: str, timeout: float, limit: int | None = None) -> None:
     """Every answer `session` receives — read by sdbridge or by a client library — is read
-    under `limit` bytes and within `timeout` seconds as a whole (the library's own timeout
-    is per read). A response hook runs before the body is read, so nothing large is held."""
+    under `limit` bytes and within `timeout` seconds as a whole, headers and body (the
+    library's own timeout is per read: a server trickling a byte every few seconds never
+    trips it). A response hook runs before the body is read, so nothing large is held."""
     limit = limit if limit is not None else MAX_BODY_BYTES
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _TimedAdapter())
+    send = session.send
+
+    def timed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        _DEADLINE.until = time.monotonic() + timeout
+        try:
+            return send(request, **kwargs)
+        finally:
+            _DEADLINE.until = None
+
+    session.send = timed_send  # type: ignore[method-assign]
 
     def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        body = _CappedBody(response.raw, response.request, source=source, limit=limit, until=time.monotonic() + timeout)
+        until = getattr(_DEADLINE, "until", None) or time.monotonic() + timeout
+        body = _CappedBody(response.raw, response.request, source=source, limit=limit, until=until)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             response.close()

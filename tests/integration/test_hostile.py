@@ -521,6 +521,16 @@ class BadServer:
 
             def do_GET(self):  # noqa: N802 - the http.server hook
                 bad.requests += 1
+                if mode == "slow-headers":  # the status line and headers, one byte at a time
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                    try:
+                        for byte in head * 20:  # far longer than the timeout at this pace
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 try:
@@ -555,7 +565,7 @@ class BadServer:
 
 
 @pytest.mark.parametrize("kind", ["jira", "gitlab"])
-@pytest.mark.parametrize("mode", ["huge", "trickle"])
+@pytest.mark.parametrize("mode", ["huge", "trickle", "slow-headers"])
 def test_answers_read_by_the_client_libraries_are_size_and_time_capped(monkeypatch, tmp_path, kind, mode):
     """The first request of each source is the library's own (Jira's serverInfo, GitLab's
     project): an endless body stops at the cap, a trickling one at the source's timeout."""
@@ -586,5 +596,5 @@ def test_answers_read_by_the_client_libraries_are_size_and_time_capped(monkeypat
     line = " ".join(result.output.split())
     if mode == "huge":
         assert f"the answer from {server.base}" in line and "is larger than 1 MiB" in line
-    else:
+    else:  # a byte every 0.05 s never trips the per-read timeout: the whole answer's limit stops it
         assert "still failing after 1 attempt(s) (ReadTimeout)" in line
