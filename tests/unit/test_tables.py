@@ -185,3 +185,50 @@ def test_header_row_says_where_the_header_is(write):
 def test_a_plain_export_keeps_its_first_row_as_the_header(write):
     raw = read(write("plain.csv", "Issue key,Summary,Labels,Labels\nSD-1,12,3,4\nSD-2,5,6,7\n"))
     assert list(raw.columns) == ["Issue key", "Summary", "Labels"] and raw.items == 2 and not raw.notes
+
+
+def _workbook_with_sheet_xml(path: Path, rows: int, text: str = "x") -> None:
+    """A minimal workbook whose one sheet holds `rows` rows of ten inline-string cells: it
+    compresses to almost nothing however large it unpacks (the shape of a zip bomb)."""
+    import zipfile
+
+    book = Workbook()
+    book.active.append(["a"])
+    book.save(path)
+    with zipfile.ZipFile(path) as original:
+        parts = {name: original.read(name) for name in original.namelist()}
+    cells = "".join(f'<c r="{chr(65 + i)}{{row}}" t="inlineStr"><is><t>{text}</t></is></c>' for i in range(10))
+    body = "".join(f'<row r="{n}">{cells.replace("{row}", str(n))}</row>' for n in range(1, rows + 1))
+    parts["xl/worksheets/sheet1.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{body}</sheetData></worksheet>"
+    ).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for name, data in parts.items():
+            bomb.writestr(name, data)
+
+
+def test_a_workbook_that_unpacks_past_the_bound_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from sdbridge.connectors import tables
+
+    monkeypatch.setattr(tables, "MAX_SHEET_BYTES", 1 << 20)
+    _workbook_with_sheet_xml(tmp_path / "bomb.xlsx", 20_000)  # ~9 MiB of XML in a ~100 KiB file
+    assert (tmp_path / "bomb.xlsx").stat().st_size < 1 << 20
+    with pytest.raises(InputError) as caught:
+        read(tmp_path / "bomb.xlsx", type="xlsx")
+    assert "unpacks to" in str(caught.value) and "export the data as CSV" in str(caught.value)
+
+
+def test_cells_and_text_are_counted_while_the_sheet_is_read(tmp_path, monkeypatch):
+    from sdbridge.connectors import sheets
+
+    _workbook_with_sheet_xml(tmp_path / "many.xlsx", 2_000)
+    monkeypatch.setattr(sheets, "MAX_CELLS", 5_000)
+    with pytest.raises(InputError, match="more than 5,000 cells"):
+        read(tmp_path / "many.xlsx", type="xlsx")
+    monkeypatch.setattr(sheets, "MAX_CELLS", 10**9)
+    _workbook_with_sheet_xml(tmp_path / "wide.xlsx", 200, text="y" * 2_000)
+    monkeypatch.setattr(sheets, "MAX_TEXT_BYTES", 1 << 20)
+    with pytest.raises(InputError, match="more than 1 MiB of text"):
+        read(tmp_path / "wide.xlsx", type="xlsx")

@@ -22,9 +22,14 @@ from typing import Any
 
 from sdbridge.connectors.header import LOOKED_AT, find_header
 
-MAX_CELLS = 100_000_000
-"""Rows x columns of one sheet at most (a full Jira export of 300 columns at Excel's
-1,048,576 rows is three times that): larger sheets are read from a CSV export instead."""
+MAX_CELLS = 20_000_000
+"""Values of one sheet read at most: the pure-Python reader takes minutes past this (a sheet
+of 120 million cells took longer than ten); larger sheets are read from a CSV export."""
+MAX_GRID = 100_000_000
+"""Rows x columns of one sheet at most, the grid the columns are padded to in memory."""
+MAX_TEXT_BYTES = 512 << 20
+"""The text of one sheet's cells read at most: a sheet of inline strings packed into a small
+workbook (a zip bomb) stops here instead of filling the memory."""
 
 NULL_TEXTS = frozenset(
     ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"]
@@ -34,8 +39,14 @@ NULL_TEXTS = frozenset(
 
 
 class SheetTooLarge(Exception):
-    def __init__(self, rows: int, columns: int) -> None:
-        super().__init__(f"the sheet holds more than {MAX_CELLS:,} cells ({rows:,} rows x {columns:,} columns)")
+    def __init__(self, rows: int, columns: int, text: int = 0) -> None:
+        if text:
+            super().__init__(f"the sheet holds more than {MAX_TEXT_BYTES >> 20} MiB of text (after {rows:,} rows)")
+        else:
+            super().__init__(
+                f"the sheet holds more than {min(MAX_CELLS, MAX_GRID):,} cells ({rows:,} rows x {columns:,} "
+                "columns so far)"
+            )
 
 
 @dataclass
@@ -100,9 +111,16 @@ def _collect(rows: Any, header_row: int | None = None) -> Sheet:
     header: dict[int, str] = {}
     columns: dict[int, list[str | None]] = {}
     kept: list[int] = []
+    cells = text_bytes = 0
     for number, values in enumerate(itertools.chain(top, map(_values, rows)), start=1):
         if number <= at:
             continue
+        cells += len(values)
+        text_bytes += sum(len(v) for v in values.values())
+        if cells > MAX_CELLS:
+            raise SheetTooLarge(len(kept), len(columns.keys() | header.keys()))
+        if text_bytes > MAX_TEXT_BYTES:
+            raise SheetTooLarge(len(kept), len(columns), text=text_bytes)
         if number == at + 1:
             header = values
         elif values:
@@ -131,5 +149,5 @@ def _collect(rows: Any, header_row: int | None = None) -> Sheet:
 
 
 def _within_cap(rows: int, columns: int) -> None:
-    if rows * columns > MAX_CELLS:
+    if rows * columns > MAX_GRID:
         raise SheetTooLarge(rows, columns)

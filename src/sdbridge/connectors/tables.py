@@ -42,6 +42,8 @@ _SNIFF_BYTES = 64 * 1024
 BINARY_MAGIC = (b"\x89PNG", b"PK\x03\x04", b"%PDF", b"GIF8", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0")
 """How images, zips (xlsx), PDFs and old .xls files start: none is a CSV export."""
 MAX_SHARED_STRINGS_BYTES = 512 << 20
+MAX_SHEET_BYTES = 1 << 30
+"""The largest worksheet (its XML, unpacked) read: about ten million filled cells."""
 MAX_SCANNED_ROWS = 100_000
 """Rows of a sheet looked through for formulas without a saved result."""
 MAX_CELL_BYTES = 64 << 20
@@ -338,6 +340,8 @@ class TableFileConnector:
             raise
         except SheetTooLarge as exc:
             raise self._fail(str(exc), hint="export the data as CSV instead") from None
+        except MemoryError:
+            raise self._fail("the workbook does not fit in memory", hint="export the data as CSV instead") from None
         except Exception as exc:  # openpyxl raises several unrelated types for a broken file
             raise self._fail(f"cannot open as an Excel workbook: {exc}") from None
         if not read.header:  # not one cell with a value
@@ -370,7 +374,10 @@ class TableFileConnector:
         return sheet
 
     def _check_workbook_parts(self) -> None:
-        """Refuse a workbook whose shared-strings part would not fit in memory once read."""
+        """Refuse, before reading a byte of it, a workbook whose parts would not fit once
+        unpacked: the shared-strings table, any worksheet, or all parts together. The sizes are
+        the ones the zip declares, and the zip reader stops at them (a part that unpacks to more
+        fails its check): a small file that unpacks to gigabytes (a zip bomb) is refused here."""
         try:
             with zipfile.ZipFile(self.path) as archive:
                 parts = {i.filename: i.file_size for i in archive.infolist()}
@@ -379,6 +386,14 @@ class TableFileConnector:
         if parts.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS_BYTES:
             raise self._fail(
                 f"the workbook's text table is larger than {MAX_SHARED_STRINGS_BYTES >> 20} MiB",
+                hint="export the data as CSV instead",
+            )
+        sheets = {name: size for name, size in parts.items() if name.startswith("xl/worksheets/")}
+        if any(size > MAX_SHEET_BYTES for size in sheets.values()) or sum(parts.values()) > 2 * MAX_SHEET_BYTES:
+            largest = max(sheets.values(), default=0)
+            raise self._fail(
+                f"the workbook unpacks to {sum(parts.values()) >> 20:,} MiB (its largest sheet {largest >> 20:,} "
+                f"MiB); sdbridge reads workbooks up to {MAX_SHEET_BYTES >> 20} MiB a sheet",
                 hint="export the data as CSV instead",
             )
 
