@@ -10,6 +10,7 @@ Jinja2 are imported inside the commands that use them.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from sdbridge import __version__
 from sdbridge.errors import ConfigError, SdbridgeError
+from sdbridge.files import NotARegularFile
 from sdbridge.formats import REPORT_FORMATS
 
 if TYPE_CHECKING:
@@ -68,8 +70,32 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+OS_HINTS = {
+    errno.EACCES: "check the permissions of that file or folder (or run as the user who owns it)",
+    errno.EPERM: "check the permissions of that file or folder (or run as the user who owns it)",
+    errno.EROFS: "the file system is read-only: give a folder that can be written (`store.path`, `--out`)",
+    errno.ENOSPC: "the disk is full: free space or give another folder; nothing half-written was left",
+    errno.EDQUOT: "the disk quota is used up: free space or give another folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "that path is a folder: give a file",
+    errno.ENAMETOOLONG: "the path is too long",
+    errno.ELOOP: "the path loops through symbolic links",
+}
+
+
+def os_error_message(exc: OSError) -> tuple[str, str]:
+    """An error of the machine (a permission, a full disk, a read-only folder, a device where
+    a file belongs): one line naming the path and what to do. These are not sdbridge's bugs."""
+    if isinstance(exc, NotARegularFile):
+        return str(exc), "give a regular file"
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or type(exc).__name__
+    return f"{where}{what}", OS_HINTS.get(exc.errno or 0, "check that path")
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn `SdbridgeError` into a message on stderr and its exit code."""
+    """Turn `SdbridgeError` into a message on stderr and its exit code; an error of the machine
+    (`OSError`: no permission, a full disk, a device in a file's place) into one line and exit 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -80,6 +106,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             text = "\n".join(escape(printable(line)) for line in lines)
             err.print(f"[bold red]error:[/] {text}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            message, hint = os_error_message(exc)
+            err.print(
+                f"[bold red]error:[/] {escape(printable(message))} ({escape(hint)})",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper
 

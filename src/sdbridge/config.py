@@ -46,6 +46,7 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
+from sdbridge.files import NotARegularFile, read_bounded
 from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName, database_url_problem
 
 DEFAULT_PLACEHOLDERS = (
@@ -237,7 +238,10 @@ def load_preset(name: str, base: Path | None = None) -> dict[str, Any]:
         if not path.is_file():
             raise KeyError(f"preset file {path} does not exist or is not a file")
         try:
-            text = path.read_text(encoding="utf-8")
+            data = read_bounded(path, safe_yaml.MAX_TEXT)
+            if len(data) > safe_yaml.MAX_TEXT:
+                raise KeyError(f"preset file {path} is larger than {safe_yaml.MAX_TEXT >> 20} MiB")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise KeyError(f"preset file {path} cannot be read as UTF-8 text ({type(exc).__name__})") from None
     elif name in preset_names():
@@ -410,9 +414,17 @@ def load_config(path: str | Path | None = None) -> Config:
     listing every problem at once."""
     file = find_config(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        data = read_bounded(file, safe_yaml.MAX_TEXT)
+        if len(data) > safe_yaml.MAX_TEXT:
+            raise ConfigError(
+                f"config file {file} is larger than {safe_yaml.MAX_TEXT >> 20} MiB: it is no config",
+                hint="give the sdbridge.yaml file with `-c`",
+            )
+        text = data.decode("utf-8")
+    except NotARegularFile as exc:
+        raise ConfigError(f"config file {exc}", hint="give the sdbridge.yaml file with `-c`") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+        raise ConfigError(f"cannot read config file {file}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         node = safe_yaml.compose(text)
         raw = safe_yaml.load(text)

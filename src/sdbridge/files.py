@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import tempfile
 import threading
 import time
@@ -37,8 +38,60 @@ def remove_leftovers(path: Path) -> int:
     return removed
 
 
+class NotARegularFile(OSError):
+    """A path from outside that is no regular file: a device (`/dev/zero` never ends), a FIFO
+    (opening it waits for a writer forever), a socket or a folder."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(f"{path} is {kind}, not a regular file")
+        self.kind = kind
+
+
+def _kind(mode: int) -> str | None:
+    """What a file of this mode is, when it is not a regular file."""
+    for test, kind in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "a special file"
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """A file from outside (a config, a secret, a preset) read whole, only if it is a regular
+    file, and at most `limit` bytes plus one (the caller says what too long means). Opened
+    without blocking, so a FIFO put in its place between the check and the open cannot hang."""
+    kind = _kind(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotARegularFile(path, kind)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        kind = _kind(os.fstat(handle.fileno()).st_mode)
+        if kind is not None:
+            raise NotARegularFile(path, kind)
+        return handle.read(limit + 1)
+
+
+def writable_target(path: Path) -> None:
+    """Refuse to write over anything but a regular file: renaming a report over `/dev/full` or
+    a FIFO would replace a device node or a pipe someone reads with a text file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    kind = _kind(mode)
+    if kind is not None:
+        raise NotARegularFile(path, kind)
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call `write(tmp)` to fill a temporary file beside `path`, then rename it over `path`."""
+    """Call `write(tmp)` to fill a temporary file beside `path`, then rename it over `path`.
+    A target that exists and is no regular file (a device, a FIFO, a folder) is refused."""
+    writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(path)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

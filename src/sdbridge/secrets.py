@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from sdbridge.errors import ConfigError
+from sdbridge.files import NotARegularFile, read_bounded
 
 SECRET_KEYS = ("token", "password")
 """Config keys whose `${VAR}` may stay unresolved until used."""
@@ -66,8 +67,12 @@ def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
 
 def read_secret_file(path: Path, *, source: str, purpose: str) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_SECRET_BYTES + 1)
+        data = read_bounded(path, MAX_SECRET_BYTES)
+    except NotARegularFile as exc:
+        raise ConfigError(
+            f"{source}: the secret file {exc}, and {purpose} needs it",
+            hint="mount the secret as a file at that path, or fix the `_file:` setting",
+        ) from None
     except OSError as exc:
         raise ConfigError(
             f"{source}: the secret file {path} cannot be read ({exc.strerror or type(exc).__name__}), "

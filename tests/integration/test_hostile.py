@@ -598,3 +598,43 @@ def test_answers_read_by_the_client_libraries_are_size_and_time_capped(monkeypat
         assert f"the answer from {server.base}" in line and "is larger than 1 MiB" in line
     else:  # a byte every 0.05 s never trips the per-read timeout: the whole answer's limit stops it
         assert "still failing after 1 attempt(s) (ReadTimeout)" in line
+
+
+def _special_files(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    return fifo
+
+
+@pytest.mark.parametrize("which", ["fifo", "/dev/zero"])
+def test_a_config_that_is_a_fifo_or_a_device_is_refused_at_once(tmp_path, which):
+    """Opening a FIFO waits for a writer forever; /dev/zero never ends: neither is read."""
+    target = str(_special_files(tmp_path)) if which == "fifo" else which
+    result = runner.invoke(app, ["check", "-c", target, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert "not a regular file" in result.output and "Traceback" not in result.output
+
+
+def test_a_secret_file_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = _special_files(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "sources:\n  - name: g\n    type: gitlab\n    url: http://127.0.0.1:9\n"
+        f"    token_file: {fifo}\n    projects: [a/b]\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["pull", "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "secret file" in result.output and "named pipe" in result.output
+
+
+@pytest.mark.parametrize("which", ["fifo", "/dev/full"])
+def test_init_never_writes_its_config_over_a_device_or_a_fifo(tmp_path, which):
+    target = _special_files(tmp_path) if which == "fifo" else Path(which)
+    export = tmp_path / "e.csv"
+    export.write_text("Issue key,Summary,Issue Type\nA-1,x,Incident\n", encoding="utf-8")
+    before = os.stat(target).st_mode
+    result = runner.invoke(app, ["init", "--from", str(export), "--out", str(target), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "not a regular file" in result.output
+    assert os.stat(target).st_mode == before  # still the device or the pipe
