@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from importlib import resources
@@ -27,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sdbridge import __version__
-from sdbridge.errors import ConfigError, SdbridgeError
+from sdbridge.errors import ConfigError, Interrupted, SdbridgeError
 from sdbridge.files import NotARegularFile
 from sdbridge.formats import REPORT_FORMATS
 
@@ -1005,8 +1006,23 @@ def crash_report(exc: BaseException, *, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM raise `Interrupted` where the program is (see errors.Interrupted)."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name if signum != signal.SIGINT else "Ctrl-C")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+
 def main() -> None:
     args = global_options_first(sys.argv[1:])
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in ("schedule", "serve"):  # those stop gracefully on SIGTERM themselves
+        _stop_on_signals()
     try:
         try:
             app(args=args, prog_name="sdbridge")
@@ -1014,8 +1030,15 @@ def main() -> None:
             from sdbridge import progress
 
             progress.use(None)  # the live display ends before any last word is printed
+    except Interrupted as exc:
+        err.print(
+            f"interrupted ({exc.signal_name}): nothing half-written was left; a run in progress is recorded as "
+            "interrupted",
+            markup=False,
+        )
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        err.print("interrupted (Ctrl-C)", markup=False)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes one line and a log file
         sys.exit(crash_report(exc, debug="--debug" in args))

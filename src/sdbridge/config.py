@@ -30,6 +30,7 @@ from pydantic import (
 from sdbridge import registry, safe_yaml
 from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
+from sdbridge.files import NotARegularFile, read_bounded
 from sdbridge.formats import DEFAULT_FORMATS, REPORT_FORMATS
 from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
 from sdbridge.secrets import file_references, is_secret_path
@@ -46,7 +47,6 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
-from sdbridge.files import NotARegularFile, read_bounded
 from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName, database_url_problem
 
 DEFAULT_PLACEHOLDERS = (
@@ -256,6 +256,9 @@ def load_preset(name: str, base: Path | None = None) -> dict[str, Any]:
         raise KeyError(f"preset file {path}{f':{line}' if line else ''} is not valid YAML: {_problem(exc)}") from None
     if not isinstance(loaded, dict):
         raise KeyError(f"preset file {path} must be a mapping (name:, options:, map:), not a {type(loaded).__name__}")
+    for key in ("options", "map", "evidence", "recognise"):
+        if loaded.get(key) is not None and not isinstance(loaded[key], dict):
+            raise KeyError(f"preset file {path}: `{key}` must be a mapping, not a {type(loaded[key]).__name__}")
     return loaded
 
 
@@ -315,6 +318,9 @@ def _interpolate(value: Any, path: str, problems: list[tuple[str, str]]) -> Any:
         return {k: _interpolate(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
     if isinstance(value, list):
         return [_interpolate(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and "\x00" in value:
+        problems.append((path, "holds a NUL character, which no path or name may hold"))
+        return value.replace("\x00", "")
     if isinstance(value, str):
 
         def replace(match: re.Match[str]) -> str:

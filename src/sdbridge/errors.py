@@ -95,3 +95,16 @@ class MappingError(SdbridgeError):
 
 class PushError(SdbridgeError):
     """Writing back to a source (comments, labels) failed."""
+
+
+class Interrupted(BaseException):
+    """The program was stopped (Ctrl-C, SIGTERM) where it was. A `BaseException`, as
+    `KeyboardInterrupt` is, so no `except Exception` takes it for a fault, and not a
+    `KeyboardInterrupt`, which the command-line library would swallow: every `finally` runs
+    (the reports' staging folder goes), the run is recorded as `interrupted`, and the command
+    says so and exits 130 (Ctrl-C) or 143 (SIGTERM)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(f"stopped by {signal_name}")
+        self.signal_name = signal_name
+        self.exit_code = 143 if signal_name == "SIGTERM" else 130

@@ -1,6 +1,7 @@
 """Crash points for tests that prove sdbridge survives being killed: a test (and only a test)
 sets `SDBRIDGE_FAULT` to a point's name, and the process ends there at once, as `kill -9`
-would end it."""
+would end it; or to `sigterm:<point>`, and the process is sent SIGTERM there, as an operator
+or an orchestrator stopping it would."""
 
 from __future__ import annotations
 
@@ -11,5 +12,10 @@ EXIT_CODE = 97
 
 
 def fault_point(name: str) -> None:
-    if os.environ.get(FAULT_ENV) == name:
+    wanted = os.environ.get(FAULT_ENV)
+    if wanted == name:
         os._exit(EXIT_CODE)
+    if wanted == f"sigterm:{name}":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -27,7 +27,7 @@ from sdbridge import progress, registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import ROW, FileConnector, RawTable
-from sdbridge.errors import SdbridgeError, SourceError
+from sdbridge.errors import Interrupted, SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports import write_reports
 from sdbridge.secrets import reveal
@@ -306,6 +306,16 @@ def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[Chec
     return result, notes
 
 
+def ended_by(exc: BaseException) -> tuple[str, str]:
+    """How a run that stopped on `exc` is recorded: `interrupted` when it was stopped (Ctrl-C,
+    SIGTERM), `failed` otherwise; and why, in words."""
+    if isinstance(exc, Interrupted):
+        return "interrupted", str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", "stopped by Ctrl-C"
+    return "failed", str(exc) or type(exc).__name__
+
+
 def _trend_point(assessment: Assessment) -> dict:
     return {
         "run_id": assessment.run_id,
@@ -322,7 +332,7 @@ def pull_once(config: Config, *, only: str | None = None, full: bool = False) ->
         try:
             pulls = pull_all(config, store, run_id=run_id, only=only, full=full)
         except BaseException as exc:
-            store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+            store.end_run(run_id, *ended_by(exc))
             raise
         status = "partial" if any(p.status in ("failed", "partial") for p in pulls) else "ok"
         store.end_run(run_id, status)
@@ -384,7 +394,7 @@ def run_once(
                 status = "partial"
             store.end_run(run_id, status)
         except BaseException as exc:
-            store.end_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+            store.end_run(run_id, *ended_by(exc))
             raise
     outcome = RunOutcome(run_id, status, pulls, assessment, written, round(time.monotonic() - started, 2), pushes)
     log.info(json.dumps(run_log_line(outcome)))

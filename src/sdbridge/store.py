@@ -269,7 +269,7 @@ def display_url(url: str | sa.URL) -> str:
     query (`values.masked_url`, the one place URLs are masked)."""
     try:
         text = sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number, an open [
         return "<a database URL that cannot be read>"
     return masked_url(text)
 
@@ -340,6 +340,11 @@ class Store:
         self.path: Path | None = None
         if is_url(location):
             self.where = display_url(str(location))
+            if self.where.startswith("<"):
+                raise StoreError(
+                    "the store URL cannot be read (a port that is no number, an unclosed [ of an IPv6 address?)",
+                    hint="write it as postgresql://USER@HOST:PORT/DATABASE",
+                )
             problem = database_url_problem(str(location))
             if problem:  # wherever it came from: the config, SDBRIDGE_STORE_URL, --store, --to
                 raise StoreError(
@@ -440,7 +445,7 @@ class Store:
     def _postgres(self, url: str, password: str | None) -> Engine:
         try:
             parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
+        except (sa.exc.ArgumentError, ValueError):
             raise StoreError(
                 "the store URL cannot be read as a database URL",
                 hint="write it as postgresql://USER@HOST:PORT/DATABASE",

@@ -71,7 +71,10 @@ def database_url_problem(url: str) -> str | None:
     """Why a store URL may not be used as it is: a password in it (`user:pw@` or a
     `password=`/`sslpassword=` parameter) would be printed, logged and written into reports.
     None when it carries none."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # unreadable: the store says so
     if "@" in parts.netloc and ":" in parts.netloc.rpartition("@")[0]:
         return "the store URL carries a password (user:password@)"
     named = {k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)} & DATABASE_SECRETS

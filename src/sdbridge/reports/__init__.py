@@ -6,7 +6,10 @@ through the entry-point group `sdbridge.sinks` (name = format, value = a callabl
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -21,7 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sdbridge import progress
 from sdbridge.assessment import Assessment
 from sdbridge.errors import ConfigError
-from sdbridge.files import atomic_write, in_order, write_behind
+from sdbridge.faults import fault_point
+from sdbridge.files import atomic_write, in_order, remove_leftovers, writable_target, write_behind
 from sdbridge.profile import load_catalogue
 from sdbridge.values import first_byte_in, value_bytes
 
@@ -455,8 +459,59 @@ def write_reports(assessment: Assessment, out: Path, formats: list[str] | tuple[
             f"cannot write reports to {out}: {exc.strerror or exc}",
             hint="give --out (or reports.out) a folder you can write to",
         ) from None
-    written = []
-    for name, write in zip(formats, sinks):
-        with progress.step(f"writing the {name} report"):
-            written.append(write(assessment, out))
-    return written
+    remove_stale_staging(out)
+    # The set is written into a fresh folder beside the reports, then moved into place file by
+    # file (renames on one file system: instants). A run that stops half-way (a full disk, a
+    # SIGTERM) leaves the previous run's reports as they were, never a mix of two runs, and no
+    # hidden temporary files: the staging folder goes with it.
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
+    try:
+        staged = []
+        for name, write in zip(formats, sinks):
+            with progress.step(f"writing the {name} report"):
+                staged.append(write(assessment, staging))
+            fault_point("writing-reports")
+        written = []
+        for path in staged:
+            target = out / path.relative_to(staging)
+            writable_target(target)
+            os.replace(path, target)
+            remove_leftovers(target)  # temporary files a killed earlier run left beside it
+            written.append(target)
+        return written
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the reports in {out}: {exc.strerror or exc}",
+            hint="free disk space or give --out (or reports.out) a folder you can write to; "
+            "the reports already there were left as they were",
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+STAGING_PREFIX = ".sdbridge-writing-"
+
+
+def remove_stale_staging(out: Path) -> int:
+    """Staging folders a killed run left in the report folder (its process is gone): removed.
+    Returns how many."""
+    removed = 0
+    for folder in out.glob(f"{STAGING_PREFIX}*"):
+        pid = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
