@@ -849,18 +849,17 @@ def store_migrate(
     SQLite file is left as it was.
 
     Example: sdbridge store migrate -c client-a.yaml --to postgresql://sdbridge@db/sdbridge"""
-    import re
 
     from sdbridge.runner import store_path
-    from sdbridge.store import TENANT_PATTERN, Store, copy_store, is_url
-    from sdbridge.values import masked_url
+    from sdbridge.store import Store, copy_store, is_url
+    from sdbridge.values import masked_url, valid_tenant
 
     if not is_url(to):
         raise ConfigError(f"--to must be a postgresql:// URL, not {masked_url(to)!r}")
     cfg = _load(config) if (config is not None or from_path is None or tenant is None) else None
     source_path = from_path or store_path(cast("Config", cfg))
-    as_tenant = tenant or cast("Config", cfg).tenant
-    if not re.match(TENANT_PATTERN, as_tenant):
+    as_tenant = tenant if tenant is not None else cast("Config", cfg).tenant
+    if not valid_tenant(as_tenant):
         raise ConfigError(f"tenant {as_tenant!r} is not a valid id (lower-case letters, digits, _ . -)")
     if not source_path.is_file():
         raise ConfigError(f"no SQLite store at {source_path}", hint="give --from PATH or -c CONFIG")

@@ -47,7 +47,7 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, TimeZoneName, database_url_problem
+from sdbridge.values import DEFAULT_TENANT, TimeZoneName, database_url_problem, valid_tenant
 
 DEFAULT_PLACEHOLDERS = (
     "N/A", "n/a", "TBD", "-", "?", "none", "unknown", "null", "[]", "{}", "unassigned", "(empty)", "(none)",
@@ -181,7 +181,7 @@ class Config(_Model):
     @field_validator("tenant")
     @classmethod
     def _tenant_id(cls, value: str) -> str:
-        if not re.match(TENANT_PATTERN, value):
+        if not valid_tenant(value):
             raise ValueError(
                 f"{value!r} is not a tenant id: use 1-63 lower-case letters, digits, '_', '.' or '-', "
                 "starting with a letter or digit (it names files and Kubernetes objects)"

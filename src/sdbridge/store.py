@@ -52,7 +52,7 @@ from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 from sdbridge.faults import fault_point
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, database_url_problem, is_url, masked_url
+from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, database_url_problem, is_url, masked_url, valid_tenant
 
 SQLITE_MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments
@@ -336,6 +336,11 @@ class Store:
         password: str | None = None,
         any_tenant: bool = False,
     ) -> None:
+        if not valid_tenant(tenant):
+            raise StoreError(
+                f"{tenant!r} is not a tenant id",
+                hint="use 1-63 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit",
+            )
         self.tenant = tenant
         self.path: Path | None = None
         if is_url(location):
@@ -1121,6 +1126,8 @@ class Store:
 
     def as_tenant(self, tenant: str) -> Store:
         """The same store seen as another tenant (sharing the connection pool)."""
+        if not valid_tenant(tenant):
+            raise StoreError(f"{tenant!r} is not a tenant id")
         other = object.__new__(Store)
         other.__dict__.update(self.__dict__)
         other.tenant = tenant

@@ -170,3 +170,27 @@ def test_a_token_from_a_mounted_file_is_read_only_when_needed(write, tmp_path):
     write("secrets/jira-token", b"x" * 70_000)
     with pytest.raises(ConfigError, match="larger than 64 KiB"):
         reveal(source.token, source="jira", purpose="reaching Jira")
+
+
+def test_a_tenant_id_with_a_trailing_newline_is_no_tenant_id():
+    from sdbridge.store import Store, StoreError
+    from sdbridge.values import valid_tenant
+
+    assert valid_tenant("acme") and not valid_tenant("acme\n") and not valid_tenant("") and not valid_tenant("Acme")
+    with pytest.raises(StoreError, match="is not a tenant id"):
+        Store("/nonexistent/state.db", tenant="acme\n")
+
+
+@pytest.mark.parametrize("tenant", ["", "acme\n"])
+def test_migrate_refuses_an_empty_or_newline_tenant_before_connecting(tmp_path, tenant):
+    from typer.testing import CliRunner
+
+    from sdbridge.cli import app
+
+    store = tmp_path / "state.db"
+    store.write_bytes(b"")
+    result = CliRunner().invoke(
+        app, ["store", "migrate", "--from", str(store), "--to", "postgresql://u@db.invalid/x", "--tenant", tenant]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is not a valid id" in result.output
