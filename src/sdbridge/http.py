@@ -134,6 +134,12 @@ def call(
     attempt = 0
     while True:
         attempt += 1
+        if clock() > deadline:  # the source's whole budget, paging included: a server that pages without end
+            raise RetriableSourceError(
+                f"source {source!r}: {what}: the source's time budget ({policy.budget_seconds:.0f} s) ran out",
+                source=source,
+                hint="the next run will try again; narrow the scope or raise `retry.budget_seconds`",
+            )
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - classified right below

@@ -31,6 +31,8 @@ def valid_tenant(value: str) -> bool:
     """Whether `value` is a tenant id, the whole of it: `re.match` with `$` would let a
     trailing newline through (`"acme\n"`, a second tenant that looks like the first)."""
     return re.fullmatch(TENANT_PATTERN.removeprefix("^").removesuffix("$"), value) is not None
+
+
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 _LETTER = r"[^\W\d_]"
 _ISO_START = r"\d{4}-\d{2}-\d{2}"

@@ -108,6 +108,8 @@ class FakeGitLab:
     projects: list[FakeProject] = field(default_factory=list)
     groups: dict[str, list[int]] = field(default_factory=dict)
     total_limit: int = 10_000
+    next_to_itself: bool = False
+    """Offset listings: the last page's `Link: rel="next"` points back at itself."""
     requests: list[tuple[str, dict]] = field(default_factory=list)
     methods: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
@@ -363,6 +365,8 @@ class FakeGitLab:
         if more:
             nxt = {**query, "page": str(page + 1), "per_page": str(per_page)}
             headers["Link"] = f'<{self.base}{path}?{urlencode(nxt)}>; rel="next"'
+        elif self.next_to_itself:  # a broken server or proxy: the last page says its next is itself
+            headers["Link"] = f'<{self.base}{path}?{urlencode(query)}>; rel="next"'
         return 200, chunk, headers
 
     def _keyset(self, path: str, items: list[dict], query: dict, key: str) -> tuple[int, Any, dict]:

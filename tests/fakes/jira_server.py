@@ -60,6 +60,10 @@ class FakeJira:
     custom_fields: list[dict] = field(default_factory=list)
     assets: list[dict] = field(default_factory=list)
     dc_window: int = 10_000
+    endless: bool = False
+    """Cloud search answers every page with a new token and the first page again (a broken
+    server or proxy): only sdbridge's progress rule ends the search."""
+    _tokens: int = 0
     may_silence: bool = True
     """Whether the token may edit an issue with `notifyUsers=false` (project admin rights)."""
     notified: list[str] = field(default_factory=list)
@@ -425,7 +429,8 @@ class FakeJira:
 
     def _search_jql(self, query: dict) -> tuple[int, Any]:
         size = min(int(query.get("maxResults", 50)), SEARCH_PAGE_CLOUD)
-        offset = int(base64.b64decode(query["nextPageToken"]).decode()) if query.get("nextPageToken") else 0
+        token = base64.b64decode(query["nextPageToken"]).decode() if query.get("nextPageToken") else "0"
+        offset = int(token) if token.isdigit() else 0
         matching = self._matching(query.get("jql", ""))
         page = matching[offset : offset + size]
         result: dict[str, Any] = {"issues": [self._shape(i, query.get("fields")) for i in page]}
@@ -433,7 +438,11 @@ class FakeJira:
             block = shaped["fields"].get("comment")
             if isinstance(block, dict) and "comments" in block:
                 shaped["fields"]["comment"] = {**block, "comments": [self.shown(c) for c in block["comments"]]}
-        if offset + size < len(matching):
+        if self.endless:  # a broken server: a new token every time, and the first page again
+            self._tokens += 1
+            result["issues"] = [self._shape(i, query.get("fields")) for i in matching[:size]]
+            result["nextPageToken"] = base64.b64encode(f"again-{self._tokens}".encode()).decode()
+        elif offset + size < len(matching):
             result["nextPageToken"] = base64.b64encode(str(offset + size).encode()).decode()
         else:
             result["isLast"] = True

@@ -704,3 +704,61 @@ def test_a_package_with_a_corrupt_compressed_member_does_not_verify(package, tmp
     broken.write_bytes(bytes(data))
     code, output = verified(broken)
     assert code == 1 and f"{info.filename}: damaged in the archive" in output and "internal error" not in output
+
+
+def test_a_jira_search_that_gives_a_new_token_and_the_same_page_ends_by_progress(monkeypatch, tmp_path):
+    from tests.fakes.jira_data import custom_field_list, issues_from_csv
+    from tests.fakes.jira_server import FakeJira
+    from tests.integration.test_jira import TOKEN, write_config
+
+    monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
+    server = FakeJira(
+        cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(), endless=True
+    )
+    base = server.start()
+    try:
+        config = write_config(tmp_path, base, page_size=50, assets=None)
+        result = runner.invoke(app, ["pull", "-c", str(config)])
+        assert "Traceback" not in result.output
+        assert "a page of issues already read; it was ended with 50" in " ".join(result.output.split())
+        assert server.count("/search/jql") == 2  # the first page, and its repeat: no more
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("graphql", [True, False], ids=["graphql", "rest"])
+def test_a_gitlab_listing_whose_next_page_is_itself_ends_by_progress(monkeypatch, tmp_path, graphql):
+    from tests.fakes.gitlab_server import FakeGitLab
+    from tests.integration.test_gitlab import TOKEN, build_portal, write_config
+
+    monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
+    server = FakeGitLab(token=TOKEN, projects=[build_portal()], next_to_itself=True)
+    if graphql:  # GraphQL that says there is a next page, with a new cursor, and the same nodes
+        from tests.fakes import gitlab_graphql
+
+        portal = server.projects[0]
+        node = {"id": "gid://gitlab/Issue/1", "iid": "1", "title": "x", "state": "opened", "webUrl": "u",
+                "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z", "reference": "a#1",
+                "labels": {"nodes": []}, "author": None, "type": "INCIDENT", "assignees": {"nodes": []},
+                "notes": {"pageInfo": {"hasNextPage": False}, "nodes": []}}  # fmt: skip
+        counter = iter(range(10**6))
+        real = gitlab_graphql.answer
+
+        def looping(fake, body):
+            if "issues(" not in body.get("query", ""):
+                return real(fake, body)
+            page = {"pageInfo": {"hasNextPage": True, "endCursor": f"c{next(counter)}"}, "nodes": [node]}
+            return {"data": {"project": {"issues": page}}}
+
+        monkeypatch.setattr(gitlab_graphql, "answer", looping)
+        del portal
+    server.start()
+    try:
+        config = write_config(tmp_path, server.base, graphql=graphql)
+        result = runner.invoke(app, ["pull", "-c", str(config)])
+        assert "Traceback" not in result.output, result.output
+        said = " ".join(result.output.split())
+        assert "already read" in said if graphql else "named themselves as their next page" in said
+        assert result.exit_code in (0, 3)
+    finally:
+        server.stop()

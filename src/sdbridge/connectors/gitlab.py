@@ -241,6 +241,18 @@ class GitLabConnector:
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
 
+    def _self_linked(self) -> list[str]:
+        """One note for the pages whose next page was themselves (read as last pages)."""
+        pages = self.client.self_links
+        if not pages:
+            return []
+        note = (
+            f"{len(pages)} page(s) named themselves as their next page (a server or proxy fault) and were read as "
+            f"last pages, e.g. {pages[0]}"
+        )
+        self.client.self_links = []
+        return [note]
+
     def _queries(self) -> dict[str, str]:
         """The listing queries for this server, built once a pull from the fields its schema
         offers (one introspection request). A server that will not describe itself is asked
@@ -265,6 +277,7 @@ class GitLabConnector:
         (the caller reads over REST, and the pull says so once); a refusal after pages were
         read is a fault of this pull."""
         nodes: list[dict] = []
+        known: set[Any] = set()
         variables: dict[str, Any] = {"path": path, "first": self.source.per_page, "after": None}
         if since:
             variables["updatedAfter"] = since
@@ -300,7 +313,15 @@ class GitLabConnector:
             found = connection.get("nodes")
             page = [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
             usable = [n for n in page if _number(n.get("id")) and _number(n.get("iid"))]
-            nodes.extend(usable)
+            fresh = [n for n in usable if n.get("id") not in known]
+            if usable and not fresh:  # a page of nodes already read: the server loops
+                self.notes.append(
+                    f"{self.source.name}: reading {what} of {path}: the server gave a page of {what} already read; "
+                    f"the listing was ended there with {len(nodes):,}"
+                )
+                return nodes
+            known.update(n.get("id") for n in fresh)
+            nodes.extend(fresh)
             if len(usable) < len(found or []):
                 self.notes.append(
                     f"{self.source.name}: {len(found or []) - len(usable)} of the {what} of {path} could not be "
@@ -428,7 +449,7 @@ class GitLabConnector:
             },
             full=full and not problems,  # never retire items of a project that could not be read
             requests=self.requests,
-            notes=[*problems, *self.notes],
+            notes=[*problems, *self.notes, *self.client.notes, *self._self_linked()],
             problems=problems,
         )
 

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError
-from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, with_deadline
+from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, safe_url, with_deadline
 from sdbridge.secrets import reveal
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
@@ -50,6 +50,10 @@ class GitLabClient:
         self._token = token
         self._per_page = per_page
         self.max_items = max_pages * per_page
+        self.notes: list[str] = []
+        """What paging stopped early for (a server that repeats a page)."""
+        self.self_links: list[str] = []
+        """Pages whose `rel="next"` was themselves, read as last pages."""
         self._timeout = timeout
         self._deadline: float | None = None
         self._last_headers: dict[str, str] = {}
@@ -85,6 +89,13 @@ class GitLabClient:
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.requests += 1
         self._last_headers = dict(response.headers)
+        following = response.links.get("next", {}).get("url")
+        if following and _same_page(following, response.url):
+            # A page whose next page is itself: python-gitlab would follow it by recursion,
+            # a request a level, and never end. It is the last page.
+            del response.headers["Link"]
+            response.headers.pop("X-Next-Page", None)
+            self.self_links.append(safe_url(response.url))
 
     def _inspect(self, exc: BaseException) -> HttpFailure | None:
         if isinstance(exc, GitlabError) and exc.response_code is not None:
@@ -137,11 +148,28 @@ class GitLabClient:
         """Every item of a paged list; each page request runs under the retry policy."""
         pages = self.call(what, start)
         count = 0
+        seen: set[Any] = set()
+        repeated = 0
         while True:
             try:
                 item = self.call(what, lambda: next(pages))
             except StopIteration:
                 return
+            except RecursionError:
+                # python-gitlab follows `rel="next"` by recursion, one level per page: empty pages
+                # that keep pointing on recurse until Python stops it. The listing ends here.
+                self.notes.append(f"{what}: the server's pages point on without end; the listing was ended")
+                return
+            key = getattr(item, "attributes", {}).get("id") if hasattr(item, "attributes") else None
+            if key is not None:
+                repeated = repeated + 1 if key in seen else 0
+                seen.add(key)
+                if repeated >= self._per_page:  # a whole page gave nothing new: the server loops
+                    self.notes.append(
+                        f"{what}: the server gave a page of items already read ({repeated}); the listing was ended "
+                        f"there with {len(seen):,} items"
+                    )
+                    return
             count += 1
             if count % 100 == 0:
                 progress.update(f"pulling {self.name}: {what}, {count:,} so far")
@@ -184,3 +212,11 @@ class GitLabClient:
     def project(self, ref: str | int) -> Any:
         """A project handle that makes no request by itself."""
         return self.gl.projects.get(ref, lazy=True)
+
+
+def _same_page(a: str, b: str) -> bool:
+    """Whether two URLs ask for the same page: the same path and the same query, in any order."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    first, second = urlsplit(a), urlsplit(b)
+    return first.path == second.path and sorted(parse_qsl(first.query)) == sorted(parse_qsl(second.query))

@@ -70,6 +70,7 @@ class JiraConnector:
         self._done_statuses: set[str] = set()
         self._pages = 0
         self._no_approvals: list[tuple[str, int]] = []
+        self._stalled: list[str] = []
 
     @property
     def requests(self) -> int:
@@ -146,13 +147,22 @@ class JiraConnector:
         issues: list[dict] = []
         token: str | None = None
         seen_tokens: set[str] = set()
+        seen_ids: set[Any] = set()
         while True:
             params: dict[str, Any] = {"jql": jql, "maxResults": size, "fields": ",".join(fields)}
             if token:
                 params["nextPageToken"] = token
             page = self._get("searching issues", "search/jql", params)
             self._count_page(len(seen_tokens) + 1)
-            issues.extend(page.get("issues", []))
+            batch = [i for i in page.get("issues", []) if isinstance(i, dict)]
+            fresh = [i for i in batch if i.get("id") not in seen_ids]
+            if batch and not fresh:  # a page of issues already read (a new token each time): the server loops
+                self._stalled.append(
+                    f"the search gave a page of issues already read; it was ended with {len(issues):,}"
+                )
+                return issues
+            seen_ids.update(i.get("id") for i in fresh)
+            issues.extend(fresh)
             progress.update(f"pulling {self.source.name}: {len(issues):,} issues")
             token = page.get("nextPageToken")
             if not token or page.get("isLast") or token in seen_tokens:
@@ -205,6 +215,7 @@ class JiraConnector:
     ) -> tuple[list[dict], int]:
         """One query paged by `startAt` up to the result window: its issues and its `total`."""
         issues: list[dict] = []
+        keys: set[str] = set()
         start, total = 0, 0
         while start < window:
             params = {"jql": jql, "startAt": start, "maxResults": min(size, window - start), "fields": ",".join(fields)}
@@ -212,6 +223,12 @@ class JiraConnector:
             self._pages += 1
             self._count_page(self._pages)
             batch = page.get("issues", [])
+            keys = {str(i.get("key")) for i in issues}
+            if batch and all(str(i.get("key")) in keys for i in batch):  # the same page again: the server loops
+                self._stalled.append(
+                    f"the search gave a page of issues already read; it was ended with {len(issues):,}"
+                )
+                break
             issues.extend(batch)
             progress.update(f"pulling {self.source.name}: {count_from + len(issues):,} issues")
             start += len(batch)
@@ -452,6 +469,8 @@ class JiraConnector:
         ]
         items += [(f"asset:{a['id']}", a, a.get("updated")) for a in assets]
         notes += [item[REJECTED] for _, item, _ in items if REJECTED in item]
+        notes += self._stalled
+        self._stalled = []
         if self._no_approvals:
             shown = ", ".join(f"{key} ({status})" for key, status in self._no_approvals[:5])
             more = f" and {len(self._no_approvals) - 5} more" if len(self._no_approvals) > 5 else ""
