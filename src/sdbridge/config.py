@@ -108,6 +108,24 @@ class ProcessConfig(_Model):
     timezone: TimeZoneName = "UTC"
     """Dates in the process checks' reasons are shown in this zone."""
 
+    @field_validator("freshness")
+    @classmethod
+    def _freshness(cls, value: dict[str, int]) -> dict[str, int]:
+        from sdbridge.profile import load_catalogue
+
+        catalogue = load_catalogue()
+        problems = []
+        for wp_id, days in value.items():
+            try:
+                catalogue.work_product(str(wp_id))
+            except KeyError:
+                problems.append(f"{wp_id} is not a work product of 29110-4-3 (WP.01 ... WP.21)")
+            if not 1 <= days <= 36_500:
+                problems.append(f"{wp_id}: {days} days is no validity period (1 to 36500 days)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
 
 class StoreConfig(_Model):
     path: Path = Path(".sdbridge/state.db")

@@ -61,6 +61,12 @@ def _kind(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "a special file"
 
 
+def file_kind(path: Path) -> str | None:
+    """What `path` is when it is no regular file (`a folder`, `a character device`, ...); None
+    for a regular file."""
+    return _kind(os.stat(path).st_mode)
+
+
 def read_bounded(path: Path, limit: int) -> bytes:
     """A file from outside (a config, a secret, a preset) read whole, only if it is a regular
     file, and at most `limit` bytes plus one (the caller says what too long means). Opened

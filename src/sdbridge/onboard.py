@@ -440,16 +440,22 @@ def render(proposals: list[Proposal], out: Path, *, timezone: str | None = None)
             source["map"] = p.map
         elif not p.preset:
             source["map"] = {}
-        lines.append(f"  # {where}: {p.flavour}; {p.rows} row(s)")
+        lines.append(f"  # {_comment(where)}: {p.flavour}; {p.rows} row(s)")
         if p.recognition is not None and p.recognition.kind is not None:
-            lines.append(f"  # {p.recognition.said()}")
-        lines.extend(f"  # {c}" for c in p.comments)
-        lines.extend(f"  # unsure: {d}" for d in p.unsure)
+            lines.append(f"  # {_comment(p.recognition.said())}")
+        lines.extend(f"  # {_comment(c)}" for c in p.comments)
+        lines.extend(f"  # unsure: {_comment(d)}" for d in p.unsure)
         if not timezone:
             lines.append("  # timezone: Europe/Oslo   # the zone of the user who exported it (default UTC)")
         body = yaml.safe_dump([source], sort_keys=False, allow_unicode=True, width=100)
         lines.extend(f"  {line}" for line in body.rstrip("\n").split("\n"))
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """Text from the exports (a file name, a header, a value) as a YAML comment: control
+    characters (an ESC in a file name) shown escaped, so the config reads back."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def write(paths: list[Path], out: Path, *, force: bool = False, timezone: str | None = None) -> list[Proposal]:

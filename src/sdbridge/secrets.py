@@ -49,20 +49,35 @@ def is_secret_path(path: str) -> bool:
 
 
 def reveal(secret: SecretStr, *, source: str, purpose: str) -> str:
-    """The secret's value; an unresolved `${NAME}` is read from the environment now."""
+    """The secret's value; an unresolved `${NAME}` is read from the environment now. A byte
+    order mark and spaces around it are dropped (an editor's, not the token's); a line break or
+    another control character inside is refused with what to fix, before any request: sent in
+    a header it would fail with a message about the server's answer."""
     value = secret.get_secret_value()
     if mounted := _FILE.match(value):
-        return read_secret_file(Path(mounted.group(1)), source=source, purpose=purpose)
+        return _clean(read_secret_file(Path(mounted.group(1)), source=source, purpose=purpose), source, "file")
     reference = _REFERENCE.match(value)
     if reference is None:
-        return value
+        return _clean(value, source, "config")
     name = reference.group(1)
     if name not in os.environ or not os.environ[name]:
         raise ConfigError(
             f"source {source!r}: the environment variable {name} is not set, and {purpose} needs it",
             hint=f"export {name}=... (the token) before running this command",
         )
-    return os.environ[name]
+    return _clean(os.environ[name], source, f"environment variable {name}")
+
+
+def _clean(value: str, source: str, origin: str) -> str:
+    value = value.strip().lstrip("\ufeff").strip()
+    bad = sorted({repr(c)[1:-1] for c in value if ord(c) < 32 or ord(c) == 127})
+    if bad:
+        raise ConfigError(
+            f"source {source!r}: the secret from the {origin} holds control characters ({', '.join(bad)}): "
+            "a token or password is one line of text",
+            hint="remove the line break or other control character (a copy-paste slip, a Windows line end)",
+        )
+    return value
 
 
 def read_secret_file(path: Path, *, source: str, purpose: str) -> str:
@@ -82,7 +97,7 @@ def read_secret_file(path: Path, *, source: str, purpose: str) -> str:
     if len(data) > MAX_SECRET_BYTES:
         raise ConfigError(f"{source}: the secret file {path} is larger than 64 KiB: it is not a token or password")
     try:
-        value = data.decode("utf-8").strip()
+        value = data.decode("utf-8").lstrip("\ufeff").strip()
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: the secret file {path} is not UTF-8 text") from None
     if not value:

@@ -297,3 +297,10 @@ def test_german_priorities_make_an_incident_significant_and_a_rule_that_matches_
     assert "WP.18.h" not in low["never_provides"].get("WP.18", [])  # it applies to none: not "never provided"
     high = next(s for s in report["sources"] if s["name"] == "de")
     assert "WP.18.h" in high["never_provides"]["WP.18"]  # it applies, and no root cause column exists
+
+
+def test_init_writes_a_config_that_reads_back_when_a_file_name_holds_a_control_character(tmp_path):
+    name = "odd\x1bname.csv"
+    (tmp_path / name).write_text("Issue key,Summary,Issue Type\nA-1,x,Incident\n", encoding="utf-8")
+    report, _ = onboard_files(tmp_path, name)
+    assert report["sources"][0]["records_by_work_product"] == {"WP.18": 1}

@@ -367,7 +367,8 @@ def test_a_report_folder_that_is_a_file_is_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (None, "is a folder, not a file"),
+        (None, "is a folder, not a regular file"),
+        ("/dev/zero", "is a character device, not a regular file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not a text file"),
         (b"Key,Summary\n\x8d\x8e,x\n", "not valid"),
     ],
@@ -376,6 +377,8 @@ def test_files_that_are_not_csv_exports_are_named(tmp_path, content, expected):
     target = tmp_path / "a.csv"
     if content is None:
         target.mkdir()
+    elif isinstance(content, str):
+        target.symlink_to(content)  # a device where the export belongs: never "a folder"
     else:
         target.write_bytes(content)
     path = _config(tmp_path, "sources:\n  - {name: a, type: csv, path: a.csv, map: {WP.18: {fields: {id: Key}}}}\n")

@@ -194,3 +194,29 @@ def test_migrate_refuses_an_empty_or_newline_tenant_before_connecting(tmp_path, 
     )
     assert result.exit_code == 2, result.output
     assert "is not a valid id" in result.output
+
+
+def test_freshness_names_real_work_products_and_positive_periods(write):
+    from sdbridge.config import load_config
+    from sdbridge.errors import ConfigError
+
+    path = write("c.yaml", "process:\n  freshness: {WP.99: 10, WP.14: -1}\nsources: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = str(caught.value)
+    assert "WP.99 is not a work product" in text and "WP.14: -1 days is no validity period" in text
+
+
+@pytest.mark.parametrize(("given", "fine"), [("\ufefftok123\n", True), ("tok\r\n123", False), ("  tok123  ", True)])
+def test_a_token_with_a_bom_is_cleaned_and_one_with_a_line_break_refused(monkeypatch, given, fine):
+    from pydantic import SecretStr
+
+    from sdbridge.errors import ConfigError
+    from sdbridge.secrets import reveal
+
+    monkeypatch.setenv("TOK", given)
+    if fine:
+        assert reveal(SecretStr("${TOK}"), source="jira", purpose="x") == "tok123"
+    else:
+        with pytest.raises(ConfigError, match="holds control characters"):
+            reveal(SecretStr("${TOK}"), source="jira", purpose="x")

@@ -36,6 +36,7 @@ from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.connectors.header import LOOKED_AT, find_header, skipped_note
 from sdbridge.connectors.sheets import SheetTooLarge, read_sheet
 from sdbridge.errors import InputError
+from sdbridge.files import file_kind
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _SNIFF_BYTES = 64 * 1024
@@ -102,9 +103,10 @@ class TableFileConnector:
                 source=self.source.name,
                 hint=f"check `path` of source {self.source.name!r}",
             )
-        if not self.path.is_file():
+        kind = file_kind(self.path)
+        if kind is not None:
             raise InputError(
-                "is a folder, not a file",
+                f"is {kind}, not a regular file",
                 path=str(self.path),
                 source=self.source.name,
                 hint=f"give `path` of source {self.source.name!r} the export file itself",
