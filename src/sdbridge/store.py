@@ -388,9 +388,6 @@ class Store:
                     f"{path} is not an sdbridge store (0 bytes): a store is never empty",
                     hint="move it away (a new store then starts) or restore it from a backup",
                 )
-            elif path.stat().st_mode & 0o077:
-                os.chmod(path, 0o600)
-                log.warning("the store %s was readable by others; it is private (0600) now", path)
         except OSError as exc:
             raise StoreError(
                 f"cannot use the store {path}: {exc.strerror or exc}",
@@ -422,6 +419,15 @@ class Store:
                 f"{path} is not an sdbridge store (a database of something else)",
                 hint="point `store.path` at another file",
             )
+        # Only once it is known to be a store is it made private: a file given by mistake
+        # (`--from notes.db`) is left as it was.
+        try:
+            if version and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+                log.warning("the store %s was readable by others; it is private (0600) now", path)
+        except OSError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot use the store {path}: {exc.strerror or exc}") from None
         return engine
 
     @staticmethod

@@ -765,3 +765,13 @@ def test_a_gitlab_listing_whose_next_page_is_itself_ends_by_progress(monkeypatch
         assert result.exit_code in (0, 3)
     finally:
         server.stop()
+
+
+def test_a_file_that_is_no_store_keeps_its_permissions(tmp_path):
+    """`portfolio --store notes.txt` by mistake: refused, and the file not made private first."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    os.chmod(notes, 0o644)
+    result = runner.invoke(app, ["portfolio", "--store", str(notes), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 2, result.output
+    assert notes.stat().st_mode & 0o777 == 0o644

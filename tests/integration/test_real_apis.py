@@ -97,7 +97,25 @@ def test_a_lost_store_writes_no_second_comment(fake, tmp_path):
         leftover.unlink()
     again = run_once(cfg, out=tmp_path / "r")
     assert again.pushes[0].created == 0
+    # nothing changed on the tickets: every comment already says what it should, so none is re-edited
+    assert again.pushes[0].updated == 0 and again.pushes[0].unchanged == len(tickets)
+    edits = [p for m, p, _ in fake.requests if m == "PUT" and "/comment/" in p]
+    assert edits == []
     one_comment_each(fake, tickets)
+
+
+def test_a_comment_whose_marker_property_was_removed_is_still_the_one_comment(fake, tmp_path):
+    cfg = push_config(tmp_path, fake)
+    tickets = gapped(run_once(cfg, out=tmp_path / "r"))
+    key = sorted(tickets)[0]
+    ours(fake, key)[0]["properties"] = []  # an app or a person removed the `sdbridge` property
+    issue = fake._issue(key)
+    issue["fields"]["priority"] = None  # a new gap: the comment must change
+    fake._touch(issue)
+    outcome = run_once(cfg, out=tmp_path / "r")
+    assert outcome.pushes[0].created == 0
+    mine = [c for c in fake.comments_of(key) if c["author"].get("accountId") == "bot-account"]
+    assert len(mine) == 1 and "Priority" in json.dumps(mine[0]["body"])
 
 
 def test_a_comment_a_person_edited_stays_the_one_comment_and_a_persons_own_is_never_edited(fake, tmp_path):
@@ -229,7 +247,7 @@ def test_an_assets_object_field_gives_the_object_label_not_an_empty_list(fake, t
 
 def test_one_odd_issue_is_one_rejected_record_and_the_rest_is_pulled(fake, tmp_path):
     odd = fake.issues[3]
-    odd["fields"]["comment"] = [{"body": "a list where a page of comments belongs"}]
+    odd["fields"]["comment"] = "a text where a page of comments belongs"  # (a bare list is read: see test_jira)
     config_path = write_config(tmp_path, fake.base)
     report = _check(tmp_path, config_path)
     source = report["sources"][0]

@@ -22,9 +22,12 @@ class MemoryWriter:
     def find(self, comments):
         return {t: OwnComment(c, "bot", True) if c in self.comments.get(t, {}) else None for t, c in comments.items()}
 
+    def words(self, lines):
+        return "resolved" if lines is None else "\n".join(lines)
+
     def find_own(self, ticket, me):
         ids = sorted(self.comments.get(ticket, {}))
-        return OwnComment(ids[-1], "bot", True) if ids else None
+        return OwnComment(ids[-1], "bot", True, self.comments[ticket][ids[-1]]) if ids else None
 
     def create(self, ticket, lines):
         self.writes += 1

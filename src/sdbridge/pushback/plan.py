@@ -35,6 +35,9 @@ class OwnComment:
     id: str
     author: str | None
     marked: bool
+    text: str | None = None
+    """The comment's words as they stand (when read with it): an update that would write the
+    same words is not written."""
 
 
 class TicketWriter(Protocol):
@@ -42,6 +45,7 @@ class TicketWriter(Protocol):
     tracker can); `find_own` looks through one ticket's comments for sdbridge's own."""
 
     def me(self) -> str: ...
+    def words(self, lines: list[str] | None) -> str: ...
     def find(self, comments: dict[str, str]) -> dict[str, OwnComment | None]: ...
     def find_own(self, ticket: str, me: str) -> OwnComment | None: ...
     def create(self, ticket: str, lines: list[str]) -> str: ...
@@ -236,6 +240,19 @@ def _apply_one(
         writer.label(action.ticket, label, add=True)
         budget.spend(1)
         save(action.ticket, owned, action.fingerprint, True)
+        result.unchanged += 1
+    elif (
+        kind == "update"
+        and comment is not None
+        and comment.text is not None
+        and comment.text == writer.words(action.lines)
+    ):
+        # Found as it should read (a lost store, a retried run): nothing to write, only to remember.
+        save(action.ticket, owned, action.fingerprint, previous.labelled)
+        if not previous.labelled:
+            writer.label(action.ticket, label, add=True)
+            budget.spend(1)
+            save(action.ticket, owned, action.fingerprint, True)
         result.unchanged += 1
     elif kind == "update":
         writer.update(action.ticket, owned, action.lines)

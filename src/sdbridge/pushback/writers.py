@@ -13,7 +13,7 @@ from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.errors import HttpStatusError, PushError
 from sdbridge.pushback import render
-from sdbridge.pushback.marker import MARKER
+from sdbridge.pushback.marker import MARKER, is_own_text
 from sdbridge.pushback.plan import OwnComment
 
 NOT_FOUND = 404
@@ -33,6 +33,10 @@ class JiraWriter:
 
     def _body(self, lines: list[str] | None) -> Any:
         return render.jira_adf(lines) if self.adf else render.jira_wiki(lines)
+
+    def words(self, lines: list[str] | None) -> str:
+        """The words a body with these lines says, as `_text` reads them back."""
+        return _text(self._body(lines))
 
     def me(self) -> str:
         user = self.client.get("reading the token's user", "myself")
@@ -114,8 +118,17 @@ class JiraWriter:
         if not mine:
             return None
         marks = self._with_marks(mine)
+        bodies = {str(c["id"]): _text(c.get("body")) for c in mine}
         owned = [marks[str(c["id"])] for c in mine if marks.get(str(c["id"])) and marks[str(c["id"])].marked]
-        return owned[-1] if owned else None
+        if not owned:
+            # The marker property was removed (by a person or an app): the token user's comment
+            # that says sdbridge's fixed words is still sdbridge's, never a second one.
+            owned = [OwnComment(cid, me, True) for cid, text in bodies.items() if is_own_text(text)]
+        if not owned:
+            return None
+        found = owned[-1]
+        found.text = bodies.get(found.id)
+        return found
 
     def create(self, ticket: str, lines: list[str]) -> str:
         payload = {
@@ -201,7 +214,12 @@ class GitLabWriter:
     @staticmethod
     def _own(note: Any) -> OwnComment:
         author = note.attributes.get("author") or {}
-        return OwnComment(str(note.id), str(author.get("id")), MARKER in (note.attributes.get("body") or ""))
+        body = note.attributes.get("body") or ""
+        # the hidden marker, or — were it edited away — sdbridge's fixed words
+        return OwnComment(str(note.id), str(author.get("id")), is_own_text(body), _text(body))
+
+    def words(self, lines: list[str] | None) -> str:
+        return _text(render.gitlab_markdown(lines))
 
     def find(self, comments: dict[str, str]) -> dict[str, OwnComment | None]:
         """Ticket -> the note sdbridge saved for it, as it is now (None: deleted); one read each."""
@@ -278,3 +296,12 @@ class GitLabWriter:
 
 
 __all__ = ["GitLabWriter", "JiraWriter"]
+
+
+def _text(body: Any) -> str:
+    """A comment body (ADF, wiki text or Markdown) as its words, spaces collapsed: what a
+    comparison before an update looks at, whatever the tracker did to the markup."""
+    from sdbridge.connectors.jira_data import adf_to_text
+
+    text = (adf_to_text(body) or "") if isinstance(body, dict) else str(body or "")
+    return " ".join(text.split())
