@@ -10,15 +10,25 @@ from rich.console import Console
 from sdbridge import progress
 
 
+def shown(buffer: io.StringIO, text: str) -> None:
+    """Wait until the live display has drawn `text` (it redraws on its own thread: on a loaded
+    machine that takes what it takes, so the test waits for the drawing, not for a time)."""
+    for _ in range(6000):
+        if text in buffer.getvalue():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{text!r} was never drawn")
+
+
 def test_a_step_shows_live_on_a_terminal_and_is_cleared_when_done():
     buffer = io.StringIO()
     progress.use(progress.Display(Console(file=buffer, force_terminal=True, width=100), live=True))
     try:
         with progress.step("writing the json report"):
-            time.sleep(0.3)
+            shown(buffer, "writing the json report")
         with progress.step("pulling jira"):
             progress.update("pulling jira: 3,000 issues")
-            time.sleep(0.3)
+            shown(buffer, "pulling jira: 3,000 issues")
         progress.note("jira: HTTP 429, waiting 30 s (Retry-After) before searching issues")
     finally:
         progress.use(None)
