@@ -33,9 +33,11 @@ test: $(STAMP) chromium postgresql
 dist-test: $(STAMP)
 	PYTHON=$(PYTHON) bash scripts/dist_test.sh
 
-# The property tests with many more examples than `make test` runs (tests/fuzz).
+# The property tests with many more examples than `make test` runs (tests/fuzz): each for at
+# least FUZZ_MINUTES minutes, a new seed every round.
+FUZZ_MINUTES ?= 2
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/fuzz
+	$(BIN)/python scripts/fuzz.py $(FUZZ_MINUTES)
 
 # Style and types: ruff (lint + format check) and mypy on src/.
 lint: $(STAMP)

@@ -158,3 +158,47 @@ def test_any_server_answer_is_json_or_one_source_error(body):
             assert "not JSON" in str(exc) or "larger" in str(exc)
             return
     assert json.dumps(answer) == json.dumps(json.loads(body))  # NaN is not equal to itself
+
+
+@given(st.text(max_size=200))
+def test_any_text_as_a_store_url_opens_or_is_one_store_error(text):
+    """Whatever SDBRIDGE_STORE_URL holds: a store, or one StoreError that never shows a
+    password (nothing here listens, so a well-formed URL fails to connect, one line too)."""
+    from sdbridge.store import Store
+
+    url = text if "://" in text else f"postgresql://u@127.0.0.1:1/{text}"
+    assume("\x00" not in url)
+    try:
+        Store(url, password="pw-never-shown").close()
+    except SdbridgeError as exc:
+        assert str(exc).strip() and "pw-never-shown" not in str(exc)
+
+
+@given(st.text(max_size=80))
+def test_any_text_as_a_tenant_is_a_tenant_id_or_one_error(text):
+    from sdbridge.values import valid_tenant
+
+    if valid_tenant(text):
+        assert text == text.strip() and "\n" not in text and len(text) <= 63
+    path_ok = all(c.isalnum() or c in "_.-" for c in text) and text[:1].isalnum() and text == text.lower()
+    assert not valid_tenant(text) or path_ok
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_any_yaml_value_as_a_preset_file_is_used_or_one_config_error(tmp_path_factory, value):
+    import yaml
+
+    folder = tmp_path_factory.mktemp("preset")
+    (folder / "p.yaml").write_text(yaml.safe_dump(value), encoding="utf-8")
+    (folder / "e.csv").write_text("Key,Summary\nA-1,x\n", encoding="utf-8")
+    (folder / "c.yaml").write_text("sources:\n  - {name: a, type: csv, path: e.csv, preset: p.yaml}\n")
+    try:
+        check(load_config(folder / "c.yaml"))
+    except SdbridgeError as exc:
+        assert str(exc).strip()
