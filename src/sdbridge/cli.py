@@ -402,18 +402,38 @@ def export_package(
     run: Annotated[str | None, typer.Option("--run", help="Export the data of this stored run.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Check now instead of packaging the last stored run.")] = False,
     verify_file: Annotated[Path | None, typer.Option("--verify", help="Check a package against its manifest.")] = None,
+    oscal: Annotated[
+        bool, typer.Option("--oscal", help="Add the OSCAL catalog, assessment results and POA&M (oscal/*.json).")
+    ] = False,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key", help="Sign the package's provenance with this PEM private key (or $SDBRIDGE_SIGN_KEY)."
+        ),
+    ] = None,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign with the key in $SDBRIDGE_SIGN_KEY.")] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="With --verify: the packager's PEM public key; the package must be signed by it."),
+    ] = None,
 ) -> None:
-    """Write the audit package (zip indexed by WP, Annex B and C, manifest), or verify one.
+    """Write the audit package (zip indexed by WP, Annex B and C, manifest; with --oscal the
+    OSCAL documents; with --sign-key a signed in-toto provenance), or verify one.
     Without --run it packages the last stored run (the one `history` lists first).
 
-    Examples: sdbridge export --out audit.zip; sdbridge export --verify audit.zip"""
+    Examples: sdbridge export --out audit.zip --oscal --sign-key packager.pem;
+    sdbridge export --verify audit.zip --key packager.pub.pem"""
     import zipfile
 
     from sdbridge.export import ExportError, Period, build_package, check_target, in_period, write_package
-    from sdbridge.verify import verify
+    from sdbridge.verify import verify, verify_signature
 
     if verify_file is not None:
         problems = verify(verify_file)
+        said = ""
+        if not problems:
+            signature_problems, said = verify_signature(verify_file, key)
+            problems += signature_problems
         if problems:
             for problem in problems:
                 err.print(f"[red]not intact[/] {escape(printable(problem))}", highlight=False)
@@ -428,6 +448,8 @@ def export_package(
             "tools are ignored: they hold no content)",
             highlight=False,
         )
+        if said:
+            out.print(printable(said), markup=False, highlight=False)
         return
     from datetime import date
 
@@ -443,9 +465,20 @@ def export_package(
     result, _ = check_with_store(cfg, run_id=stored)
     if stored:
         result.assessment.run_id = stored  # the package says which stored run it holds
+        from datetime import UTC, datetime
+
+        from sdbridge.runner import annotate_ages, open_store
+
+        with open_store(cfg) as store:  # each gap's first run and age, as the reports show them
+            annotate_ages(result.assessment, store, datetime.now(UTC))
     if chosen is not None:
         result = result.restricted({wp: in_period(t, chosen) for wp, t in result.tables.items()})
-    members = build_package(result.assessment, result.tables, period=chosen)
+    signer = None
+    if sign_key is not None or sign:
+        from sdbridge.provenance import load_signer, predicate, signer_for
+
+        signer = signer_for(load_signer(sign_key), predicate(result.assessment, cfg, str(chosen) if chosen else None))
+    members = build_package(result.assessment, result.tables, period=chosen, oscal=oscal, sign=signer)
     try:
         with zipfile.ZipFile(write_package(members, target)) as written:
             count = len(written.namelist())
@@ -455,7 +488,10 @@ def export_package(
             hint="free disk space or choose another folder; no package was left behind",
         ) from None
     out.print(
-        f"wrote {target}: {count} files, run {result.assessment.run_id}" + (f", period {chosen}" if chosen else ""),
+        f"wrote {target}: {count} files, run {result.assessment.run_id}"
+        + (f", period {chosen}" if chosen else "")
+        + (", OSCAL" if oscal else "")
+        + (", signed" if signer is not None else ""),
         highlight=False,
     )
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -39,6 +39,8 @@ from sdbridge.profile import load_catalogue
 from sdbridge.reports import csv_chunks, records_json_chunks, report_json_chunks
 from sdbridge.values import as_text
 
+PROVENANCE = "provenance.intoto.json"
+"""The package's signed provenance: an in-toto Statement in a DSSE envelope (see provenance.py)."""
 DATE_FIELDS = ("started_at", "received_at", "performed_at", "period_end", "deployed_at", "needed_by")
 """Which date places a record in a period: the first of these it has. Documents, registers and
 configuration items have none of them and are evidence whatever the period."""
@@ -142,7 +144,12 @@ Chunks = Iterable[bytes | memoryview | pa.Buffer]
 
 
 def build_package(
-    assessment: Assessment, tables: dict[str, WorkProductTable], *, period: Period | None
+    assessment: Assessment,
+    tables: dict[str, WorkProductTable],
+    *,
+    period: Period | None,
+    oscal: bool = False,
+    sign: Any = None,
 ) -> Iterator[tuple[str, Chunks]]:
     """The package's members, one at a time (name, its content in chunks), each made by the
     same writers as the report files, and last the manifest with every member's SHA-256. A
@@ -164,7 +171,7 @@ def build_package(
 
     yield member("report.json", report_json_chunks(assessment))
     yield member("findings.csv", csv_chunks(assessment.findings))
-    yield member("index.html", [render_html(assessment).encode("utf-8")])
+    yield member("index.html", [render_html(assessment, str(period) if period else None).encode("utf-8")])
     yield member("annex-c-checklist.csv", [annex_c(assessment)])
     yield member("annex-b-traceability.csv", [annex_b(assessment)])
     findings = assessment.findings
@@ -177,6 +184,13 @@ def build_package(
         yield member(f"{wp_id}/records.json", records_json_chunks(records))
         own = findings.iloc[by_wp[wp_id]] if wp_id in by_wp else findings.iloc[:0]
         yield member(f"{wp_id}/findings.csv", csv_chunks(own))
+    if oscal:
+        from sdbridge.oscal import documents
+
+        for name, data in documents(assessment, str(period) if period else None):
+            yield member(name, [data])
+    if sign is not None:  # the signed provenance: every member above as a subject, with its SHA-256
+        yield member(PROVENANCE, [sign(dict(digests))])
     manifest = {
         "sdbridge": __version__,
         "profile": assessment.profile,

@@ -180,3 +180,41 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, problems: 
     if absent:
         problems.append(f"manifest.json: does not list {', '.join(absent)}; every package holds them")
     return manifest
+
+
+def verify_signature(path: Path, key_path: Path | None) -> tuple[list[str], str]:
+    """The package's signed provenance checked against a public key: (problems, what to say).
+    Unsigned is said plainly: a problem when a key was given (a signature was expected), else
+    only a line. Signed but no key given: which key signed it, and how to check it."""
+    from sdbridge.export import PROVENANCE
+
+    with zipfile.ZipFile(path) as archive:
+        entries = {i.filename: i for i in archive.infolist() if not i.filename.endswith("/")}
+        envelope_info = entries.get(PROVENANCE)
+        if envelope_info is None:
+            message = f"{path.name} is unsigned: it carries no signed provenance ({PROVENANCE})"
+            return ([message] if key_path is not None else []), message
+        if envelope_info.file_size > MAX_MANIFEST_BYTES:
+            return [f"{PROVENANCE}: larger than any provenance sdbridge writes"], ""
+        with archive.open(envelope_info) as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+        from sdbridge.provenance import check_envelope, keyid_of, load_public_key
+
+        if key_path is None:
+            return [], (
+                f"{path.name} is signed (key id {keyid_of(data) or '?'}); give --key PUBLIC.pem to check the signature"
+            )
+        key = load_public_key(key_path)
+        actual: dict[str, str] = {}
+        budget = MAX_TOTAL_BYTES
+        for name, info in sorted(entries.items()):
+            if name in (PROVENANCE, "manifest.json"):
+                continue
+            digest, read, problem = _digest(archive, info, budget)
+            budget -= read
+            if digest is not None:
+                actual[name] = digest
+        problems = check_envelope(data, key, actual)
+        return problems, (
+            f"{path.name} is signed by the key in {key_path} over all {len(actual)} files" if not problems else ""
+        )

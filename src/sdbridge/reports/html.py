@@ -53,7 +53,7 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
     return Markup("".join(parts))
 
 
-def render_html(assessment: Assessment) -> str:
+def render_html(assessment: Assessment, period: str | None = None) -> str:
     from sdbridge.reports import environment, never_provided, plain_rows
 
     env = environment()
@@ -77,6 +77,7 @@ def render_html(assessment: Assessment) -> str:
         filter_owners=choices("owner"),
         trend_svg=trend_svg(assessment.trend),
         never=never,
+        period=period,
     )
 
 
