@@ -170,6 +170,9 @@ class ProcessCheck(BaseModel):
     status: Literal["met", "gap", "not_evidenced"]
     reason: str
     records: list[str] = Field(default_factory=list)
+    """What fails, one entry per record (or period, person): the first 50 of `failing`."""
+    failing: int = 0
+    """How many records (periods, people) fail or lack an input, all of them."""
     evaluated: int = 0
     """Records (or periods, people) evaluated with every input the check needs."""
     population: int = 0
@@ -185,6 +188,51 @@ class FreshnessResult(BaseModel):
     limit_days: int
     status: FreshnessStatus
     detail: str
+
+
+BlockerKind = Literal["gaps", "check", "not_in_export", "no_source", "no_records", "not_evaluated"]
+
+
+class Blocker(BaseModel):
+    """One part of the work left before a requirement can be met."""
+
+    kind: BlockerKind
+    """gaps: record items to fill in one work product; check: a process check that fails on
+    `count` records (periods, people); not_in_export: items a source's export can never
+    provide (a column to map); no_source: a work product no source feeds; no_records: a fed
+    work product without records; not_evaluated: a process check with nothing to evaluate."""
+    text: str
+    """What to do, in a few words: "2 gaps in WP.10", "no report for 2026-Q3"."""
+    count: int = 1
+    """Units of work: gaps to fill, records failing a check; 1 for a set-up step."""
+    setup: bool = False
+    """True when it needs a source, a mapping or new evidence first, not record edits."""
+    work_product: str | None = None
+    check: str | None = None
+    source: str | None = None
+    records: list[str] = Field(default_factory=list)
+    """For a check: the first records (periods, people) it fails on, as it describes them."""
+
+
+class FixFirst(BaseModel):
+    """A requirement not yet met, with everything that still blocks it. Resolving every
+    blocker (each gap finding of its `gaps` blockers, each failing record of its checks, each
+    set-up step) is what brings it to met; `first` are the findings to start with."""
+
+    requirement: str
+    process: str
+    status: RequirementStatus
+    work: int
+    """Units of work left: gaps + failing check records + set-up steps."""
+    gaps: int
+    """Item findings to fix in its work products (never-provided items not included)."""
+    setup: int
+    """Set-up steps among the blockers (a source, a column, evidence to add)."""
+    summary: str
+    """The blockers in one line: "4 gaps + no report for 2026-Q3"."""
+    blockers: list[Blocker]
+    first: list[dict[str, Any]] = Field(default_factory=list)
+    """The findings to start with (high severity, then the oldest): finding columns."""
 
 
 class ProcessResult(BaseModel):
@@ -218,6 +266,9 @@ class Assessment(BaseModel):
     requirements: list[RequirementResult]
     process_checks: list[ProcessCheck] = Field(default_factory=list)
     freshness: list[FreshnessResult] = Field(default_factory=list)
+    fix_first: list[FixFirst] = Field(default_factory=list)
+    """Every requirement in scope that is not met, the least work left first: those that need
+    only record edits before those that need set-up (see `rules.fixfirst`)."""
     trend: list[dict] = Field(default_factory=list)
     """Gaps per WP over past runs, oldest first: {run_id, started_at, by_work_product: {WP: gaps}}."""
     findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
@@ -260,47 +311,6 @@ class Assessment(BaseModel):
                 groups.append((source.name, wp_id, items, hit))
         return groups
 
-    def fix_first(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The gaps whose fix brings a requirement to `met` soonest: the requirements in scope
-        that have a gap, fewest findings first; within one, high severity, then the oldest.
-        Each row is a finding with the requirement it unblocks and how many gaps that
-        requirement has left. Items the export can never provide are left out (they are fixed
-        in the mapping or the export, and reports list them per source)."""
-        findings = self.findings
-        if findings.empty:
-            return []
-        fixable = ~self.unsourced_mask()
-        pending = []
-        for requirement in self.requirements:
-            if requirement.in_variation and requirement.status == "gap":
-                mine = is_in(findings["work_product"], requirement.work_products) & fixable
-                if mine.any():
-                    pending.append((int(mine.sum()), requirement.id, mine))
-        rank_all = ~is_in(findings["severity"], ["high"])
-        age_all = findings["age_days"].fillna(0).to_numpy(dtype=float) if "age_days" in findings else None
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for remaining, requirement_id, mine in sorted(pending, key=lambda p: (p[0], p[1])):
-            at = np.flatnonzero(mine)
-            age = age_all[at] if age_all is not None else np.zeros(len(at))
-            # high severity first, then the oldest; stable, so ties keep the findings' order.
-            # Only as many rows as can still be chosen are turned into Python objects.
-            order = np.lexsort((-age, rank_all[at]))[: limit - len(rows) + len(seen)]
-            for row in findings.iloc[at[order]].itertuples():
-                if row.id in seen:
-                    continue
-                seen.add(str(row.id))
-                rows.append(
-                    {
-                        "requirement": requirement_id,
-                        "remaining": remaining,
-                        **{c: _plain(getattr(row, c, None)) for c in FINDING_COLUMNS},
-                    }
-                )
-                if len(rows) >= limit:
-                    return rows
-        return rows
-
     def owners(self, limit: int = 10) -> list[dict[str, Any]]:
         """Gaps per owner, most first, with the oldest gap's age (`(no owner)` for the rest)."""
         findings = self.findings
@@ -332,10 +342,3 @@ def is_in(column: pd.Series, values: Iterable[str]) -> np.ndarray:
         codes = [column.cat.categories.get_loc(v) for v in wanted if v in column.cat.categories]
         return np.isin(column.cat.codes.to_numpy(), codes)
     return column.isin(wanted).to_numpy(dtype=bool)
-
-
-def _plain(value: Any) -> Any:
-    """A value of a findings row as JSON gives it: NaN and NA are None, numpy numbers Python's."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value

@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -31,6 +31,7 @@ from sdbridge import __version__
 from sdbridge.errors import ConfigError, Interrupted, SdbridgeError
 from sdbridge.files import NotARegularFile
 from sdbridge.formats import REPORT_FORMATS
+from sdbridge.words import plural
 
 if TYPE_CHECKING:
     from sdbridge.assessment import Assessment
@@ -151,67 +152,61 @@ def _formats(option: str | None, config: Config) -> list[str]:
 
 
 def print_summary(assessment: Assessment, written: list[Path]) -> None:
+    from rich.text import Text
+
+    from sdbridge.console import Column, fitted_table
     from sdbridge.profile import load_catalogue
 
     catalogue = load_catalogue()
-    sources = Table(title="Sources", title_justify="left")
-    for column in ("Source", "Status", "Pulled", "Mapped", "Excluded", "Rejected"):
-        sources.add_column(column, justify="left" if column in ("Source", "Status") else "right")
-    for s in assessment.sources:
-        sources.add_row(s.name, s.status, str(s.items_pulled), str(s.mapped), str(s.excluded), str(s.rejected))
-    out.print(sources)
+    number = partial(Column, justify="right")
+    out.print(
+        fitted_table(
+            "Sources",
+            [Column("Source", flex=1), Column("Status"), *map(number, ("Pulled", "Mapped", "Excluded", "Rejected"))],
+            [
+                [printable(s.name), s.status, str(s.items_pulled), str(s.mapped), str(s.excluded), str(s.rejected)]
+                for s in assessment.sources
+            ],
+            out.width,
+        )
+    )
     for s in assessment.sources:
         for note in s.notes:
             out.print(f"[yellow]note[/] {u(s.name)}: {u(note)}", highlight=False)
         for wp_id, items in s.never_provides.items():
             out.print(
-                f"[yellow]note[/] {s.name} never provides {wp_id} {', '.join(items)} (not in this export): "
+                f"[yellow]note[/] {u(s.name)} never provides {wp_id} {', '.join(items)} (not in this export): "
                 "these items are missing on each of its records",
                 highlight=False,
             )
         if s.error:
             out.print(f"[red]failed[/] {u(s.name)}: {u(s.error)}", highlight=False, soft_wrap=True)
 
-    table = Table(title="Work products", title_justify="left")
-    for column in ("WP", "Name", "Records", "With gaps", "Gaps"):
-        table.add_column(column, justify="right" if column in ("Records", "With gaps", "Gaps") else "left")
+    rows: list[list[str | Text]] = []
     for wp_id, result in assessment.work_products.items():
         if result.status == "no_evidence":
-            table.add_row(wp_id, result.name, "0", "[yellow]no evidence[/]", "—")
+            rows.append([wp_id, result.name, "0", Text("no evidence", "yellow"), "—"])
         elif result.fed:
-            style = "red" if result.gaps else "green"
-            table.add_row(
-                wp_id, result.name, str(result.records), f"[{style}]{result.records_with_gaps}[/]", str(result.gaps)
-            )
+            with_gaps = Text(str(result.records_with_gaps), "red" if result.gaps else "green")
+            rows.append([wp_id, result.name, str(result.records), with_gaps, str(result.gaps)])
         else:
-            table.add_row(wp_id, result.name, "—", "[dim]no source[/]", "—")
-    out.print(table)
+            rows.append([wp_id, result.name, "—", Text("no source", "dim"), "—"])
+    columns = [Column("WP"), Column("Name", flex=1), *map(number, ("Records", "With gaps", "Gaps"))]
+    out.print(fitted_table("Work products", columns, rows, out.width))
 
-    fix = assessment.fix_first(5)
-    if fix:
-        first = Table(title="Fix first", title_justify="left")
-        for column in ("Gap", "Record", "Owner", "Open (days)", "Unblocks"):
-            first.add_column(column, justify="right" if column == "Open (days)" else "left")
-        for f in fix:
-            age = "—" if f["age_days"] is None else f"{f['age_days']:g}"
-            first.add_row(
-                printable(f["message"]),
-                printable(str(f["record_id"] or f["work_product"])),
-                printable(str(f["owner"] or "—")),
-                age,
-                f"{f['requirement']} ({f['remaining']} left)",
-            )
-        out.print(first)
+    if assessment.fix_first:
+        out.print(fix_first_table(assessment, 5))
 
     top = assessment.top_missing_items(5)
     if top:
-        frequent = Table(title="Most frequent gaps", title_justify="left")
-        frequent.add_column("Item")
-        frequent.add_column("Label")
-        frequent.add_column("Records", justify="right")
-        for item_id, count in top:
-            frequent.add_row(item_id, catalogue.item(item_id).label, str(count))
-        out.print(frequent)
+        out.print(
+            fitted_table(
+                "Most frequent gaps",
+                [Column("Item"), Column("Label", flex=1), number("Records")],
+                [[item_id, catalogue.item(item_id).label, str(count)] for item_id, count in top],
+                out.width,
+            )
+        )
     if assessment.process_checks:
         gaps = [p.id for p in assessment.process_checks if p.status == "gap"]
         unknown = [p.id for p in assessment.process_checks if p.status == "not_evidenced"]
@@ -226,12 +221,34 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
     out.print(
         f"Variation [bold]{c.variation}[/]: {c.requirements} requirements — "
         f"[green]{c.met} met[/], [red]{c.gap} gap[/], [yellow]{c.not_evidenced} not evidenced[/]. "
-        f"{assessment.summary.gaps} gap(s) in {assessment.summary.records_with_gaps} of "
-        f"{assessment.summary.records} record(s).",
+        f"{plural(assessment.summary.gaps, 'gap')} in {assessment.summary.records_with_gaps} of "
+        f"{plural(assessment.summary.records, 'record')}.",
         highlight=False,
     )
     for path in written:
         out.print(f"wrote {printable(str(path))}", markup=False, highlight=False)
+
+
+def fix_first_table(assessment: Assessment, limit: int) -> Table:
+    """The requirements closest to met, one line each whatever the width: what blocks each
+    is cut with an ellipsis rather than wrapped (the reports give it in full)."""
+    from sdbridge.console import Column, fitted_table
+    from sdbridge.rules.fixfirst import start_with
+
+    shown = assessment.fix_first[:limit]
+    return fitted_table(
+        "Fix first — the requirements closest to met, and all that blocks each",
+        [
+            Column("Req"),
+            Column("Work", justify="right"),
+            Column("What blocks it", flex=3),
+            Column("Start with", flex=2),
+        ],
+        [[e.requirement, str(e.work), printable(e.summary), printable(start_with(e, 1))] for e in shown],
+        out.width,
+        caption=f"{len(shown)} of {plural(len(assessment.fix_first), 'requirement')} not met; "
+        "all of them, in full, in the reports",
+    )
 
 
 def _write(assessment: Assessment, config: Config, out_dir: Path | None, formats: list[str]) -> list[Path]:
@@ -860,7 +877,7 @@ def portfolio(
             u(", ".join(t.failed_sources)) or "—",
         )
     out.print(table)
-    out.print(f"{len(built.tenants)} tenant(s); wrote " + ", ".join(u(p) for p in written))
+    out.print(f"{plural(len(built.tenants), 'tenant')}; wrote " + ", ".join(u(p) for p in written))
 
 
 store_app = typer.Typer(help="Manage the store: move a team's SQLite store into a shared PostgreSQL one.")

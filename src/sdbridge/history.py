@@ -15,6 +15,7 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.profile import load_catalogue
 from sdbridge.runner import has_store, open_store, store_location
 from sdbridge.store import Store
+from sdbridge.words import plural
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -128,8 +129,8 @@ def run_detail(config: Config, run_id: str) -> Table:
         )
     if report is not None:
         table.caption = (
-            f"{report.summary.gaps} gap(s) in {report.summary.records_with_gaps} of "
-            f"{report.summary.records} record(s); since {previous_id or 'the start'}: "
+            f"{plural(report.summary.gaps, 'gap')} in {report.summary.records_with_gaps} of "
+            f"{plural(report.summary.records, 'record')}; since {previous_id or 'the start'}: "
             f"{len(ids - before)} new, {len(before - ids)} closed"
         )
     return table

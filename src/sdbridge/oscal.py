@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sdbridge import __version__
 from sdbridge.errors import SdbridgeError
 from sdbridge.profile import Catalogue, load_catalogue
+from sdbridge.words import plural
 
 if TYPE_CHECKING:
     from sdbridge.assessment import Assessment
@@ -166,8 +167,8 @@ def build_assessment_results(assessment: Assessment, catalogue: Catalogue, perio
             uuid=_id(run, "observation", wp_id),
             title=f"{wp_id} {wp.name}",
             description=(
-                f"{wp.records} record(s) of {wp_id} from {', '.join(wp.sources) or 'no source'}: "
-                f"{wp.records_with_gaps} with gaps, {wp.gaps} gap(s) in all."
+                f"{plural(wp.records, 'record')} of {wp_id} from {', '.join(wp.sources) or 'no source'}: "
+                f"{wp.records_with_gaps} with gaps, {plural(wp.gaps, 'gap')} in all."
             ),
             methods=["TEST" if wp.kind == "record" else "EXAMINE"],
             types=["control-objective"],
@@ -212,7 +213,7 @@ def build_assessment_results(assessment: Assessment, catalogue: Catalogue, perio
         uuid=_id(run, "result"),
         title=f"Run {run}",
         description=(
-            f"sdbridge {__version__} checked {assessment.summary.records} record(s) against {assessment.profile} "
+            f"sdbridge {__version__} checked {plural(assessment.summary.records, 'record')} against {assessment.profile} "
             f"(variation {assessment.variation}): {assessment.conformance.met} requirement(s) met, "
             f"{assessment.conformance.gap} with gaps, {assessment.conformance.not_evidenced} not evidenced."
         ),
@@ -264,7 +265,9 @@ def build_poam(assessment: Assessment) -> Any:
             poam.PoamItem(
                 uuid=_id(run, "poam", item_id, owner),
                 title=(
-                    f"{item_id} on {len(records)} record(s)" if records else f"{item_id} (the work product as a whole)"
+                    f"{item_id} on {plural(len(records), 'record')}"
+                    if records
+                    else f"{item_id} (the work product as a whole)"
                 )
                 + (f", owner {owner}" if owner else ""),
                 description=str(group["message"].iloc[0]),

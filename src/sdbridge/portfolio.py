@@ -66,11 +66,14 @@ class Portfolio(BaseModel):
     @property
     def processes(self) -> list[tuple[str, str]]:
         """(id, name) of every process any tenant reports, in profile order."""
+        from sdbridge.profile import load_catalogue
+
         seen: dict[str, str] = {}
         for tenant in self.tenants:
             for process in tenant.by_process:
                 seen.setdefault(process.id, process.name)
-        return sorted(seen.items())
+        order = {p.id: n for n, p in enumerate(load_catalogue().processes)}
+        return sorted(seen.items(), key=lambda p: (order.get(p[0], len(order)), p[0]))
 
 
 def tenant_status(store: Store, now: datetime) -> TenantStatus:

@@ -366,6 +366,12 @@ class Store:
         except sa.exc.DBAPIError as exc:
             self.engine.dispose()
             raise self._error("cannot open", exc) from None
+        except UnicodeError:  # a host name no resolver can encode (IDNA), found only on connect
+            self.engine.dispose()
+            raise StoreError(
+                f"the host name of the store URL is not a valid host name: {self.where}",
+                hint="write it as postgresql://USER@HOST:PORT/DATABASE",
+            ) from None
         if self.path is not None and not any_tenant:
             self._one_tenant_per_file()
 

@@ -216,7 +216,7 @@ def test_the_packaged_html_shows_expired_evidence_and_the_audit_period_on_its_fi
     assert alert.bounding_box()["y"] < 900  # on the first screen
     period = page.locator("#audit-period")
     assert "2026-01-01..2026-12-31" in period.inner_text() and period.bounding_box()["y"] < 900
-    expired = page.locator("#freshness ~ div table .status.expired").first
+    expired = page.locator("#freshness-table .status.expired").first
     assert expired.inner_text() == "expired"
     colour = expired.evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour != "rgba(0, 0, 0, 0)"  # the .expired style is applied

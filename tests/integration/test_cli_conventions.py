@@ -95,7 +95,7 @@ def test_run_ids_stay_whole_in_piped_history_and_export_packages_the_last_run(de
     assert piped.returncode == 0 and run_id in piped.stdout  # not cut to "202611…"
     assert run_id in sdbridge("history", "--format", "csv", cwd=folder).stdout
     detail = sdbridge("history", "--run", run_id, cwd=folder)
-    assert detail.returncode == 0 and "jira" in detail.stdout and "gap(s) in" in detail.stdout
+    assert detail.returncode == 0 and "jira" in detail.stdout and "160 gaps in 111 of 234 records" in detail.stdout
     exported = sdbridge("export", "--out", "audit.zip", cwd=folder)
     assert exported.returncode == 0, exported.stderr
     manifest = json.loads(zipfile.ZipFile(folder / "audit.zip").read("manifest.json"))

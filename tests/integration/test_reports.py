@@ -10,9 +10,11 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from sdbridge.cli import app
+from tests.pages import ARTIFACTS, ON_SCREEN
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.yaml"
+
 runner = CliRunner()
 
 
@@ -88,7 +90,16 @@ def test_the_workbook_has_a_sheet_per_fed_work_product(reports):
 
     report = json.loads((reports / "report.json").read_text())
     fed = [wp for wp, w in report["work_products"].items() if w["fed"] and w["records"]]
-    assert book.sheetnames == ["Summary", *fed, "Findings", "Owners"]
+    assert book.sheetnames == ["Summary", "Fix first", "Sources", "Work products", *fed, "Findings", "Owners"]
+    summary = book["Summary"]
+    assert summary.auto_filter.ref.startswith("A4:F") and summary.freeze_panes == "A5"
+    in_scope = [r for r in report["requirements"] if r["in_variation"]]
+    assert [row[0].value for row in summary.iter_rows(min_row=5)] == [r["id"] for r in in_scope]
+    fix = [[c.value for c in row] for row in book["Fix first"].iter_rows()]
+    assert fix[0][:4] == ["Requirement", "Process", "Status", "Work"]
+    assert [(r[0], r[3], r[6]) for r in fix[1:]] == [
+        (e["requirement"], e["work"], e["summary"]) for e in report["fix_first"]
+    ]
     wp18 = book["WP.18"]
     header = [c.value for c in wp18[1]]
     assert header[:3] == ["Record", "Source", "Title"] and "WP.18.h" in header
@@ -104,7 +115,7 @@ def test_the_workbook_has_a_sheet_per_fed_work_product(reports):
     findings = book["Findings"]
     assert findings.auto_filter.ref.startswith("A1:L") and findings.freeze_panes == "A2"
     header = [c.value for c in findings[1]]
-    assert header[-2:] == ["owner", "age_days"]
+    assert header[:4] == ["Finding id", "Work product", "Item", "Record"] and header[-2:] == ["Owner", "Open (days)"]
     titles = [row[8].value for row in findings.iter_rows(min_row=2)]
     assert any(str(t).startswith("'=HYPERLINK") for t in titles)
     assert not any(str(t).startswith("=") for t in titles if t)
@@ -143,29 +154,16 @@ def test_the_page_never_scrolls_sideways_and_opens_with_fix_first(browser, repor
     assert overflow <= 0, f"{overflow} px of sideways scroll at {width} px"
     headings = page.locator("h2").all_inner_texts()
     assert headings[0] == "Fix first" and "Sources" in headings
-    assert page.locator("h2#fix-first + p + div table tr").count() == 1 + 10  # its header and ten gaps
+    assert page.locator("#fix tbody tr").count() == 10  # ten requirements, the nearest first
+    assert page.locator("#fix tbody tr td:first-child").first.inner_text().startswith("P11")
     page.close()
 
 
-def test_fix_first_ranks_the_gap_that_completes_a_requirement_first(tmp_path):
+def test_owners_are_ranked_and_reconcile_with_the_findings():
     from sdbridge.config import load_config
     from sdbridge.pipeline import check
 
     assessment = check(load_config(DEMO_CONFIG)).assessment
-    fix = assessment.fix_first(10)
-    by_requirement = {}
-    for finding in assessment.findings.itertuples():
-        for requirement in assessment.requirements:
-            if (
-                requirement.in_variation
-                and requirement.status == "gap"
-                and finding.work_product in requirement.work_products
-            ):
-                by_requirement.setdefault(requirement.id, set()).add(finding.id)
-    nearest = min(by_requirement, key=lambda r: (len(by_requirement[r]), r))
-    assert fix[0]["requirement"] == nearest and fix[0]["id"] in by_requirement[nearest]
-    assert fix[0]["remaining"] == len(by_requirement[nearest])
-    assert [f["remaining"] for f in fix] == sorted(f["remaining"] for f in fix)
     owners = assessment.owners(3)
     assert owners[0]["gaps"] >= owners[-1]["gaps"] and sum(o["gaps"] for o in assessment.owners(1000)) == len(
         assessment.findings
@@ -208,3 +206,34 @@ def test_work_products_no_source_feeds_are_named_not_dropped(tmp_path):
     )
     line = next(line for line in result.output.splitlines() if "WP.18" in line and "Service incident record" in line)
     assert "no source" in line  # the console keeps them too
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_no_key_column_is_off_screen_and_the_page_is_kept_as_a_screenshot(browser, reports, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto((reports / "report.html").as_uri())
+    # a finding's record, status, owner and text; each Fix first entry whole; a source's counts
+    assert page.evaluate(ON_SCREEN, ["findings", [3, 6, 8, 10]]) == []
+    assert page.evaluate(ON_SCREEN, ["fix", [1, 2, 3, 4]]) == []
+    assert page.evaluate(ON_SCREEN, ["sources", [1, 3, 4, 5, 6, 7]]) == []
+    if width == 390:  # cards: each cell named by its column
+        owner = page.locator("#findings tbody tr td:nth-child(8)").first
+        assert (
+            page.evaluate("cell => getComputedStyle(cell, '::before').content", owner.element_handle()) == '"Owner: "'
+        )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"report-{width}px.png", full_page=False)
+    page.close()
+
+
+def test_the_demo_report_prints_on_fewer_than_twelve_a4_pages(browser, reports):
+    import re
+
+    page = browser.new_page()
+    page.goto((reports / "report.html").as_uri())
+    pdf = page.pdf(format="A4")
+    page.close()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "report-a4.pdf").write_bytes(pdf)
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert 0 < pages < 12, f"{pages} A4 pages"

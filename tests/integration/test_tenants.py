@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from sdbridge.store import Store
+from tests.pages import ARTIFACTS, ON_SCREEN
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"
@@ -135,7 +136,7 @@ def test_the_portfolio_shows_every_tenant_with_its_conformance(tmp_path, shared,
             assert sdbridge("run", "-c", "sdbridge.yaml", "--out", "r", cwd=folder, env=env).returncode == 0
     made = sdbridge("portfolio", "--out", "p", cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stderr
-    assert "2 tenant(s)" in made.stdout
+    assert "2 tenants;" in made.stdout
     data = json.loads((tmp_path / "p" / "portfolio.json").read_text())
     by_tenant = {t["tenant"]: t for t in data["tenants"]}
     assert set(by_tenant) == {"acme", "globex"}
@@ -154,9 +155,16 @@ def test_the_portfolio_shows_every_tenant_with_its_conformance(tmp_path, shared,
         page.goto((tmp_path / "p" / "portfolio.html").as_uri())
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
         assert page.locator("#tenants tbody tr").count() == 2
-        page.locator("#tenants thead th", has_text="Tenant").click()
-        assert page.locator("#tenants tbody tr td:first-child").all_inner_texts() == ["acme", "globex"]
-        page.locator("#tenants thead th", has_text="Tenant").click()
-        assert page.locator("#tenants tbody tr td:first-child").all_inner_texts() == ["globex", "acme"]
+        # every column of a tenant on screen, "Last run" and "Failed sources" included
+        assert page.evaluate(ON_SCREEN, ["tenants", list(range(1, 12))]) == []
+        if width == 1400:  # on a phone the table is cards, without headings to click
+            page.locator("#tenants thead th", has_text="Tenant").click()
+            assert page.locator("#tenants tbody tr td:first-child").all_inner_texts() == ["acme", "globex"]
+            page.locator("#tenants thead th", has_text="Tenant").click()
+            assert page.locator("#tenants tbody tr td:first-child").all_inner_texts() == ["globex", "acme"]
         assert page.locator("#processes tbody tr").count() == 2 and not errors
+        processes = page.locator("#processes thead th").all_inner_texts()[1:]
+        assert processes == ["GO", "CO", "RE", "IN"]  # the profile's order, as in the report
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"portfolio-{width}px.png", full_page=False)
         page.close()

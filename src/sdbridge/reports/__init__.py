@@ -27,7 +27,9 @@ from sdbridge.errors import ConfigError
 from sdbridge.faults import fault_point
 from sdbridge.files import atomic_write, in_order, remove_leftovers, writable_target, write_behind
 from sdbridge.profile import load_catalogue
+from sdbridge.rules.fixfirst import place, start_with
 from sdbridge.values import first_byte_in, value_bytes
+from sdbridge.words import days, plural, record_label, whole
 
 Sink = Callable[[Assessment, Path], Path]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -360,7 +362,18 @@ def environment() -> Environment:
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
     env.filters["md"] = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
     env.filters["link"] = web_link
+    env.filters["days"] = lambda v: "—" if v is None else days(v)
+    env.filters["whole"] = whole
+    env.filters["plural"] = plural
+    env.filters["record_label"] = record_label
+    env.globals["start_with"] = start_with
+    env.filters["place"] = place
+    env.globals["FIX_FIRST_LISTED"] = FIX_FIRST_LISTED
     return env
+
+
+FIX_FIRST_LISTED = 10
+"""Requirements the reports show under Fix first (report.json has every one)."""
 
 
 MAX_MD_FINDINGS_PER_WP = 200

@@ -77,6 +77,7 @@ def render_html(assessment: Assessment, period: str | None = None) -> str:
         filter_owners=choices("owner"),
         trend_svg=trend_svg(assessment.trend),
         never=never,
+        never_count=int(unsourced.sum()),
         period=period,
     )
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from sdbridge.assessment import Assessment
+from sdbridge.words import plural
 
 MAX_LISTED = 200
 
@@ -29,7 +30,10 @@ def build_junit(assessment: Assessment) -> ET.ElementTree:
                 fails += 1
                 records = group["record_id"].fillna("(work product)").astype(str).tolist()
                 failure = ET.SubElement(
-                    case, "failure", type="gap", message=f"{len(records)} record(s) missing or invalid: {item_id}"
+                    case,
+                    "failure",
+                    type="gap",
+                    message=f"{plural(len(records), 'record')} missing or invalid: {item_id}",
                 )
                 shown = records[:MAX_LISTED]
                 more = f"\n... and {len(records) - MAX_LISTED} more" if len(records) > MAX_LISTED else ""

@@ -1,4 +1,5 @@
-"""The XLSX workbook: a summary sheet, one sheet per fed work product (records x item status,
+"""The XLSX workbook: a summary sheet (the requirements, filterable), Fix first, the sources
+and work products, one sheet per fed work product (records x item status,
 colour-coded, item labels under their ids, records linked to their tickets), the findings
 (owner, age, wrapped messages, ticket links) and the owners. Every table has an autofilter
 and a frozen header.
@@ -132,54 +133,93 @@ def _write(assessment: Assessment, path: Path) -> None:
     formats = _formats(book)
     try:
         _summary(book, formats, assessment)
+        _fix_first(book, formats, assessment)
+        _sources(book, formats, assessment)
         _work_products(book, formats, assessment)
         _findings(book, formats, assessment)
         owners = _Sheet(book, formats, "Owners", ["Owner", "Gaps", "Oldest (days)"], {0: 30, 1: 10, 2: 14})
         for o in assessment.owners(limit=MAX_SHEET_ROWS):
-            owners.write([safe(o["owner"]), o["gaps"], o["oldest_days"]])
+            oldest = o["oldest_days"]
+            owners.write([safe(o["owner"]), o["gaps"], None if oldest is None else int(oldest)])
         owners.close()
     finally:
         book.close()
 
 
 def _summary(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
+    """The requirements in scope, each with its status, the work left and why: a table people
+    filter (by status, by process), under two lines that say which run it is."""
+    by_requirement = {e.requirement: e for e in assessment.fix_first}
     sheet = book.add_worksheet("Summary")
-    sheet.set_column(0, 0, 16)
-    sheet.set_column(3, 3, 90)
-    sheet.freeze_panes(2, 0)
-    rows: list[tuple[list[Any], list[str | None] | None, Any]] = [
-        ([f"{assessment.profile} — variation {assessment.variation}"], None, formats["bold"]),
-        ([f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC"], None, None),
-        ([], None, None),
-        (["Requirement", "Process", "Status", "Why"], None, formats["bold"]),
-    ]
+    for column, width in {0: 12, 1: 9, 2: 14, 3: 10, 4: 60, 5: 90}.items():
+        sheet.set_column(column, column, width)
+    c = assessment.conformance
+    sheet.write(0, 0, f"{assessment.profile} — variation {assessment.variation}", formats["bold"])
+    sheet.write(
+        1,
+        0,
+        f"Run {assessment.run_id}, generated {assessment.generated_at:%Y-%m-%d %H:%M} UTC · {c.requirements} "
+        f"requirements: {c.met} met, {c.gap} gap, {c.not_evidenced} not evidenced · {assessment.summary.gaps} gaps",
+    )
+    header = ["Requirement", "Process", "Status", "Work left", "What blocks it", "Why"]
+    sheet.write_row(3, 0, header, formats["bold"])
+    row = 4
     for r in assessment.requirements:
-        if r.in_variation:
-            rows.append(([r.id, r.process, r.status, safe(r.reason)], [None, None, r.status, None], None))
-    rows += [
-        ([], None, None),
-        (["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"], None, formats["bold"]),
-    ]
-    for s in assessment.sources:
-        rows.append(
-            (
-                [safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected, safe(s.error or "")],
-                None,
-                None,
-            )
+        if not r.in_variation:
+            continue
+        entry = by_requirement.get(r.id)
+        sheet.write_row(row, 0, [r.id, r.process])
+        sheet.write(row, 2, r.status, formats.get(r.status))
+        sheet.write_row(row, 3, [entry.work if entry else 0, safe(entry.summary if entry else ""), safe(r.reason)])
+        row += 1
+    sheet.freeze_panes(4, 0)
+    sheet.autofilter(3, 0, max(row - 1, 4), len(header) - 1)
+
+
+def _fix_first(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
+    """Fix first as every report gives it: each requirement not met, the least work first."""
+    from sdbridge.rules.fixfirst import start_with
+
+    sheet = _Sheet(
+        book,
+        formats,
+        "Fix first",
+        ["Requirement", "Process", "Status", "Work", "Gaps", "Set-up steps", "What blocks it", "Start with"],
+        {0: 12, 1: 9, 2: 14, 3: 8, 4: 8, 5: 12, 6: 70, 7: 70},
+    )
+    for e in assessment.fix_first:
+        sheet.write(
+            [e.requirement, e.process, e.status, e.work, e.gaps, e.setup, safe(e.summary), safe(start_with(e))],
+            [None, None, e.status, None, None, None, None, None],
         )
-    rows += [
-        ([], None, None),
-        (["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps"], None, formats["bold"]),
-    ]
+    sheet.close()
+
+
+def _sources(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
+    sheet = _Sheet(
+        book,
+        formats,
+        "Sources",
+        ["Source", "Type", "Status", "Pulled", "Mapped", "Excluded", "Rejected", "Error"],
+        {0: 20, 1: 12, 2: 12, 7: 80},
+    )
+    for s in assessment.sources:
+        sheet.write(
+            [safe(s.name), s.type, s.status, s.items_pulled, s.mapped, s.excluded, s.rejected, safe(s.error or "")]
+        )
+    sheet.close()
+    sheet = _Sheet(
+        book,
+        formats,
+        "Work products",
+        ["Work product", "Name", "Evidence", "Records", "Records with gaps", "Gaps", "Fed by"],
+        {0: 13, 1: 45, 2: 13, 4: 16, 6: 30},
+    )
     for wp_id, w in assessment.work_products.items():
-        rows.append(([wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps], None, None))
-    for number, (values, statuses, style) in enumerate(rows):
-        if statuses is None:
-            sheet.write_row(number, 0, values, style)
-        else:
-            for column, (value, status) in enumerate(zip(values, statuses)):
-                sheet.write(number, column, value, formats.get(status or ""))
+        sheet.write(
+            [wp_id, w.name, w.status.replace("_", " "), w.records, w.records_with_gaps, w.gaps, safe(w.sources)]
+        )
+    sheet.close()
 
 
 def _work_products(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
@@ -239,11 +279,31 @@ def _cells(findings: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     return out
 
 
+FINDING_HEADERS = {
+    "id": "Finding id",
+    "work_product": "Work product",
+    "item": "Item",
+    "record_id": "Record",
+    "source": "Source",
+    "status": "Status",
+    "severity": "Severity",
+    "message": "Finding",
+    "title": "Title",
+    "url": "Link",
+    "owner": "Owner",
+    "age_days": "Open (days)",
+}
+"""The Findings sheet's headings, for people (findings.csv and report.json keep the field
+names, for tools)."""
+
+
 def _findings(book: Any, formats: dict[str, Any], assessment: Assessment) -> None:
     columns = ["id", "work_product", "item", "record_id", "source", "status", "severity", "message", "title", "url"]
     columns += [c for c in ("owner", "age_days") if c in assessment.findings]
-    sheet = _Sheet(book, formats, "Findings", columns, {0: 28, 3: 16, 7: 60, 8: 40, 9: 40, 10: 20, 11: 10})
+    header = [FINDING_HEADERS[c] for c in columns]
+    sheet = _Sheet(book, formats, "Findings", header, {0: 28, 3: 16, 7: 60, 8: 40, 9: 40, 10: 20, 11: 10})
     message, url = columns.index("message"), columns.index("url")
+    age = columns.index("age_days") if "age_days" in columns else -1
     findings = assessment.findings.head(MAX_SHEET_ROWS)
     cells = _cells(findings, columns)
     raw_urls = findings["url"].tolist()
@@ -256,6 +316,8 @@ def _findings(book: Any, formats: dict[str, Any], assessment: Assessment) -> Non
                 write(sheet.row, column, value, wrap)
             elif column == url:
                 sheet.link(column, raw_urls[at], value)
+            elif column == age:
+                write(sheet.row, column, int(value))
             else:
                 write(sheet.row, column, value)
         sheet.row += 1

@@ -32,6 +32,7 @@ from sdbridge.assessment import (
 )
 from sdbridge.mapping.engine import OWNER, RECORD_ID, ROW_COL, SOURCE, URL, SourceOutcome, WorkProductTable
 from sdbridge.profile import Catalogue, Item, Requirement, WorkProduct
+from sdbridge.rules.fixfirst import fix_first
 from sdbridge.rules.items import (
     INVALID,
     ItemCheck,
@@ -42,6 +43,7 @@ from sdbridge.rules.items import (
 )
 from sdbridge.rules.process import ProcessSettings, freshness, run_process_checks
 from sdbridge.values import as_text, is_list_column
+from sdbridge.words import plural
 
 __all__ = ["ItemStatus", "check_items", "assess", "CheckInput", "finding_message"]
 
@@ -283,7 +285,10 @@ def _requirement(
         elif result.records == 0 and not result.gaps:
             unknown.append(f"{w} has no records")
         elif result.gaps:
-            gaps.append(f"{w} has {result.gaps} gap(s) in {result.records_with_gaps} of {result.records} record(s)")
+            gaps.append(
+                f"{w} has {plural(result.gaps, 'gap')} in {result.records_with_gaps} of "
+                f"{plural(result.records, 'record')}"
+            )
     gaps += [f"{c.id}: {c.reason}" for c in own if c.status == "gap"]
     unknown += [f"{c.id}: {c.reason}" for c in own if c.status == "not_evidenced"]
     status: RequirementStatus
@@ -458,7 +463,7 @@ def assess(
             if r.fed
         },
     )
-    return Assessment(
+    assessment = Assessment(
         profile=catalogue.profile,
         variation=variation,
         generated_at=generated_at,
@@ -474,3 +479,5 @@ def assess(
         findings=findings,
         item_checks=item_checks,
     )
+    assessment.fix_first = fix_first(assessment)
+    return assessment

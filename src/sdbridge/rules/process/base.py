@@ -207,9 +207,7 @@ class ProcessRule:
 def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> ProcessCheck:
     """The evidence rule, the same for every check (see the module docstring)."""
 
-    def make(
-        status: RequirementStatus, reason: str, records: list[str] | None = None, evaluated: int = 0
-    ) -> ProcessCheck:
+    def make(status: RequirementStatus, reason: str, records: Listed | None = None, evaluated: int = 0) -> ProcessCheck:
         return ProcessCheck(
             id=check_id,
             requirement=requirement,
@@ -217,6 +215,7 @@ def judge(check_id: str, requirement: str, title: str, result: Evaluation) -> Pr
             status=status,
             reason=reason,
             records=list(records or []),
+            failing=records.total if records is not None else 0,
             evaluated=evaluated,
             population=result.population,
         )
