@@ -1,19 +1,29 @@
-# `make demo` and `make test` work on a fresh machine with only python3:
-# they create .venv and install sdbridge with what it needs (once; again when pyproject.toml changes).
+# `make demo` needs python3 (3.11 or newer) and installs sdbridge alone into .venv;
+# `make test` installs the test, lint and optional extras too, and Chromium and PostgreSQL
+# with apt (as root on Debian). Each installs once, and again when pyproject.toml changes.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench lint clean chromium postgresql dist-test fuzz
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# Debian's python3 leaves out the venv module: it is installed with apt when missing.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,postgresql,oscal,sign]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,postgresql,oscal,sign]'
+	touch $(STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/sdbridge demo
 
 # The HTML report is tested in a real headless Chromium (Debian's package).

@@ -70,6 +70,17 @@ step "sdbridge init --from the exports, then check"
 (cd "$work/ws" && "$bin/sdbridge" run --out nightly -q && "$bin/sdbridge" portfolio --store .sdbridge/state.db \
   --out portfolio -q && test -s portfolio/portfolio.html && grep -q '"tenant": "default"' portfolio/portfolio.json)
 step "sdbridge run, then sdbridge portfolio on its store"
+# The README's commands, as it shows them, from the installed wheel.
+(cd "$work/ws" && "$bin/sdbridge" history -c sdbridge.yaml >/dev/null \
+  && "$bin/sdbridge" history -q --format json | grep -q '"trigger": "manual"' \
+  && "$bin/sdbridge" export -c sdbridge.yaml --out audit.zip >/dev/null \
+  && "$bin/sdbridge" export --verify audit.zip >/dev/null \
+  && ! "$bin/sdbridge" export -c sdbridge.yaml --out audit.zip 2>/dev/null \
+  && "$bin/sdbridge" portfolio -c sdbridge.yaml --out portfolio2 -q && test -s portfolio2/portfolio.html)
+step "sdbridge history, export, export --verify, portfolio -c (from the README)"
+"$bin/sdbridge" docs | grep -q "auditors" && "$bin/sdbridge" docs cli | grep -q "Exit codes"
+"$bin/sdbridge" init "$work/zone.yaml" >/dev/null && ! grep -q "config/\|deploy/\|README" "$work/zone.yaml"
+step "sdbridge docs, and a starter config that names no file the wheel lacks"
 "$bin/python" -m pip install --quiet "$wheel[postgresql]" 2>&1 | grep -v "^WARNING" || true
 "$bin/python" -c "import psycopg, sqlalchemy; sqlalchemy.create_engine('postgresql+psycopg://u@localhost/db')"
 "$bin/sdbridge" store migrate --help >/dev/null

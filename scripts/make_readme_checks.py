@@ -1,5 +1,6 @@
-"""Regenerate the README's table of process checks from their declarations
-(`sdbridge.rules.process`). A test fails when the README and the declarations differ."""
+"""Regenerate the table of process checks in the documentation (`docs/documents.md` of the
+package) from their declarations (`sdbridge.rules.process`). A test fails when the page and
+the declarations differ."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from sdbridge.rules.process import readme_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "src" / "sdbridge" / "docs" / "documents.md"
 BLOCK = re.compile(r"(<!-- process-checks:start -->\n).*?(<!-- process-checks:end -->)", re.S)
 
 

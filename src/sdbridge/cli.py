@@ -46,9 +46,12 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: flags without a "<bool>" placeholder, examples kept as written
-    epilog="Config: -c FILE, else $SDBRIDGE_CONFIG, else ./sdbridge.yaml. Docs: README.md, 'Command-line conventions'.",
+    epilog="Config: -c FILE, else $SDBRIDGE_CONFIG, else ./sdbridge.yaml. Docs: `sdbridge docs` (installed with sdbridge).",
 )
 out = Console(soft_wrap=True)
+"""Results: what a command is run for (a verdict, a table asked for). Silent only with -qq."""
+say = Console(soft_wrap=True)
+"""Everything around the results (tables of a check, notes, files written): silent with -q."""
 err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
@@ -159,7 +162,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
 
     catalogue = load_catalogue()
     number = partial(Column, justify="right")
-    out.print(
+    say.print(
         fitted_table(
             "Sources",
             [Column("Source", flex=1), Column("Status"), *map(number, ("Pulled", "Mapped", "Excluded", "Rejected"))],
@@ -167,20 +170,20 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
                 [printable(s.name), s.status, str(s.items_pulled), str(s.mapped), str(s.excluded), str(s.rejected)]
                 for s in assessment.sources
             ],
-            out.width,
+            say.width,
         )
     )
     for s in assessment.sources:
         for note in s.notes:
-            out.print(f"[yellow]note[/] {u(s.name)}: {u(note)}", highlight=False)
+            say.print(f"[yellow]note[/] {u(s.name)}: {u(note)}", highlight=False)
         for wp_id, items in s.never_provides.items():
-            out.print(
+            say.print(
                 f"[yellow]note[/] {u(s.name)} never provides {wp_id} {', '.join(items)} (not in this export): "
                 "these items are missing on each of its records",
                 highlight=False,
             )
         if s.error:
-            out.print(f"[red]failed[/] {u(s.name)}: {u(s.error)}", highlight=False, soft_wrap=True)
+            say.print(f"[red]failed[/] {u(s.name)}: {u(s.error)}", highlight=False, soft_wrap=True)
 
     rows: list[list[str | Text]] = []
     for wp_id, result in assessment.work_products.items():
@@ -192,19 +195,19 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         else:
             rows.append([wp_id, result.name, "—", Text("no source", "dim"), "—"])
     columns = [Column("WP"), Column("Name", flex=1), *map(number, ("Records", "With gaps", "Gaps"))]
-    out.print(fitted_table("Work products", columns, rows, out.width))
+    say.print(fitted_table("Work products", columns, rows, say.width))
 
     if assessment.fix_first:
-        out.print(fix_first_table(assessment, 5))
+        say.print(fix_first_table(assessment, 5))
 
     top = assessment.top_missing_items(5)
     if top:
-        out.print(
+        say.print(
             fitted_table(
                 "Most frequent gaps",
                 [Column("Item"), Column("Label", flex=1), number("Records")],
                 [[item_id, catalogue.item(item_id).label, str(count)] for item_id, count in top],
-                out.width,
+                say.width,
             )
         )
     if assessment.process_checks:
@@ -213,10 +216,10 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         met = sum(p.status == "met" for p in assessment.process_checks)
         line = f"Process checks: {met} met, {len(gaps)} gap" + (f" ({', '.join(gaps)})" if gaps else "")
         line += f", {len(unknown)} not evidenced" + (f" ({', '.join(unknown)})" if unknown else "")
-        out.print(line, highlight=False)
+        say.print(line, highlight=False)
     expiring = [f"{f.work_product} {f.status}" for f in assessment.freshness if f.status in ("warning", "expired")]
     if expiring:
-        out.print(f"Evidence to review soon: {', '.join(expiring)}", highlight=False)
+        say.print(f"Evidence to review soon: {', '.join(expiring)}", highlight=False)
     c = assessment.conformance
     out.print(
         f"Variation [bold]{c.variation}[/]: {c.requirements} requirements — "
@@ -226,7 +229,7 @@ def print_summary(assessment: Assessment, written: list[Path]) -> None:
         highlight=False,
     )
     for path in written:
-        out.print(f"wrote {printable(str(path))}", markup=False, highlight=False)
+        say.print(f"wrote {printable(str(path))}", markup=False, highlight=False)
 
 
 def fix_first_table(assessment: Assessment, limit: int) -> Table:
@@ -245,7 +248,7 @@ def fix_first_table(assessment: Assessment, limit: int) -> Table:
             Column("Start with", flex=2),
         ],
         [[e.requirement, str(e.work), printable(e.summary), printable(start_with(e, 1))] for e in shown],
-        out.width,
+        say.width,
         caption=f"{len(shown)} of {plural(len(assessment.fix_first), 'requirement')} not met; "
         "all of them, in full, in the reports",
     )
@@ -280,11 +283,15 @@ def check(
             raise ConfigError(f"unknown variation {variation!r}; use governance, operational or full")
         cfg.profile.variation = cast(Variation, variation)
     formats = _formats(format, cfg)
-    result, notes = check_with_store(cfg, run_id=run)
+    result, notes = check_with_store(cfg, run_id=run, record=True)
     for note in notes:
-        out.print(f"[yellow]note[/] {u(note)}", highlight=False)
+        say.print(f"[yellow]note[/] {u(note)}", highlight=False)
     print_summary(result.assessment, _write(result.assessment, cfg, out_dir, formats))
     unhealthy = [f"{s.name} ({s.status.replace('_', ' ')})" for s in result.assessment.sources if not s.healthy]
+    said = "partial" if unhealthy else "ok"
+    if run:
+        said += f" (a replay of run {run}, not kept in the history)"
+    out.print(f"check {result.assessment.run_id}: {said}", highlight=False)
     if unhealthy:
         err.print(
             f"not every source could be checked: {printable(', '.join(unhealthy))}", markup=False, highlight=False
@@ -405,7 +412,7 @@ def push(
     results = push_once(_load(config), run_id=run, dry_run=dry_run)
     if not results:
         out.print("no source has `push: {enabled: true}`", highlight=False)
-    _print_pushes(results)
+    _print_pushes(results, out)
     if any(r.notes for r in results):
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -429,6 +436,7 @@ def export_package(
         ),
     ] = None,
     sign: Annotated[bool, typer.Option("--sign", help="Sign with the key in $SDBRIDGE_SIGN_KEY.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a package that exists.")] = False,
     key: Annotated[
         Path | None,
         typer.Option("--key", help="With --verify: the packager's PEM public key; the package must be signed by it."),
@@ -474,7 +482,7 @@ def export_package(
 
     cfg = _load(config)
     target = out_file or Path(f"audit-{date.today():%Y-%m-%d}.zip")
-    check_target(target)  # before the check: a wrong target is said at once
+    check_target(target, force=force)  # before the check: a wrong target is said at once
     if run and fresh:
         raise ExportError("give --run or --fresh, not both")
     chosen = Period.parse(period) if period else None
@@ -603,14 +611,16 @@ def _column_state(resolver: Any, references: list[str]) -> str:
     return "absent"
 
 
-def _print_pushes(results: list[Any]) -> None:
+def _print_pushes(results: list[Any], console: Console | None = None) -> None:
+    """What each push did (`console`: `out` where it is the command's result, else `say`)."""
+    console = console or say
     for result in results:
         if result.dry_run:
             for action in result.plan:
-                out.print(
+                console.print(
                     f"  plan {action.kind:9} {result.source} {printable(action.ticket)}", markup=False, highlight=False
                 )
-        out.print(f"push {printable(result.line())}", markup=False, highlight=False)
+        console.print(f"push {printable(result.line())}", markup=False, highlight=False)
         for note in result.notes:
             err.print(f"[yellow]push[/] {u(result.source)}: {u(note)}", highlight=False, soft_wrap=True)
 
@@ -620,11 +630,11 @@ def _print_pulls(pulls: list[Any]) -> None:
         if p.status in ("failed", "partial"):
             err.print(f"[red]{p.status}[/] {u(p.source)}: {u(p.error)}", highlight=False, soft_wrap=True)
         elif p.status == "unchanged":
-            out.print(f"{printable(p.source)}: unchanged since the last pull, skipped", markup=False, highlight=False)
+            say.print(f"{printable(p.source)}: unchanged since the last pull, skipped", markup=False, highlight=False)
         else:
-            out.print(f"{printable(p.source)}: pulled {p.items} item(s)", markup=False, highlight=False)
+            say.print(f"{printable(p.source)}: pulled {plural(p.items, 'item')}", markup=False, highlight=False)
         for note in getattr(p, "notes", []):
-            out.print(f"  {printable(note)}", markup=False, highlight=False)
+            say.print(f"  {printable(note)}", markup=False, highlight=False)
 
 
 @app.command()
@@ -708,14 +718,18 @@ def _print_checks(format: str) -> None:
 def init(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Where to write the starter config; with --from, the exports to read.", show_default=False),
+        typer.Argument(
+            help="Where to write the config (a .yaml file); with --from, more exports to read may follow.",
+            show_default=False,
+        ),
     ] = None,
     from_exports: Annotated[
-        bool, typer.Option("--from", help="Read these exports and write a config that fits them.")
-    ] = False,
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="With --from: the config to write.")] = Path(
-        "sdbridge.yaml"
-    ),
+        list[Path] | None,
+        typer.Option("--from", help="An export to read (repeat it, or list more after it); writes a config that fits."),
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="With --from: the config to write (default sdbridge.yaml).")
+    ] = None,
     timezone: Annotated[
         str | None, typer.Option("--timezone", help="With --from: the zone the exports' times are in.")
     ] = None,
@@ -726,9 +740,23 @@ def init(
     with --from, a configuration made from your own exports, ready to check.
 
     Examples: sdbridge init; sdbridge init --templates docs/;
-    sdbridge init --from exports/jira.csv exports/cmdb.xlsx --out sdbridge.yaml"""
+    sdbridge init --from exports/jira.csv exports/cmdb.xlsx --out sdbridge.yaml;
+    sdbridge init my.yaml --from exports/jira.csv"""
+    if from_exports and any(str(p).startswith("--") for p in from_exports):  # `--from --out x.yaml`
+        raise ConfigError("give at least one export after --from, e.g. `sdbridge init --from jira.csv`")
     if from_exports:
-        _init_from(paths or [], out_path, force=force, timezone=timezone)
+        # `init my.yaml --from a.csv b.csv`: a .yaml/.yml among the arguments is the config to
+        # write, every other one an export.
+        targets = [p for p in paths or [] if p.suffix.lower() in (".yaml", ".yml")]
+        exports = [*from_exports, *(p for p in paths or [] if p not in targets)]
+        if len(targets) > 1 or (targets and out_path is not None and targets[0] != out_path):
+            raise ConfigError(
+                f"more than one config to write: {', '.join(str(t) for t in [*targets, out_path] if t)}",
+                hint="give the config once: `sdbridge init my.yaml --from export.csv`",
+            )
+        _init_from(
+            exports, out_path or (targets[0] if targets else Path("sdbridge.yaml")), force=force, timezone=timezone
+        )
         return
     path = (paths or [Path("sdbridge.yaml")])[0]
     if paths and len(paths) > 1:
@@ -744,8 +772,10 @@ def init(
             return
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; use --force to overwrite it")
+    from sdbridge.values import local_zone
+
     text = resources.files("sdbridge").joinpath("starter.yaml").read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text.replace("__LOCAL_ZONE__", local_zone()), encoding="utf-8")
     out.print(
         f"wrote {printable(str(path))} — edit the sources, then run: sdbridge check -c {printable(str(path))}",
         markup=False,
@@ -825,15 +855,74 @@ PasswordFileOption = Annotated[
 ]
 
 
-def _shared_store(store: str | None, password_file: Path | None) -> Any:
-    """The store a portfolio or a migration names, seen across its tenants."""
-    from sdbridge.runner import STORE_PASSWORD_ENV, STORE_URL_ENV
+def _doc_pages() -> dict[str, Any]:
+    """The pages installed with sdbridge (`sdbridge/docs/*.md`), by topic."""
+    folder = resources.files("sdbridge").joinpath("docs")
+    return {
+        p.name.removesuffix(".md"): p for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".md")
+    }
+
+
+@app.command()
+@user_errors
+def docs(
+    topic: Annotated[str | None, typer.Argument(help="A topic (see the list); without one, the list.")] = None,
+) -> None:
+    """The documentation installed with sdbridge: the list of topics, or one of them.
+
+    Examples: sdbridge docs; sdbridge docs jira; sdbridge docs cli | less"""
+    import difflib
+
+    from rich.markdown import Markdown
+
+    pages = _doc_pages()
+    if topic is None:
+        from sdbridge.console import Column, fitted_table
+
+        rows = []
+        for name, page in pages.items():
+            text = page.read_text(encoding="utf-8").split("\n")
+            rows.append([name, text[0].removeprefix("# "), next((t for t in text[1:] if t.strip()), "")])
+        out.print(
+            fitted_table(
+                "sdbridge docs TOPIC",
+                [Column("Topic"), Column("Title", flex=1), Column("What it says", flex=2)],
+                rows,
+                out.width,
+            )
+        )
+        return
+    page = pages.get(topic.lower().removesuffix(".md"))
+    if page is None:
+        close = difflib.get_close_matches(topic.lower(), list(pages), n=1, cutoff=0.5)
+        raise ConfigError(
+            f"no page {topic!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint=f"the topics: {', '.join(pages)}",
+        )
+    out.print(Markdown(page.read_text(encoding="utf-8")))
+
+
+def _shared_store(store: str | None, password_file: Path | None, config: Path | None = None) -> Any:
+    """The store a portfolio or a migration names (--store, else $SDBRIDGE_STORE_URL, else the
+    store of the config given with -c), seen across its tenants."""
+    from sdbridge.runner import STORE_PASSWORD_ENV, STORE_URL_ENV, store_location, store_password
     from sdbridge.secrets import read_secret_file
     from sdbridge.store import Store, is_url
 
     location = store or os.environ.get(STORE_URL_ENV)
+    if not location and config is not None:
+        cfg = _load(config)
+        found = store_location(cfg)
+        if is_url(found):
+            password = (
+                read_secret_file(password_file.resolve(), source="store", purpose="opening the store")
+                if password_file is not None
+                else store_password(cfg)
+            )
+            return Store(str(found), password=password)
+        location = str(found)
     if not location:
-        raise ConfigError(f"which store? give --store URL or set {STORE_URL_ENV}")
+        raise ConfigError(f"which store? give --store URL, -c CONFIG or set {STORE_URL_ENV}")
     if not is_url(location):
         if not Path(location).is_file():
             raise ConfigError(f"no store at {location}", hint="give a postgresql:// URL or an existing state.db")
@@ -847,6 +936,9 @@ def _shared_store(store: str | None, password_file: Path | None) -> Any:
 @app.command()
 @user_errors
 def portfolio(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Use this config's store (when no --store is given).")
+    ] = None,
     store: StoreOption = None,
     password_file: PasswordFileOption = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the portfolio files.")] = Path("portfolio"),
@@ -855,14 +947,15 @@ def portfolio(
     """Every tenant of a shared store on one page: conformance per tenant and process, gaps
     and their trend, data age, failed sources, evidence due for review. Reads the store only.
 
-    Example: sdbridge portfolio --store postgresql://sdbridge@db:5432/sdbridge --out portfolio"""
+    Examples: sdbridge portfolio --store postgresql://sdbridge@db:5432/sdbridge --out portfolio;
+    sdbridge portfolio -c sdbridge.yaml"""
     from sdbridge import portfolio as views
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in views.PORTFOLIO_FORMATS]
     if unknown or not formats:
         raise ConfigError(f"unknown format {', '.join(unknown) or '(none)'}; use html, json or csv")
-    with _shared_store(store, password_file) as opened:
+    with _shared_store(store, password_file, config) as opened:
         built = views.build(opened)
     written = views.write(built, out_dir, formats)
     table = Table("tenant", "conformance", "met", "gaps", "change", "data age (h)", "failed sources", box=None)
@@ -934,38 +1027,70 @@ def version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _event(record: logging.LogRecord) -> dict[str, Any] | None:
+    """The structured event a module logged (its message is a JSON object), else None."""
+    message = record.getMessage()
+    if not message.startswith("{"):
+        return None
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 class JsonLines(logging.Formatter):
     """One JSON object per line: the event a module logged (its JSON message merged in), with
-    the time, level and logger. Messages never carry secrets (see sdbridge.secrets)."""
+    the time (ISO 8601, UTC, with its offset), level and logger. Messages never carry secrets
+    (see sdbridge.secrets)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        from datetime import UTC, datetime
+
         data: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
         }
-        message = record.getMessage()
-        try:
-            parsed = json.loads(message)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            data.update(parsed)
+        event = _event(record)
+        if event is not None:
+            data.update(event)
         else:
-            data["message"] = message
+            data["message"] = record.getMessage()
         return json.dumps(data, default=str)
 
 
-def configure_output(*, quiet: bool, verbose: int, log_format: str, no_color: bool) -> None:
-    """Console and logs for this invocation: results on stdout (none with --quiet), problems
-    and logs on stderr; colour off with --no-color or NO_COLOR."""
-    out.quiet = quiet
+class TextLines(logging.Formatter):
+    """A log line for people (-v): the local time, the level, then the event and its fields
+    as `name=value` ("12:03:04 info pull source=jira status=pulled items=151 seconds=0.4")."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from datetime import datetime
+
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        event = _event(record)
+        if event is None:
+            text = record.getMessage()
+        else:
+            name = event.pop("event", record.name.removeprefix("sdbridge."))
+            text = " ".join([str(name), *(f"{k}={_field(v)}" for k, v in event.items())])
+        return f"{when} {record.levelname.lower()} {printable(text)}"
+
+
+def _field(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return json.dumps(text) if " " in text or not text else text
+
+
+def configure_output(*, quiet: int, verbose: int, log_format: str, no_color: bool) -> None:
+    """Console and logs for this invocation: results on stdout (-q: only them; -qq: nothing),
+    problems and logs on stderr; colour off with --no-color or NO_COLOR."""
+    say.quiet = quiet >= 1
+    out.quiet = quiet >= 2
     plain = no_color or bool(os.environ.get("NO_COLOR"))
-    out.no_color = err.no_color = plain
+    out.no_color = say.no_color = err.no_color = plain
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonLines() if log_format == "json" else logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonLines() if log_format == "json" else TextLines())
     logs = logging.getLogger("sdbridge")
     logs.handlers[:] = [handler]
     logs.propagate = False
@@ -985,7 +1110,9 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: Annotated[
+        int, typer.Option("--quiet", "-q", count=True, help="Print only the results (-qq: nothing but errors).")
+    ] = 0,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Log what happens (-vv: more).")] = 0,
     log_format: Annotated[
         str, typer.Option("--log-format", help="text or json (JSON lines on stderr: run, phase, source, counts).")
@@ -1001,7 +1128,7 @@ def _main(
     configure_output(quiet=quiet, verbose=verbose, log_format=log_format, no_color=no_color)
 
 
-GLOBAL_FLAGS = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--no-color", "--debug"}
+GLOBAL_FLAGS = {"-q", "-qq", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--no-color", "--debug"}
 EXIT_INTERNAL = 4
 
 
@@ -1070,9 +1197,34 @@ def _stop_on_signals() -> None:
         signal.signal(signal.SIGINT, stop)
 
 
+NOT_COMMANDS = {
+    "verify": "sdbridge export --verify PACKAGE.zip [--key PUBLIC.pem]",
+    "validate": "sdbridge check (the config is validated by every command)",
+    "report": "sdbridge check -f html,xlsx",
+    "status": "sdbridge history",
+    "runs": "sdbridge history",
+    "sync": "sdbridge pull",
+    "fetch": "sdbridge pull",
+    "comment": "sdbridge push",
+    "package": "sdbridge export",
+    "audit": "sdbridge export",
+    "cron": "sdbridge schedule",
+    "config": "sdbridge init (a new config) or sdbridge mapping (what a config maps)",
+    "help": "sdbridge --help, or sdbridge docs",
+    "doc": "sdbridge docs",
+    "man": "sdbridge docs",
+}
+"""Words people try that are not commands, with the command that does it."""
+
+
 def main() -> None:
     args = global_options_first(sys.argv[1:])
     command = next((a for a in args if not a.startswith("-")), None)
+    if command in NOT_COMMANDS:
+        err.print(
+            f"error: sdbridge has no command {command!r}; use: {NOT_COMMANDS[command]}", markup=False, highlight=False
+        )
+        sys.exit(EXIT_ERROR)
     if command not in ("schedule", "serve"):  # those stop gracefully on SIGTERM themselves
         _stop_on_signals()
     try:

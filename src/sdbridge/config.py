@@ -13,7 +13,8 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -22,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -391,11 +393,56 @@ def _with_line(path: str, lines: dict[str, int], file: Path) -> str:
     return f"{file.name}:{line}: {path}" if line else f"{file.name}: {path}"
 
 
+def _step(kind: Any, part: int | str) -> Any:
+    """The type found one step into `kind` along an error location: a field of a model, the
+    item of a list, the value of a dict, the member of a tagged union."""
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, UnionType):
+        if isinstance(part, str):  # a union tag (`csv`, `jira`): the member tagged so
+            for member in args:
+                if get_origin(member) is Annotated and any(
+                    isinstance(a, Tag) and a.tag == part for a in get_args(member)[1:]
+                ):
+                    return get_args(member)[0]
+        models = [a for a in args if a is not type(None)]
+        return _step(models[0], part) if len(models) == 1 else None
+    if isinstance(part, int):
+        return args[0] if origin in (list, tuple) and args else None
+    if origin is dict:
+        return args[1]
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        field = kind.model_fields.get(part)
+        return field.annotation if field is not None else None
+    return None
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the config allows where an unknown one (`loc`) was written."""
+    kind: Any = Config
+    for part in loc[:-1]:
+        kind = _step(kind, part)
+        if kind is None:
+            return []
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return []
+    return [f.alias or name for name, f in kind.model_fields.items()]
+
+
 def _pydantic_problems(exc: ValidationError, lines: dict[str, int], file: Path) -> list[str]:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
         path = _loc_to_path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            known = _known_keys(error["loc"])
+            close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1, cutoff=0.6)
+            message = "not a key sdbridge knows here" + (
+                f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(known)})" if known else ""
+            )
         if error["type"] == "union_tag_invalid":
             ctx = error.get("ctx", {})
             message = f"unknown source type {ctx.get('tag')!r}; known types: {', '.join(known_types())}"

@@ -215,8 +215,9 @@ def manifest_digest(manifest: dict) -> str:
 SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/usr", "/boot")
 
 
-def check_target(path: Path) -> None:
-    """Refuse a package path that is a folder, a device or inside a system folder."""
+def check_target(path: Path, *, force: bool = False) -> None:
+    """Refuse a package path that is a folder, a device or inside a system folder, and one
+    that exists unless `force` (a package handed to an auditor is never replaced unasked)."""
     resolved = path.expanduser().resolve()
     if resolved.is_dir():
         raise ExportError(f"{path} is a folder", hint="give the path of the .zip to write, e.g. audit.zip")
@@ -224,6 +225,8 @@ def check_target(path: Path) -> None:
         raise ExportError(f"{path} is not a regular file", hint="give the path of the .zip to write")
     if any(str(resolved) == folder or str(resolved).startswith(folder + "/") for folder in SYSTEM_FOLDERS):
         raise ExportError(f"{path} is inside a system folder", hint="write the package to your own folder")
+    if resolved.exists() and not force:
+        raise ExportError(f"{path} exists", hint="use --force to replace it, or give another --out")
 
 
 def _member_info(name: str) -> zipfile.ZipInfo:
@@ -244,8 +247,8 @@ ZIP_LEVEL = 1
 def write_package(members: Iterable[tuple[str, bytes | Chunks]], path: Path) -> Path:
     """Write the members into a ZIP at `path` (atomically). Compression runs in a writer
     thread (zlib releases the GIL) while the next chunk is made; a failure on either side
-    leaves no package."""
-    check_target(path)
+    leaves no package. Whether an existing package may be replaced is the caller's to say."""
+    check_target(path, force=True)
 
     def pieces() -> Iterator[str | bytes | memoryview | pa.Buffer]:
         """The members as one stream: a name opens a member, the chunks after it fill it."""

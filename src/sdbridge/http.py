@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import logging
 import random
 import socket
 import threading
@@ -37,6 +39,8 @@ import urllib3.connection
 
 from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError, RetriableSourceError, UnansweredWriteError
+
+log = logging.getLogger("sdbridge.http")
 
 T = TypeVar("T")
 RETRIABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -333,11 +337,27 @@ def cap_answers(session: requests.Session, *, source: str, timeout: float, limit
     send = session.send
 
     def timed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        _DEADLINE.until = time.monotonic() + timeout
+        _DEADLINE.until = started = time.monotonic()
+        _DEADLINE.until += timeout
+        answer: requests.Response | None = None
         try:
-            return send(request, **kwargs)
+            answer = send(request, **kwargs)
+            return answer
         finally:
             _DEADLINE.until = None
+            if log.isEnabledFor(logging.DEBUG):  # -vv: each request, its answer and how long it took
+                log.debug(
+                    json.dumps(
+                        {
+                            "event": "request",
+                            "source": source,
+                            "method": request.method,
+                            "url": safe_url(request.url),
+                            "status": answer.status_code if answer is not None else None,
+                            "seconds": round(time.monotonic() - started, 3),
+                        }
+                    )
+                )
 
     session.send = timed_send  # type: ignore[method-assign]
 

@@ -31,7 +31,7 @@ from sdbridge.locales import detect_language, header_key, value_key
 from sdbridge.mapping.engine import ColumnResolver
 from sdbridge.mapping.recognise import Recognition, recognise
 from sdbridge.mapping.transforms import wanted_values
-from sdbridge.values import blank_mask, is_list_column, parse_datetimes
+from sdbridge.values import blank_mask, is_list_column, local_zone, parse_datetimes
 
 FILE_PRESETS = (
     "jira-csv",
@@ -446,7 +446,7 @@ def render(proposals: list[Proposal], out: Path, *, timezone: str | None = None)
         lines.extend(f"  # {_comment(c)}" for c in p.comments)
         lines.extend(f"  # unsure: {_comment(d)}" for d in p.unsure)
         if not timezone:
-            lines.append("  # timezone: Europe/Oslo   # the zone of the user who exported it (default UTC)")
+            lines.append(f"  # timezone: {local_zone()}   # the zone of the user who exported it (default UTC)")
         body = yaml.safe_dump([source], sort_keys=False, allow_unicode=True, width=100)
         lines.extend(f"  {line}" for line in body.rstrip("\n").split("\n"))
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,31 +279,48 @@ def annotate_ages(assessment: Assessment, store: Store, now: datetime) -> None:
     assessment.findings = findings.assign(first_seen=first.to_numpy(), age_days=age.to_numpy())
 
 
-def check_with_store(config: Config, *, run_id: str | None = None) -> tuple[CheckResult, list[str]]:
-    """`sdbridge check`: offline; uses the store when there is one."""
+def check_with_store(
+    config: Config, *, run_id: str | None = None, record: bool = False
+) -> tuple[CheckResult, list[str]]:
+    """`sdbridge check`: offline; uses the store when there is one. With `record`, the check
+    is kept in the history as a run of its own (trigger `check`), so the run id its reports
+    carry is one `history --run`, `push --run` and `export --run` find. A replay of a past run
+    (`run_id`) is never kept: its id is that run's, marked `-replay`."""
     if not has_store(config):
         if run_id:
             raise SdbridgeError(
                 f"no store at {store_location(config)}; nothing to replay", hint="run `sdbridge run` first"
             )
         return check(config), []
-    with open_store(config) as store:
+    with open_store(config) as store, store.run_lock() if record and not run_id else nullcontext():
         raw, notes = stored_raw(config, store, run_id=run_id)
         checking = time.monotonic()
-        result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else None)
-        event(
-            "check",
-            run_id=result.assessment.run_id,
-            records=result.assessment.summary.records,
-            gaps=result.assessment.summary.gaps,
-            seconds=round(time.monotonic() - checking, 3),
-        )
-        if not run_id:
-            now = result.assessment.generated_at
-            last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
-            _annotate_sources(result.assessment, store, last, now)
-            annotate_ages(result.assessment, store, now)
-            result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
+        now = datetime.now(UTC)
+        new_id = None if run_id else new_run_id(now)
+        if new_id and record:
+            store.start_run(new_id, "check")
+        try:
+            result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else new_id, now=now)
+            event(
+                "check",
+                run_id=result.assessment.run_id,
+                records=result.assessment.summary.records,
+                gaps=result.assessment.summary.gaps,
+                seconds=round(time.monotonic() - checking, 3),
+            )
+            if not run_id:
+                last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
+                _annotate_sources(result.assessment, store, last, now)
+                annotate_ages(result.assessment, store, now)
+                result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
+            if new_id and record:
+                assessment = result.assessment
+                store.save_assessment(new_id, assessment.model_dump(mode="json"), assessment.findings)
+                store.end_run(new_id, "ok" if all(s.healthy for s in assessment.sources) else "partial")
+        except BaseException as exc:
+            if new_id and record:
+                store.end_run(new_id, *ended_by(exc))
+            raise
     return result, notes
 
 

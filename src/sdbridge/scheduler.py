@@ -40,13 +40,14 @@ def trigger_for(job: ScheduleJob, timezone: tzinfo) -> Any:
     return IntervalTrigger(seconds=job.interval_seconds, timezone=timezone)
 
 
-def run_job(config: Config, job: ScheduleJob) -> None:
-    """One scheduled run; a user error (bad file, source down) is logged, not raised, so the
-    service keeps going and tries again at the next fire time."""
+def run_job(config: Config, job: ScheduleJob, trigger: str | None = None) -> None:
+    """One scheduled run (recorded as `schedule:<job>`, or as `trigger`: `run-now:<job>` for
+    the run `--run-now` starts); a user error (bad file, source down) is logged, not raised,
+    so the service keeps going and tries again at the next fire time."""
     from sdbridge.runner import run_once
 
     try:
-        run_once(config, trigger=f"schedule:{job.name}", full=job.full)
+        run_once(config, trigger=trigger or f"schedule:{job.name}", full=job.full)
     except SdbridgeError as exc:
         log.error(json.dumps({"event": "run", "job": job.name, "status": "failed", "error": str(exc)}))
 
@@ -96,7 +97,13 @@ def serve(config: Config, *, run_now: bool = False) -> None:
     signal.signal(signal.SIGINT, stop)
     if run_now:
         first = config.schedule.jobs[0]
-        scheduler.add_job(run_job, args=(config, first), id=f"{first.name}-now", name="run-now", max_instances=1)
+        scheduler.add_job(
+            run_job,
+            args=(config, first, f"run-now:{first.name}"),
+            id=f"{first.name}-now",
+            name="run-now",
+            max_instances=1,
+        )
     for job in scheduler.get_jobs():
         log.info(json.dumps({"event": "scheduled", "job": job.name, "next": _next_fire(job)}))
     scheduler.start()  # returns once stop() has shut the scheduler down

@@ -473,6 +473,14 @@ class Store:
                 hint="use postgresql://USER@HOST:PORT/DATABASE, or `store.path` for a SQLite file",
             )
         parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            import psycopg  # noqa: F401 - SQLAlchemy imports it late, with a traceback of its own
+        except ImportError:
+            raise StoreError(
+                f"the store {self.where} is PostgreSQL, and the PostgreSQL driver (psycopg) is not installed",
+                hint="install the `postgresql` extra: pip install 'sdbridge[postgresql]' "
+                "(or leave out store.url and $SDBRIDGE_STORE_URL to use a SQLite file)",
+            ) from None
         if password is not None:
             parsed = parsed.set(password=password)
         # A run holds two connections: one for its statements (used one at a time, kept in

@@ -8,7 +8,9 @@ or bool column. Every function here works on whole columns.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,6 +51,24 @@ def check_timezone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
+
+
+def local_zone() -> str:
+    """This machine's time zone as an IANA name: $TZ, else /etc/timezone, else the zone file
+    /etc/localtime links to; UTC when none of them names a zone Python knows."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            candidates.append(link.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        if name and not name.startswith("/"):
+            with contextlib.suppress(ValueError):
+                return check_timezone(name)
+    return "UTC"
+
 
 CREDENTIAL_PARAMETERS = {"token", "private_token", "access_token", "api_key", "apikey", "key", "password", "secret"}
 

@@ -70,12 +70,12 @@ def test_offline_commands_run_without_the_token_and_pull_names_the_variable(fake
     assert "SDB_JIRA_TOKEN is not set" in pulled.output and TOKEN not in pulled.output
 
 
-def test_quiet_prints_nothing_and_json_logs_parse(demo_workspace):
+def test_quieter_prints_nothing_and_json_logs_parse(demo_workspace):
     folder = demo_workspace.parent
-    quiet = sdbridge("run", "-q", cwd=folder)  # global options after the command work too
+    quiet = sdbridge("run", "-qq", cwd=folder)  # global options after the command work too
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == "" and quiet.stderr == ""
-    logged = sdbridge("--log-format", "json", "-q", "run", cwd=folder)
+    logged = sdbridge("--log-format", "json", "-qq", "run", cwd=folder)
     assert logged.returncode == 0 and logged.stdout == ""
     lines = [json.loads(line) for line in logged.stderr.splitlines()]
     events = {line["event"] for line in lines}

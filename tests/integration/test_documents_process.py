@@ -130,7 +130,7 @@ def test_templates_start_every_item_missing_and_are_recognised(tmp_path):
 def test_documents_are_stored_and_skipped_when_unchanged(demo):
     first = runner.invoke(app, ["pull", "-c", str(demo)])
     second = runner.invoke(app, ["pull", "-c", str(demo)])
-    assert first.exit_code == 0 and "documents: pulled 13 item(s)" in first.output
+    assert first.exit_code == 0 and "documents: pulled 13 items" in first.output
     assert "documents: unchanged since the last pull" in second.output
     replay = runner.invoke(app, ["check", "-c", str(demo), "--out", str(demo.parent / "r")])
     assert replay.exit_code == 0

@@ -199,7 +199,7 @@ def test_documents_can_live_in_a_gitlab_repository(fake, tmp_path):
     assert "docs (not pulled)" in check_first.output
     first = runner.invoke(app, ["pull", "-c", str(config)])
     assert first.exit_code == 0, first.output
-    assert "docs: pulled 13 item(s)" in first.output
+    assert "docs: pulled 13 items" in first.output
     raw_reads = fake.count(r"/repository/files/.+/raw")
     assert raw_reads == 13  # README.md outside the folder is not read
     again = runner.invoke(app, ["pull", "-c", str(config)])

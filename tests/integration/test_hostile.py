@@ -643,10 +643,14 @@ def test_init_never_writes_its_config_over_a_device_or_a_fifo(tmp_path, which):
     assert os.stat(target).st_mode == before  # still the device or the pipe
 
 
-def test_sigterm_while_reports_are_written_leaves_the_last_set_whole_and_the_run_interrupted(demo_workspace):
-    """SIGTERM after the first report of the new run was written (a fault point sends it, so
-    the test waits on no clock): the folder still holds the previous run's reports, all of
-    them, no hidden temporary files, and the run is recorded as interrupted."""
+@pytest.mark.parametrize(("signal_name", "code", "said"), [("sigterm", 143, "SIGTERM"), ("sigint", 130, "Ctrl-C")])
+def test_a_stop_while_reports_are_written_leaves_the_last_set_whole_and_the_run_interrupted(
+    demo_workspace, signal_name, code, said
+):
+    """SIGTERM (an orchestrator) or SIGINT (Ctrl-C) after the first report of the new run was
+    written (a fault point sends it, so the test waits on no clock): the folder still holds
+    the previous run's reports, all of them, no hidden temporary files, and the run is
+    recorded as interrupted."""
     folder = demo_workspace.parent
     first = subprocess.run(
         [sys.executable, "-m", "sdbridge", "-q", "run", "--out", "r"], cwd=folder, capture_output=True, text=True
@@ -658,10 +662,10 @@ def test_sigterm_while_reports_are_written_leaves_the_last_set_whole_and_the_run
         cwd=folder,
         capture_output=True,
         text=True,
-        env={**os.environ, "SDBRIDGE_FAULT": "sigterm:writing-reports"},
+        env={**os.environ, "SDBRIDGE_FAULT": f"{signal_name}:writing-reports"},
     )
-    assert stopped.returncode == 143, stopped.stderr
-    assert "interrupted (SIGTERM)" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert stopped.returncode == code, stopped.stderr
+    assert f"interrupted ({said})" in stopped.stderr and "Traceback" not in stopped.stderr
     assert {p.name: p.read_bytes() for p in (folder / "r").iterdir()} == before  # nothing of the new run
     history = subprocess.run(
         [sys.executable, "-m", "sdbridge", "history", "--format", "json"], cwd=folder, capture_output=True, text=True

@@ -261,7 +261,7 @@ def test_a_full_pull_of_a_thousand_issues_is_at_the_request_minimum(tmp_path):
         minimum = math.ceil(1000 / 100) + math.ceil(1000 / 1000) + 3
         assert server.count("/search/jql") == 10 and server.count("/changelog/bulkfetch") == 1
         assert len(server.requests) <= 1.2 * minimum, sorted({p for _, p, _ in server.requests})
-        assert "pulled 1000 item(s)" in result.output
+        assert "pulled 1000 items" in result.output
     finally:
         server.stop()
 
@@ -272,7 +272,7 @@ def test_a_retry_wait_says_what_it_waits_for_and_how_long(fake, tmp_path):
     result = runner.invoke(app, ["pull", "-c", str(config_path)])
     assert result.exit_code == 0, result.output
     assert "jira: HTTP 429, waiting 1 s (Retry-After) before searching issues" in result.output
-    quiet = runner.invoke(app, ["-q", "pull", "-c", str(config_path)])
+    quiet = runner.invoke(app, ["-qq", "pull", "-c", str(config_path)])
     assert quiet.exit_code == 0 and quiet.output == ""
 
 

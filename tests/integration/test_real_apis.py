@@ -326,7 +326,7 @@ def test_gitlab_documents_page_the_tree_by_keyset_and_a_missing_folder_is_named(
 
     write("docs/gov")
     pulled = runner.invoke(app, ["pull", "-c", str(config)])
-    assert pulled.exit_code == 0 and "docs: pulled 130 item(s)" in pulled.output, pulled.output
+    assert pulled.exit_code == 0 and "docs: pulled 130 items" in pulled.output, pulled.output
     trees = [q for p, q in gitlab.requests if p.endswith("/repository/tree")]
     assert len(trees) == 7 and all(q.get("pagination") == "keyset" for q in trees)  # 20 a page (GitLab's default)
     write("docs/nowhere")

@@ -53,7 +53,7 @@ def test_two_runs_on_unchanged_inputs_agree_and_the_second_skips_the_files(works
     second = sdbridge("run", "-c", "sdbridge.yaml", "--out", "r2", cwd=workspace)
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
-    assert "jira: pulled 151 item(s)" in first.stdout
+    assert "jira: pulled 151 items" in first.stdout
     assert "jira: unchanged since the last pull, skipped" in second.stdout
     assert findings_of(workspace / "r1") == findings_of(workspace / "r2")
     with Store(workspace / ".sdbridge" / "state.db") as store:
@@ -91,7 +91,7 @@ def test_a_run_killed_between_snapshot_and_cursor_loses_and_duplicates_nothing(w
         assert store.cursor("jira") == {}
     recovered = sdbridge("run", "-c", "sdbridge.yaml", "--out", "after", cwd=workspace, env=env)
     assert recovered.returncode == 0, recovered.stderr
-    assert "jira: pulled 151 item(s)" in recovered.stdout
+    assert "jira: pulled 151 items" in recovered.stdout
     with opened() as store:
         names = sorted(s.name for s in load_config(workspace / "sdbridge.yaml").sources)
         assert store.execute("SELECT source, COUNT(*) FROM table_snapshots GROUP BY source ORDER BY source") == [

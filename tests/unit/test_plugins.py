@@ -140,7 +140,7 @@ def test_a_plugin_item_source_is_pulled_checked_run_and_pushed(plugin, write, tm
     )
     pulled = runner.invoke(app, ["pull", "-c", str(config)])
     assert pulled.exit_code == 0, pulled.output
-    assert "itsm: pulled 2 item(s)" in pulled.output
+    assert "itsm: pulled 2 items" in pulled.output
     checked = runner.invoke(app, ["check", "-c", str(config), "--out", str(tmp_path / "r")])
     assert checked.exit_code == 0, checked.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())

@@ -61,7 +61,7 @@ def test_each_check_declares_what_it_reads_and_says_it_in_words():
         assert len(rule.description()) > 40
 
 
-def test_the_readme_table_is_generated_from_the_declarations():
+def test_the_documented_table_is_generated_from_the_declarations():
     import importlib.util
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "make_readme_checks.py"
@@ -69,6 +69,6 @@ def test_the_readme_table_is_generated_from_the_declarations():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = module.README.read_text(encoding="utf-8")
-    assert module.render(text) == text, "README is stale: run `python scripts/make_readme_checks.py`"
+    assert module.render(text) == text, "the checks page is stale: run `python scripts/make_readme_checks.py`"
     for check_id in REGISTRY:
         assert f"`{check_id}`" in text

@@ -328,7 +328,8 @@ class GitLabConnector:
                     "read from the GraphQL answer (no id); skipped"
                 )
             pages += 1
-            progress.update(f"pulling {self.source.name}: {what} of {path}, {len(nodes):,} so far")
+            progress.update(f"pulling {self.source.name}: {what} of {path}")
+            progress.count(len(nodes), None, what)
             paging = connection.get("pageInfo")
             info: dict[str, Any] = paging if isinstance(paging, dict) else {}
             if info.get("hasNextPage") is not True:

@@ -172,7 +172,8 @@ class GitLabClient:
                     return
             count += 1
             if count % 100 == 0:
-                progress.update(f"pulling {self.name}: {what}, {count:,} so far")
+                progress.update(f"pulling {self.name}: {what}")
+                progress.count(count, None, "items")
             if count > self.max_items:  # a server that pages without end stops here
                 raise FatalSourceError(
                     f"source {self.name!r}: {what}: still paging after {self.max_items} items",

@@ -163,7 +163,7 @@ class JiraConnector:
                 return issues
             seen_ids.update(i.get("id") for i in fresh)
             issues.extend(fresh)
-            progress.update(f"pulling {self.source.name}: {len(issues):,} issues")
+            progress.count(len(issues), None, "issues")
             token = page.get("nextPageToken")
             if not token or page.get("isLast") or token in seen_tokens:
                 return issues
@@ -230,7 +230,7 @@ class JiraConnector:
                 )
                 break
             issues.extend(batch)
-            progress.update(f"pulling {self.source.name}: {count_from + len(issues):,} issues")
+            progress.count(count_from + len(issues), int(page.get("total", 0)) or None, "issues")
             start += len(batch)
             total = int(page.get("total", 0))
             if not batch or start >= total:
@@ -258,7 +258,8 @@ class JiraConnector:
         found: dict[str, list[dict]] = {}
         for start in range(0, len(ids), BULK_CHANGELOG_ISSUES):
             chunk = ids[start : start + BULK_CHANGELOG_ISSUES]
-            progress.update(f"pulling {self.source.name}: changelogs of {start:,} of {len(ids):,} issues")
+            progress.update(f"pulling {self.source.name}: changelogs")
+            progress.count(start, len(ids), "issues")
             token: str | None = None
             seen: set[str] = set()
             while True:

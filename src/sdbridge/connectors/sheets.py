@@ -86,7 +86,11 @@ def read_sheet(path: Path, choose: Callable[[list[str]], str], header_row: int |
         name = choose(book.sheetnames)
         worksheet = book[name]
         worksheet.reset_dimensions()  # trust the cells, not the sheet's claim about its size
-        return name, _collect(worksheet.iter_rows(), header_row)
+        rows = worksheet.iter_rows()
+        try:
+            return name, _collect(rows, header_row)
+        finally:
+            rows.close()  # a sheet refused half-way leaves no part of the file open
     finally:
         book.close()
 

@@ -196,7 +196,9 @@ def _json_batches(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
         text = batch.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n")
         return (text.replace("\\/", "/").replace("\n", ITEM_SEPARATOR) + ("" if last else ITEM_SEPARATOR)).encode()
 
-    yield from in_order(encoded, range(0, len(frame), JSON_BATCH))
+    for start, chunk in zip(range(0, len(frame), JSON_BATCH), in_order(encoded, range(0, len(frame), JSON_BATCH))):
+        yield chunk
+        progress.count(min(start + JSON_BATCH, len(frame)), len(frame), "rows")
 
 
 def _json_chunks(head: str, frame: pd.DataFrame, close: tuple[str, str]) -> Iterator[bytes | memoryview]:
@@ -317,7 +319,11 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[pa.Buffer]:
         pacsv.write_csv(numbered[1], sink, write_options=options)
         return sink.getvalue()
 
-    yield from in_order(written, enumerate(batches))
+    done = 0
+    for batch, chunk in zip(batches, in_order(written, enumerate(batches))):
+        yield chunk
+        done += batch.num_rows
+        progress.count(done, table.num_rows, "rows")
 
 
 def dump_csv(frame: pd.DataFrame, target: Path | BinaryIO) -> None:

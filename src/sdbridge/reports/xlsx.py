@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
+from sdbridge import progress
 from sdbridge.assessment import Assessment
 from sdbridge.files import atomic_write
 from sdbridge.reports import neutralise, web_link
@@ -37,6 +38,8 @@ FILLS = {
 MAX_SHEET_ROWS = 100_000
 """Rows per sheet: beyond this a workbook is neither quick to write nor usable; the records
 with gaps come first, and the sheet says where the rest are (CSV, JSON, the audit package)."""
+COUNT_EVERY = 5_000
+"""Rows between two updates of the progress display."""
 MAX_LINKS = 65_000
 """Excel holds at most 65,530 links a sheet: past this, ticket ids are plain text."""
 MAX_CELL_TEXT = 32_767
@@ -238,7 +241,10 @@ def _work_products(book: Any, formats: dict[str, Any], assessment: Assessment) -
         )
         gaps = frame[items].isin(["missing", "invalid"]).any(axis=1) if items else frame.index.isna()
         ordered = pd.concat([frame[gaps], frame[~gaps]]) if len(frame) > MAX_SHEET_ROWS else frame
-        for row in ordered.head(MAX_SHEET_ROWS).itertuples(index=False):
+        shown = min(len(ordered), MAX_SHEET_ROWS)
+        for at, row in enumerate(ordered.head(MAX_SHEET_ROWS).itertuples(index=False)):
+            if at % COUNT_EVERY == 0:
+                progress.count(at, shown, f"{wp_id} records")
             values = list(row)  # record id, source, title, url, then one status per item
             statuses = [str(v) for v in values[4:]]
             sheet.link(0, values[3], safe(values[0]))
@@ -309,6 +315,8 @@ def _findings(book: Any, formats: dict[str, Any], assessment: Assessment) -> Non
     raw_urls = findings["url"].tolist()
     write, wrap = sheet.sheet.write, formats["wrap"]
     for at, values in enumerate(zip(*cells)):
+        if at % COUNT_EVERY == 0:
+            progress.count(at, len(findings), "findings")
         for column, value in enumerate(values):
             if value is None:
                 continue
