@@ -27,15 +27,14 @@ FIRST = 3
 
 
 def fix_first(assessment: Assessment) -> list[FixFirst]:
-    findings = assessment.findings
-    fixable = ~assessment.unsourced_mask() if len(findings) else np.zeros(0, dtype=bool)
+    findings = _Findings(assessment)
     checks = {c.id: c for c in assessment.process_checks}
     entries = []
     for requirement in assessment.requirements:
         if not requirement.in_variation or requirement.status == "met":
             continue
         blockers = [
-            *_gap_blockers(assessment, requirement, fixable),
+            *_gap_blockers(findings, requirement),
             *_setup_blockers(assessment, requirement),
             *_check_blockers(checks[c] for c in requirement.checks if c in checks),
         ]
@@ -52,19 +51,59 @@ def fix_first(assessment: Assessment) -> list[FixFirst]:
                 setup=sum(b.setup for b in blockers),
                 summary=summary(blockers),
                 blockers=blockers,
-                first=_first_findings(findings, requirement.work_products, fixable) if gaps else [],
+                first=findings.first(requirement.work_products) if gaps else [],
             )
         )
     return sorted(entries, key=lambda e: (e.setup > 0, e.work, e.requirement))
 
 
-def _gap_blockers(assessment: Assessment, requirement: RequirementResult, fixable: np.ndarray) -> list[Blocker]:
-    findings = assessment.findings
-    if findings.empty:
-        return []
+class _Findings:
+    """The fixable findings (those an export can provide) by work product, read once: a
+    million findings are a few array passes, not one per requirement."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        frame = assessment.findings
+        self.frame = frame
+        fixable = ~assessment.unsourced_mask() if len(frame) else np.zeros(0, dtype=bool)
+        codes, names = pd.factorize(frame["work_product"]) if len(frame) else (np.zeros(0, dtype=np.intp), [])
+        self.codes = np.where(fixable, codes, -1)
+        self.index = {str(name): n for n, name in enumerate(names)}
+        self.counts = np.bincount(self.codes[self.codes >= 0], minlength=len(self.index))
+        if len(frame):
+            high = is_in(frame["severity"], ["high"])
+            age = frame["age_days"].fillna(0).to_numpy(dtype=float) if "age_days" in frame else np.zeros(len(frame))
+            # one key: high severity before any medium one, then the older first
+            self.rank = np.where(high, 1e9, 0.0) + age
+
+    def count(self, wp: str) -> int:
+        at = self.index.get(wp)
+        return int(self.counts[at]) if at is not None else 0
+
+    def first(self, work_products: list[str]) -> list[dict[str, Any]]:
+        """The first findings to fix among these work products: high severity, then the
+        oldest; ties keep the findings' order. Only these rows become Python objects."""
+        wanted = [self.index[w] for w in work_products if w in self.index]
+        at = np.flatnonzero(np.isin(self.codes, wanted))
+        if not len(at):
+            return []
+        rank = self.rank[at]
+        if len(at) > FIRST:  # the FIRST largest keys, in O(n): all above the cut, then ties in order
+            cut = np.partition(rank, len(rank) - FIRST)[len(rank) - FIRST]
+            above = np.flatnonzero(rank > cut)
+            ties = np.flatnonzero(rank == cut)[: FIRST - len(above)]
+            keep = np.concatenate([above, ties])
+            at, rank = at[keep], rank[keep]
+        order = np.lexsort((at, -rank))[:FIRST]
+        return [
+            {c: plain(getattr(row, c, None)) for c in FINDING_COLUMNS}
+            for row in self.frame.iloc[at[order]].itertuples()
+        ]
+
+
+def _gap_blockers(findings: _Findings, requirement: RequirementResult) -> list[Blocker]:
     blockers = []
     for wp in requirement.work_products:
-        count = int((is_in(findings["work_product"], [wp]) & fixable).sum())
+        count = findings.count(wp)
         if count:
             blockers.append(Blocker(kind="gaps", text=f"{plural(count, 'gap')} in {wp}", count=count, work_product=wp))
     return blockers
@@ -126,16 +165,6 @@ def summary(blockers: list[Blocker]) -> str:
         parts.append(f"no records in {', '.join(str(w) for w in empty)}")
     parts += [b.text for b in blockers if b.kind in ("not_in_export", "not_evaluated")]
     return " + ".join(parts)
-
-
-def _first_findings(findings: pd.DataFrame, work_products: list[str], fixable: np.ndarray) -> list[dict[str, Any]]:
-    """The first findings to fix among these work products: high severity, then the oldest;
-    stable, so ties keep the findings' order. Only these rows become Python objects."""
-    at = np.flatnonzero(is_in(findings["work_product"], work_products) & fixable)
-    low = ~is_in(findings["severity"], ["high"])[at]
-    age = findings["age_days"].fillna(0).to_numpy(dtype=float)[at] if "age_days" in findings else np.zeros(len(at))
-    order = np.lexsort((-age, low))[:FIRST]
-    return [{c: plain(getattr(row, c, None)) for c in FINDING_COLUMNS} for row in findings.iloc[at[order]].itertuples()]
 
 
 def start_with(entry: FixFirst, n: int = FIRST) -> str:
