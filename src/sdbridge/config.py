@@ -192,6 +192,22 @@ class ScheduleConfig(_Model):
         return raw
 
 
+class LiveConfig(_Model):
+    """`sdbridge serve`: how deliveries are collapsed, queued and evaluated."""
+
+    collapse_seconds: float = Field(default=2.0, ge=0, le=300)
+    """Deliveries for one ticket within this window are one evaluation."""
+    workers: int = Field(default=4, ge=1, le=64)
+    """Tickets evaluated at once (each reads its ticket and writes at most its comment and label)."""
+    max_pending: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Tickets waiting at most; past it a delivery is answered 503 with Retry-After (the tracker
+    sends it again)."""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """The largest delivery accepted (413 past it)."""
+    seen_deliveries: int = Field(default=100_000, ge=100, le=10_000_000)
+    """Delivery ids remembered to drop redeliveries."""
+
+
 class Config(_Model):
     version: Literal[1] = 1
     tenant: str = DEFAULT_TENANT
@@ -215,6 +231,7 @@ class Config(_Model):
     store: StoreConfig = Field(default_factory=StoreConfig)
     process: ProcessConfig = Field(default_factory=ProcessConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
     path: Path | None = Field(default=None, exclude=True)
     """The file this config was read from; relative paths are resolved against its folder."""
 

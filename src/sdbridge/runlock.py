@@ -136,3 +136,58 @@ class AdvisoryLock:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+TICKET_STRIPES = 256
+"""Lock files a SQLite store's ticket locks are spread over (a ticket maps to one of them)."""
+
+
+class TicketLocks:
+    """One writer per ticket at a time, across processes: the nightly push and `sdbridge
+    serve` (and several replicas of it) never write the same ticket's comment at once.
+
+    On a SQLite store, an exclusive `flock` on one of `TICKET_STRIPES` files beside it (a
+    ticket hashes to a stripe: tickets sharing one wait for each other, briefly; the kernel
+    drops the lock of a process that dies). On PostgreSQL, a transaction-level advisory lock
+    on a connection of its own pool, released by the server when the holder's session ends.
+    A lock is waited for (a push of one ticket takes a few requests), never refused."""
+
+    def __init__(self, store_path: Path | None, engine: Any = None) -> None:
+        self.folder = store_path.with_name(store_path.name + ".tickets") if store_path is not None else None
+        self.engine = engine
+
+    @staticmethod
+    def key(tenant: str, source: str, ticket: str) -> int:
+        import hashlib
+
+        name = f"sdbridge ticket {tenant}\x00{source}\x00{ticket}"
+        return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+    def hold(self, tenant: str, source: str, ticket: str) -> Any:
+        from contextlib import contextmanager
+
+        key = self.key(tenant, source, ticket)
+
+        @contextmanager
+        def held() -> Any:
+            if self.folder is not None:
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(self.folder / f"{key % TICKET_STRIPES:03d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    yield
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+                return
+            import sqlalchemy as sa
+
+            with self.engine.connect() as conn, conn.begin():
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                yield
+
+        return held()
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()

@@ -27,7 +27,7 @@ import pandas as pd
 from sdbridge import progress, registry
 from sdbridge.assessment import Assessment
 from sdbridge.config import Config
-from sdbridge.connectors.base import ROW, FileConnector, RawTable
+from sdbridge.connectors.base import FileConnector, RawTable, item_table
 from sdbridge.errors import Interrupted, SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports import write_reports
@@ -225,16 +225,7 @@ def stored_raw(
                 )
         elif store.cursor(source.name).get("last_ok_at"):
             as_of = past_run.as_of if past_run else None
-            items = store.items(source.name, as_of=as_of)
-            frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
-            raw[source.name] = RawTable(
-                source=source.name,
-                frame=frame,
-                columns={},
-                location=source.location,
-                fetched_at=datetime.now(UTC),
-                kind="json",
-            )
+            raw[source.name] = item_table(source.name, source.location, store.items(source.name, as_of=as_of))
     return raw, notes
 
 

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sdbridge.errors import ConfigError
 from sdbridge.files import NotARegularFile, read_bounded
 
-SECRET_KEYS = ("token", "password")
+SECRET_KEYS = ("token", "password", "secret")
 """Config keys whose `${VAR}` may stay unresolved until used."""
 _REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _FILE = re.compile(r"^\$\{file:(.+)\}$")

@@ -51,6 +51,15 @@ class PushConfig(_Model):
     summary: PushSummaryConfig = Field(default_factory=PushSummaryConfig)
 
 
+class WebhookConfig(_Model):
+    """Live mode (`sdbridge serve`): how deliveries of this source's tracker are trusted."""
+
+    secret: SecretStr | None = None
+    """The webhook's shared secret: Jira signs every delivery with it (HMAC-SHA256 in
+    `X-Hub-Signature`), GitLab sends it in `X-Gitlab-Token`. Use ${JIRA_WEBHOOK_SECRET} or
+    `secret_file:`; without one, every delivery to this source is refused."""
+
+
 class SourceBase(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     preset: str | None = None
@@ -263,6 +272,7 @@ class JiraSourceConfig(SourceBase):
     approvals: bool = False
     approval_issue_types: tuple[str, ...] = ("Change", "Change Request", "Normal Change", "Emergency Change")
     assets: JiraAssetsConfig | None = None
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
@@ -335,6 +345,7 @@ class GitLabSourceConfig(SourceBase):
     """Pages read at most from one listing (a server that pages without end stops here)."""
     overlap_minutes: int = Field(default=15, ge=0)
     full_every_days: int | None = Field(default=7, ge=1)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(default=30.0, gt=0)
 

@@ -342,6 +342,7 @@ class Store:
                 hint="use 1-63 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit",
             )
         self.tenant = tenant
+        self._tickets: Any = None
         self.path: Path | None = None
         if is_url(location):
             self.where = display_url(str(location))
@@ -516,6 +517,8 @@ class Store:
             )
 
     def close(self) -> None:
+        if self._tickets is not None:
+            self._tickets.close()
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -620,6 +623,20 @@ class Store:
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return self._version(conn)
+
+    def ticket_lock(self, source: str, ticket: str) -> Any:
+        """Hold one ticket for writing its comment and label (see `runlock.TicketLocks`)."""
+        from sdbridge.runlock import TicketLocks
+
+        if self._tickets is None:
+            if self.path is not None:
+                self._tickets = TicketLocks(self.path)
+            else:  # a pool of its own: a lock is held while the ticket's writes go out
+                engine = sa.create_engine(
+                    self.engine.url, pool_size=4, max_overflow=12, connect_args={"connect_timeout": 10}
+                )
+                self._tickets = TicketLocks(None, engine)
+        return self._tickets.hold(self.tenant, source, ticket)
 
     def run_lock(self) -> Any:
         """One run at a time per tenant: a `flock` beside a SQLite file, a PostgreSQL
@@ -848,14 +865,16 @@ class Store:
         self,
         source: str,
         items: Iterable[tuple[str, dict[str, Any], str | None]],
-        cursor: dict[str, Any],
+        cursor: dict[str, Any] | None,
         *,
         run_id: str | None = None,
         full: bool = False,
     ) -> dict[str, int]:
         """Upsert items (id, payload, source's updated timestamp) and advance the cursor in
         one transaction. With `full`, active items not in this pull left the source: they are
-        marked inactive (kept, with a 'deleted' version), never silently kept as live."""
+        marked inactive (kept, with a 'deleted' version), never silently kept as live. Without
+        a cursor (live mode saving the one ticket it read) the pull's cursor and its time stay
+        as they were."""
         now = _now()
         counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
         with self.transaction() as conn:
@@ -932,8 +951,21 @@ class Store:
                 )
                 counts["deleted"] = len(gone)
             fault_point("after-snapshot-write")
-            self._advance(conn, source, cursor)
+            if cursor is not None:
+                self._advance(conn, source, cursor)
         return counts
+
+    def saved_since(self, source: str, since: str) -> list[dict[str, Any]]:
+        """The items of a source saved after `since` (an ISO time) by something other than a
+        pull of a run: live mode's re-reads of single tickets."""
+        rows = self._rows(
+            "SELECT i.payload FROM items i WHERE i.tenant = :tenant AND i.source = :source AND i.active = 1 "
+            "AND EXISTS (SELECT 1 FROM item_versions v WHERE v.tenant = i.tenant AND v.source = i.source "
+            "AND v.item_id = i.item_id AND v.seen_at > :since AND v.run_id IS NULL)",
+            source=source,
+            since=since,
+        )
+        return [json.loads(r[0]) for r in rows]
 
     def items(self, source: str, as_of: str | None = None) -> list[dict[str, Any]]:
         """Active items of a source now, or as they were at `as_of` (an ISO time)."""
@@ -1016,6 +1048,16 @@ class Store:
             source=source,
         )
         return {t: PushState(c, f, bool(lab)) for t, c, f, lab in rows}
+
+    def push_state_of(self, source: str, ticket: str) -> PushState | None:
+        """One ticket's saved push state (read again while the ticket is held)."""
+        row = self._one(
+            "SELECT comment_id, fingerprint, labelled FROM push_state WHERE tenant = :tenant AND source = :source "
+            "AND ticket = :ticket",
+            source=source,
+            ticket=ticket,
+        )
+        return PushState(row[0], row[1], bool(row[2])) if row else None
 
     def save_push_state(
         self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool

@@ -225,7 +225,10 @@ class Resolver:
 
     @staticmethod
     def _listed(items: list[dict], args: dict[str, Any]) -> list[dict]:
-        """A listing's `updatedAfter` (inclusive) and `sort` (created or updated, either way)."""
+        """A listing's `iids` (only those tickets), `updatedAfter` (inclusive) and `sort`
+        (created or updated, either way)."""
+        if args.get("iids") is not None:
+            items = [i for i in items if str(i["iid"]) in set(args["iids"])]
         if args.get("updatedAfter"):
             items = [i for i in items if _time(i["updated_at"]) >= args["updatedAfter"]]
         key = args.get("sort", "created_desc").lower()

@@ -116,6 +116,11 @@ class FakeGitLab:
     lost: dict[str, list[str]] = field(default_factory=dict)
     responses: list[tuple[str, str, int, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    _changed: threading.Condition = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self.lock)
+
     graphql: bool | str | dict = True
     """Whether `POST /api/graphql` answers: True; False (404, as on a server without it); an
     error message every query gets (as a server whose schema lacks a field answers); or a
@@ -148,6 +153,17 @@ class FakeGitLab:
     def count(self, pattern: str) -> int:
         return sum(1 for path, _ in self.requests if re.search(pattern, path))
 
+    def answered(self) -> None:
+        """A request was answered: wake whoever waits for a change (`wait_for`)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Any, timeout: float = 120.0) -> bool:
+        """Wait until `predicate()` holds, looked at again after each answered request (no
+        clock is guessed: the timeout only ends a test that would otherwise hang)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
     def start(self) -> str:
         fake = self
 
@@ -156,16 +172,28 @@ class FakeGitLab:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                fake._handle(self)
+                try:
+                    fake._handle(self)
+                finally:
+                    fake.answered()
 
             def do_POST(self) -> None:  # noqa: N802
-                fake._handle(self)
+                try:
+                    fake._handle(self)
+                finally:
+                    fake.answered()
 
             def do_PUT(self) -> None:  # noqa: N802
-                fake._handle(self)
+                try:
+                    fake._handle(self)
+                finally:
+                    fake.answered()
 
             def do_DELETE(self) -> None:  # noqa: N802
-                fake._handle(self)
+                try:
+                    fake._handle(self)
+                finally:
+                    fake.answered()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -77,6 +77,10 @@ class FakeJira:
     faults: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     lost: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    _changed: threading.Condition = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self.lock)
 
     def lose_next(self, prefix: str, *modes: str) -> None:
         """Carry out the next write(s) under `prefix`, then answer 502 (`"502"`) or close the
@@ -101,6 +105,17 @@ class FakeJira:
 
     # --- serving ---------------------------------------------------------------------------
 
+    def answered(self) -> None:
+        """A request was answered: wake whoever waits for a change (`wait_for`)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Any, timeout: float = 120.0) -> bool:
+        """Wait until `predicate()` holds, looked at again after each answered request (no
+        clock is guessed: the timeout only ends a test that would otherwise hang)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
     def start(self) -> str:
         fake = self
 
@@ -109,16 +124,28 @@ class FakeJira:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                fake._handle(self, "GET")
+                try:
+                    fake._handle(self, "GET")
+                finally:
+                    fake.answered()
 
             def do_POST(self) -> None:  # noqa: N802
-                fake._handle(self, "POST")
+                try:
+                    fake._handle(self, "POST")
+                finally:
+                    fake.answered()
 
             def do_PUT(self) -> None:  # noqa: N802
-                fake._handle(self, "PUT")
+                try:
+                    fake._handle(self, "PUT")
+                finally:
+                    fake.answered()
 
             def do_DELETE(self) -> None:  # noqa: N802
-                fake._handle(self, "DELETE")
+                try:
+                    fake._handle(self, "DELETE")
+                finally:
+                    fake.answered()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -351,10 +378,19 @@ class FakeJira:
             page = [self.shown(c) for c in comments[start : start + size]]
             return 200, {"comments": page, "startAt": start, "maxResults": size, "total": len(comments)}
         match = re.fullmatch(r"issue/([^/]+)", route)
-        if match:
+        if match:  # `GET issue/{idOrKey}`: the fields asked for, the changelog when expanded
             issue = self._issue(match.group(1))
-            histories = [{"created": h["created"], "items": h["items"]} for h in issue.get("_changelog", [])]
-            return 200, {"id": issue["id"], "key": issue["key"], "changelog": {"histories": histories}}
+            shaped = self._shape(issue, query.get("fields"))
+            if "changelog" in query_expand(query):
+                histories = [  # `created` an RFC 3339 date-time, as in the changelog pages
+                    {"created": re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", h["created"]), "items": h["items"]}
+                    for h in issue.get("_changelog", [])
+                ]
+                log: dict[str, Any] = {"histories": histories}
+                if self.changelog_total:
+                    log.update(startAt=0, maxResults=len(histories), total=len(histories))
+                shaped["changelog"] = log
+            return 200, shaped
         match = re.fullmatch(r"/rest/servicedeskapi/request/([^/]+)/approval", path)
         if match:
             if self._issue(match.group(1)).get("_not_request"):  # created without a request type

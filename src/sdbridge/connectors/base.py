@@ -8,7 +8,7 @@ judges them. Which connector serves which `type:` is said in `sdbridge.registry`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pandas as pd
@@ -76,3 +76,11 @@ class ItemConnector(Protocol):
     cursor, or everything with `full`."""
 
     def pull_items(self, cursor: dict[str, Any], *, full: bool = False) -> ItemBatch: ...
+
+
+def item_table(source: str, location: str, items: list[dict[str, Any]]) -> RawTable:
+    """A JSON source's items as the table its mapping reads: one row per item, in order."""
+    frame = pd.DataFrame({"_item": pd.Series(items, dtype=object), ROW: range(1, len(items) + 1)})
+    return RawTable(
+        source=source, frame=frame, columns={}, location=location, fetched_at=datetime.now(UTC), kind="json"
+    )

@@ -29,7 +29,7 @@ from typing import Any
 from sdbridge import progress
 from sdbridge.connectors.base import ItemBatch
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient, GraphQLRefused
-from sdbridge.errors import FatalSourceError
+from sdbridge.errors import FatalSourceError, HttpStatusError
 
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
 ID_ORDER = {"order_by": "id", "sort": "asc"}
@@ -137,31 +137,7 @@ class GitLabConnector:
             items.extend(bulk)
         elif "issues" in resources:
             for issue in listing("issues", manager.issues, scope="all", **UPDATED_ORDER):
-                data = {**issue.attributes, **base, "_kind": "issue"}
-                extra: dict[str, Any] = {}
-                if self.source.notes:
-                    handle = manager.issues.get(issue.iid, lazy=True)  # lazy: no request
-                    notes = self._each(
-                        f"reading notes of {path}#{issue.iid}",
-                        partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY),
-                    )
-                    extra["notes"] = [
-                        n.attributes.get("body")
-                        for n in notes
-                        if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))
-                    ]
-                if self.links:
-                    handle = manager.issues.get(issue.iid, lazy=True)
-                    links = self._call(
-                        f"reading links of {path}#{issue.iid}",
-                        partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY),
-                    )
-                    extra["links"] = [
-                        link.attributes.get("references", {}).get("full") or link.attributes.get("web_url")
-                        for link in links
-                    ]
-                data["sdbridge"] = extra
-                items.append((f"{pid}:issue:{issue.id}", _strip_people(data), data.get("updated_at")))
+                items.append(self._rest_issue_item(issue.attributes, manager, path, pid, base))
         merges = (
             self._graphql_merge_requests(path, pid, base, since)
             if "merge_requests" in resources and self.graphql and "mergeRequests" not in self.refused
@@ -171,14 +147,7 @@ class GitLabConnector:
             items.extend(merges)
         elif "merge_requests" in resources:
             for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
-                data = {**mr.attributes, **base, "_kind": "merge_request"}
-                approvals = self._call(
-                    f"reading approvals of {path}!{mr.iid}",
-                    partial(manager.mergerequests.get(mr.iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY),
-                )
-                approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
-                data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
-                items.append((f"{pid}:mr:{mr.id}", _strip_people(data), data.get("updated_at")))
+                items.append(self._rest_merge_request_item(mr.attributes, manager, path, pid, base))
         if "deployments" in resources:
             # GitLab wants `order_by=updated_at` paired with an updated_at filter: an increment
             # has one; a full pull orders by id.
@@ -240,6 +209,121 @@ class GitLabConnector:
                 data["sdbridge"] = {"tests": summarise_test_report(summary.attributes)}
                 items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
         return items
+
+    def _rest_issue_item(
+        self, attributes: dict[str, Any], manager: Any, path: str, pid: int, base: dict[str, Any]
+    ) -> tuple[str, dict, Any]:
+        """One issue read over REST, with its notes (and links, when a map reads them)."""
+        data = {**attributes, **base, "_kind": "issue"}
+        iid = attributes.get("iid")
+        extra: dict[str, Any] = {}
+        if self.source.notes:
+            handle = manager.issues.get(iid, lazy=True)  # lazy: no request
+            notes = self._each(
+                f"reading notes of {path}#{iid}", partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY)
+            )
+            extra["notes"] = [
+                n.attributes.get("body")
+                for n in notes
+                if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))
+            ]
+        if self.links:
+            handle = manager.issues.get(iid, lazy=True)
+            links = self._call(
+                f"reading links of {path}#{iid}", partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY)
+            )
+            extra["links"] = [
+                link.attributes.get("references", {}).get("full") or link.attributes.get("web_url") for link in links
+            ]
+        data["sdbridge"] = extra
+        return (f"{pid}:issue:{attributes.get('id')}", _strip_people(data), data.get("updated_at"))
+
+    def _rest_merge_request_item(
+        self, attributes: dict[str, Any], manager: Any, path: str, pid: int, base: dict[str, Any]
+    ) -> tuple[str, dict, Any]:
+        """One merge request read over REST, with who approved it."""
+        data = {**attributes, **base, "_kind": "merge_request"}
+        iid = attributes.get("iid")
+        approvals = self._call(
+            f"reading approvals of {path}!{iid}",
+            partial(manager.mergerequests.get(iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY),
+        )
+        approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
+        data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
+        return (f"{pid}:mr:{attributes.get('id')}", _strip_people(data), data.get("updated_at"))
+
+    # --- one ticket (live mode) -------------------------------------------------------------
+
+    def prepare(self) -> list[str]:
+        """What live mode reads once: the source's projects (a delivery for a project outside
+        them is not this source's). Returns the problems, as a pull names them."""
+        projects, problems = self.projects()
+        self.scope = {str(p.attributes.get("path_with_namespace")): p for p in projects}
+        return problems
+
+    def fetch_ticket(self, path: str, kind: str, iid: int) -> tuple[str, dict, Any] | None:
+        """One issue (`kind` "issue") or merge request ("merge_request") of a project of this
+        source, as a pull makes it: one GraphQL request for the ticket with its notes or
+        approvals (REST where the pull would use REST). None when it is not there (deleted,
+        moved, outside the source's projects or resources)."""
+        project = getattr(self, "scope", {}).get(path)
+        wanted = {"issue": "issues", "merge_request": "merge_requests"}.get(kind)
+        if project is None or wanted not in self.source.resources:
+            return None
+        pid = project.attributes["id"]
+        base = {"project_id": pid, "project": path}
+        field = "issues" if kind == "issue" else "mergeRequests"
+        if self.graphql and field not in self.refused and not (kind == "issue" and self.links):
+            try:
+                data = self.client.graphql(
+                    f"reading {path} {'#' if kind == 'issue' else '!'}{iid} (GraphQL)",
+                    self._queries()[field],
+                    {"path": path, "first": 1, "after": None, "iids": [str(iid)]},
+                )
+            except GraphQLRefused:
+                self.refused.add(field)
+            else:
+                holder = data.get("project") if isinstance(data, dict) else None
+                connection = holder.get(field) if isinstance(holder, dict) else None
+                nodes = [n for n in _nodes(connection) if _number(n.get("id")) and _number(n.get("iid"))]
+                if not nodes:
+                    return None
+                if kind == "issue":
+                    return self._issue_item(nodes[0], path, pid, base)
+                return self._merge_request_item(nodes[0], pid, base)
+        manager = self.gl.projects.get(pid, lazy=True)
+        getter = manager.issues.get if kind == "issue" else manager.mergerequests.get
+        try:
+            ticket = self._call(f"reading {path} {kind} {iid}", partial(getter, iid, **NO_LIBRARY_RETRY))
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if kind == "issue":
+            return self._rest_issue_item(ticket.attributes, manager, path, pid, base)
+        return self._rest_merge_request_item(ticket.attributes, manager, path, pid, base)
+
+    def fetch_record(self, path: str, kind: str, ident: str) -> tuple[str, dict, Any] | None:
+        """One deployment (`kind` "deployment", by id) or release ("release", by tag) of a
+        project of this source, as a pull makes it; one request. None when it is not there."""
+        project = getattr(self, "scope", {}).get(path)
+        wanted = {"deployment": "deployments", "release": "releases"}.get(kind)
+        if project is None or wanted not in self.source.resources:
+            return None
+        pid = project.attributes["id"]
+        base = {"project_id": pid, "project": path}
+        manager = self.gl.projects.get(pid, lazy=True)
+        getter = manager.deployments.get if kind == "deployment" else manager.releases.get
+        try:
+            found = self._call(f"reading {path} {kind} {ident}", partial(getter, ident, **NO_LIBRARY_RETRY))
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        data = {**found.attributes, **base, "_kind": kind}
+        if kind == "deployment":
+            return (f"{pid}:deployment:{data.get('id')}", _strip_people(data), data.get("updated_at"))
+        return (f"{pid}:release:{data.get('tag_name')}", _strip_people(data), data.get("released_at"))
 
     def _self_linked(self) -> list[str]:
         """One note for the pages whose next page was themselves (read as last pages)."""
@@ -358,18 +442,19 @@ class GitLabConnector:
         nodes = self._graphql(path, "issues", self._queries()["issues"], "issues", since.get("issues"))
         if nodes is None:
             return None
-        items: list[tuple[str, dict, str | None]] = []
-        for node in nodes:
-            data = {**rest_issue(node), **base, "_kind": "issue"}
-            found = node.get("notes")
-            notes: dict[str, Any] = found if isinstance(found, dict) else {}
-            bodies = [n.get("body") for n in _nodes(notes) if not n.get("system")]
-            paging = notes.get("pageInfo")
-            if isinstance(paging, dict) and paging.get("hasNextPage") is True:
-                bodies = self._rest_notes(path, data["iid"])
-            data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
-            items.append((f"{pid}:issue:{data['id']}", _strip_people(data), data.get("updated_at")))
-        return items
+        return [self._issue_item(node, path, pid, base) for node in nodes]
+
+    def _issue_item(self, node: dict[str, Any], path: str, pid: int, base: dict[str, Any]) -> tuple[str, dict, Any]:
+        """One GraphQL issue node as the item a REST read would make."""
+        data = {**rest_issue(node), **base, "_kind": "issue"}
+        found = node.get("notes")
+        notes: dict[str, Any] = found if isinstance(found, dict) else {}
+        bodies = [n.get("body") for n in _nodes(notes) if not n.get("system")]
+        paging = notes.get("pageInfo")
+        if isinstance(paging, dict) and paging.get("hasNextPage") is True:
+            bodies = self._rest_notes(path, data["iid"])
+        data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
+        return (f"{pid}:issue:{data['id']}", _strip_people(data), data.get("updated_at"))
 
     def _graphql_merge_requests(
         self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
@@ -380,13 +465,15 @@ class GitLabConnector:
         )
         if nodes is None:
             return None
-        items: list[tuple[str, dict, str | None]] = []
-        for node in nodes:
-            data = {**rest_merge_request(node), **base, "_kind": "merge_request"}
-            approved_by = [a.get("name") for a in _nodes(node.get("approvedBy")) if a.get("name")]
-            data["sdbridge"] = {"approved_by": approved_by, "approved": bool(approved_by)}
-            items.append((f"{pid}:mr:{data['id']}", _strip_people(data), data.get("updated_at")))
-        return items
+        return [self._merge_request_item(node, pid, base) for node in nodes]
+
+    @staticmethod
+    def _merge_request_item(node: dict[str, Any], pid: int, base: dict[str, Any]) -> tuple[str, dict, Any]:
+        """One GraphQL merge request node as the item a REST read would make."""
+        data = {**rest_merge_request(node), **base, "_kind": "merge_request"}
+        approved_by = [a.get("name") for a in _nodes(node.get("approvedBy")) if a.get("name")]
+        data["sdbridge"] = {"approved_by": approved_by, "approved": bool(approved_by)}
+        return (f"{pid}:mr:{data['id']}", _strip_people(data), data.get("updated_at"))
 
     def _rest_notes(self, path: str, iid: int) -> list[str | None]:
         handle = self.gl.projects.get(path, lazy=True).issues.get(iid, lazy=True)
@@ -501,11 +588,12 @@ query {
 
 def _listing_query(field: str, fields: str, optional: tuple[str, ...] = ()) -> str:
     """A project's listing (`issues`, `mergeRequests`) a page at a time, oldest change first,
-    from a watermark: arguments as GitLab's GraphQL reference gives them."""
+    from a watermark, or the one ticket `iids` names (live mode): arguments as GitLab's
+    GraphQL reference gives them."""
     return f"""
-query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time) {{
+query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time, $iids: [String!]) {{
   project(fullPath: $path) {{
-    {field}(first: $first, after: $after, updatedAfter: $updatedAfter, sort: UPDATED_ASC) {{
+    {field}(first: $first, after: $after, updatedAfter: $updatedAfter, iids: $iids, sort: UPDATED_ASC) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         {" ".join((LISTED, *optional))}

@@ -436,13 +436,51 @@ class JiraConnector:
                 break
         return [asset_item(o) for o in objects]
 
+    # --- one issue (live mode) --------------------------------------------------------------
+
+    def prepare(self) -> list[str]:
+        """What a pull reads before its search and live mode reads once: the custom fields'
+        ids and which statuses are done. Returns notes."""
+        notes = self.resolve_custom_fields()
+        if self.source.changelog:
+            self._status_categories()
+        return notes
+
+    def fetch_issue(self, id_or_key: str) -> tuple[str, dict, str | None] | None:
+        """One issue as a pull makes it: `GET issue/{id}` with the fields the mapping reads
+        and its changelog expanded — one request (the changelog is paged only when the issue
+        has more history than the answer holds; approvals and long comment threads as in a
+        pull). None when Jira says the issue does not exist (deleted, or no longer visible)."""
+        params: dict[str, Any] = {"fields": ",".join(self.requested_fields())}
+        if self.source.changelog:
+            params["expand"] = "changelog"
+        try:
+            issue = self._get("reading an issue", f"issue/{id_or_key}", params)
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(issue, dict) or "key" not in issue:
+            raise FatalSourceError(
+                f"source {self.source.name!r}: issue {id_or_key} came back in a shape sdbridge cannot read",
+                source=self.source.name,
+            )
+        histories = None
+        if self.source.changelog:
+            found = issue.get("changelog")
+            log: dict[str, Any] = found if isinstance(found, dict) else {}
+            held = list(log.get("histories") or [])
+            total = log.get("total")
+            if total is None or int(total) <= len(held):  # the whole history is in the answer
+                histories = {str(issue.get("id")): held}
+        item = self.enrich(issue, histories)
+        return str(issue.get("id")), item, _text_or_none(issue.get("fields", {}).get("updated"))
+
     # --- the pull --------------------------------------------------------------------------
 
     def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
         self.client.begin()
-        notes = self.resolve_custom_fields()
-        if self.source.changelog:
-            self._status_categories()
+        notes = self.prepare()
         watermark = cursor.get("watermark_ms")
         last_full = cursor.get("last_full")
         due = (

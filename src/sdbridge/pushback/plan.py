@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -147,9 +149,13 @@ def apply(
     on_resolved: str,
     max_writes: int,
     dry_run: bool,
+    lock: Callable[[str], AbstractContextManager[Any]] | None = None,
+    state_of: Callable[[str], PushState | None] | None = None,
 ) -> PushResult:
     """Carry out a plan. `save(ticket, comment_id, fingerprint, labelled)` records the state
-    after each ticket, so an interrupted push resumes without duplicates."""
+    after each ticket, so an interrupted push resumes without duplicates. `lock(ticket)`
+    holds a ticket while it is written (the nightly push and live mode never write one ticket
+    at once); `state_of(ticket)` reads its saved state again inside that hold."""
     result = PushResult(source=source, dry_run=dry_run, plan=actions)
     if dry_run:
         for action in actions:
@@ -164,24 +170,29 @@ def apply(
             saved[action.ticket] = comment_id
     found = writer.find(saved) if saved else {}
     for action in actions:
-        previous = state.get(action.ticket) or PushState(None, None, False)
         try:
-            _apply_one(
-                action,
-                previous,
-                found.get(action.ticket),
-                writer,
-                me,
-                save,
-                budget,
-                result,
-                label=label,
-                on_resolved=on_resolved,
-            )
+            with (lock or _unlocked)(action.ticket):
+                previous = (state_of(action.ticket) if state_of else None) or state.get(action.ticket)
+                _apply_one(
+                    action,
+                    previous or PushState(None, None, False),
+                    found.get(action.ticket),
+                    writer,
+                    me,
+                    save,
+                    budget,
+                    result,
+                    label=label,
+                    on_resolved=on_resolved,
+                )
         except SdbridgeError as exc:
             result.notes.append(f"{action.ticket}: {exc}")
     result.writes = budget.used
     return result
+
+
+def _unlocked(ticket: str) -> AbstractContextManager[Any]:
+    return nullcontext()
 
 
 def _apply_one(

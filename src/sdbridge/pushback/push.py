@@ -23,8 +23,13 @@ def push_source(
     config = source.push
     writer = writer or entry.push_writer(source)
     active = entry.active_tickets(store.items(source.name))
+    # Tickets live mode read again after this run checked them: their comment already says
+    # what their newer state says; this run's older verdict must not overwrite it.
+    fresher = entry.active_tickets(
+        store.saved_since(source.name, report.generated_at.isoformat(timespec="microseconds"))
+    )
     state = store.push_state(source.name)
-    actions = plan(store.findings(run_id, source.name), active, state, config.work_products)
+    actions = plan(store.findings(run_id, source.name), active - fresher, state, config.work_products)
 
     def save(ticket: str, comment_id: str | None, mark: str, labelled: bool) -> None:
         store.save_push_state(source.name, ticket, comment_id, mark, labelled)
@@ -39,7 +44,14 @@ def push_source(
         on_resolved=config.on_resolved,
         max_writes=config.max_writes,
         dry_run=dry_run,
+        lock=lambda ticket: store.ticket_lock(source.name, ticket),
+        state_of=lambda ticket: store.push_state_of(source.name, ticket),
     )
+    if fresher:
+        result.notes.append(
+            f"{len(fresher)} ticket(s) were read again by live mode after this run's check; their comments "
+            "were left as live mode wrote them"
+        )
     result.notes.extend(getattr(writer, "notes", []))
     if config.summary.enabled and not dry_run:
         key = f"summary:{source.name}"

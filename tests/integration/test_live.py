@@ -1,0 +1,224 @@
+"""Live mode: `sdbridge serve` started as a process on loopback, driven by deliveries shaped
+as Atlassian and GitLab document them (tests/fixtures/webhooks), sent by a real HTTP
+client, against the strict loopback fakes. Every wait is on an event: the server's own log
+line, or a request the fake answered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdbridge.config import load_config
+from sdbridge.runner import check_with_store
+from tests.fakes.jira_data import custom_field_list, issues_from_csv
+from tests.fakes.jira_server import FakeJira
+from tests.webhooks import Served, copy_issue, jira_comment_event, jira_issue_event, send_jira
+
+TOKEN = "jira-token-live-never-shown"
+SECRET = "webhook-secret-live-never-shown"
+ENV = {"SDB_JIRA_TOKEN": TOKEN, "SDB_HOOK_SECRET": SECRET}
+CI_FIELD = "customfield_10101"
+
+
+@pytest.fixture
+def jira():
+    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list())
+    server.base = server.start()
+    yield server
+    server.stop()
+
+
+def workspace(folder: Path, base: str, *, collapse: float = 1.0, store: dict | None = None) -> Path:
+    config = {
+        "sources": [
+            {
+                "name": "jira",
+                "type": "jira",
+                "url": base,
+                "auth": "cloud",
+                "email": "bot@example.invalid",
+                "token": "${SDB_JIRA_TOKEN}",
+                "projects": ["NHS"],
+                "preset": "jira-service-management",
+                "timezone": "Europe/Oslo",
+                "retry": {"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+                "webhook": {"secret": "${SDB_HOOK_SECRET}"},
+                "push": {"enabled": True, "work_products": ["WP.18"]},
+            }
+        ],
+        "live": {"collapse_seconds": collapse, "workers": 2},
+        "reports": {"out": "reports", "formats": ["json"]},
+        **({"store": store} if store else {}),
+    }
+    path = folder / "sdbridge.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def sdbridge(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "sdbridge", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **ENV, **(env or {})},
+    )
+
+
+def complete_incident(config: Path, jira: FakeJira) -> dict:
+    """An incident of the fake that the nightly check finds complete (closed, no gap)."""
+    import os
+
+    os.environ.update(ENV)
+    result, _ = check_with_store(load_config(config))
+    gapped = set(result.assessment.findings["record_id"].astype(str))
+    for issue in jira.issues:
+        fields = issue["fields"]
+        if (
+            fields["issuetype"]["name"] == "Incident"
+            and fields["status"]["statusCategory"]["key"] == "done"
+            and issue["key"] not in gapped
+            and fields.get(CI_FIELD)
+        ):
+            return issue
+    raise AssertionError("the demo has no complete closed incident")
+
+
+def own_comments(jira: FakeJira, key: str) -> list[dict]:
+    return [c for c in jira.comments_of(key) if (c.get("author") or {}).get("accountId") == "bot-account"]
+
+
+def text_of(comment: dict) -> str:
+    return json.dumps(comment.get("body"))
+
+
+@pytest.fixture
+def nightly(tmp_path, jira):
+    """A workspace whose first nightly pull has run (the store holds the source's items)."""
+    config = workspace(tmp_path, jira.base)
+    pulled = sdbridge("pull", "-q", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    return config
+
+
+def new_incident_without_ci(jira: FakeJira, config: Path, number: int = 9001) -> dict:
+    base = complete_incident(config, jira)
+    made = copy_issue(base, number)
+    made["fields"][CI_FIELD] = None
+    made["fields"]["components"] = []
+    with jira.lock:
+        jira.issues.append(made)
+        jira._touch(made)
+    return made
+
+
+def test_an_incident_created_without_a_ci_gets_its_comment_and_filling_it_retracts_it(tmp_path, jira, nightly):
+    incident = new_incident_without_ci(jira, nightly)
+    served = Served(nightly, ENV, cwd=tmp_path)
+    try:
+        answer = send_jira(served.hook("jira"), SECRET, jira_issue_event(incident, "jira:issue_created"))
+        assert answer.status_code == 202 and answer.json() == {"status": "accepted"}
+        assert jira.wait_for(lambda: "iso29110-gap" in incident["fields"]["labels"])  # the comment, then the label
+        (comment,) = own_comments(jira, incident["key"])
+        assert "The potential CI (WP.18 e)" in text_of(comment)
+        # the engineer fills the CI: the same comment is retracted, the label removed
+        with jira.lock:
+            incident["fields"][CI_FIELD] = "web01"
+            jira._touch(incident)
+        assert send_jira(served.hook("jira"), SECRET, jira_issue_event(incident)).status_code == 202
+        assert jira.wait_for(lambda: "iso29110-gap" not in incident["fields"]["labels"])
+        (comment,) = own_comments(jira, incident["key"])
+        assert "CI (WP.18 e)" not in text_of(comment) and "now present" in text_of(comment)
+    finally:
+        assert served.stop() == 0, served.log
+    assert TOKEN not in served.log and SECRET not in served.log
+
+
+def test_fifty_updates_in_a_burst_are_one_evaluation_with_the_right_final_comment(tmp_path, jira):
+    config = workspace(tmp_path, jira.base, collapse=5.0)
+    assert sdbridge("pull", "-q", cwd=tmp_path).returncode == 0
+    incident = new_incident_without_ci(jira, config)
+    served = Served(config, ENV, cwd=tmp_path)
+    try:
+        reads_before = jira.count(f"/issue/{incident['id']}")
+        deliveries = [jira_issue_event(incident) for _ in range(50)]
+        for n, delivery in enumerate(deliveries):
+            delivery["timestamp"] += n  # fifty distinct updates, all newer than the last evaluated state
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            answers = list(pool.map(lambda d: send_jira(served.hook("jira"), SECRET, d), deliveries))
+        assert {a.status_code for a in answers} == {202}
+        assert served.wait_for(lambda: served.evaluations())
+        (evaluation,) = served.evaluations()
+        assert evaluation["deliveries"] == 50 and evaluation["outcome"] == "pushed"
+        assert served.metric("sdbridge_live_evaluations_total") == 1
+        assert jira.count(f"/issue/{incident['id']}") - reads_before == 1  # one read of the ticket
+        assert served.metric("sdbridge_live_events_accepted_total") == 50
+        (comment,) = own_comments(jira, incident["key"])
+        assert "The potential CI (WP.18 e)" in text_of(comment)
+    finally:
+        assert served.stop() == 0, served.log
+
+
+def test_a_redelivery_a_bad_signature_and_sdbridges_own_comment_change_nothing(tmp_path, jira, nightly):
+    incident = new_incident_without_ci(jira, nightly)
+    served = Served(nightly, ENV, cwd=tmp_path)
+    try:
+        event = jira_issue_event(incident, "jira:issue_created")
+        assert send_jira(served.hook("jira"), SECRET, event, delivery="d-1").json() == {"status": "accepted"}
+        assert served.wait_for(lambda: served.evaluations())
+        assert own_comments(jira, incident["key"])
+        requests_before = len(jira.requests)
+        # the tracker retries the same delivery (the same identifier): dropped
+        again = send_jira(served.hook("jira"), SECRET, event, delivery="d-1")
+        assert again.status_code == 202 and again.json() == {"status": "duplicate"}
+        # a forged one: refused before anything is read
+        forged = send_jira(served.hook("jira"), SECRET, event, sign="sha256=" + "0" * 64)
+        assert forged.status_code == 401
+        unsigned = send_jira(served.hook("jira"), "another-secret", event)
+        assert unsigned.status_code == 401
+        # sdbridge's own comment comes back as an event: no evaluation, no loop
+        (comment,) = own_comments(jira, incident["key"])
+        own = jira_comment_event(incident, author="bot-account", text=text_of(comment))
+        assert send_jira(served.hook("jira"), SECRET, own).json() == {"status": "own"}
+        assert len(jira.requests) == requests_before  # not one request to the tracker
+        assert served.metric("sdbridge_live_evaluations_total") == 1
+        assert served.metric("sdbridge_live_events_rejected_total", reason="bad_signature") == 2
+        health = __import__("requests").get(f"{served.url}/healthz", timeout=30)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        assert served.stop() == 0, served.log
+
+
+def test_a_crash_mid_queue_loses_nothing_the_nightly_run_does_not_repair(tmp_path, jira):
+    config = workspace(tmp_path, jira.base, collapse=300.0)  # the window outlives the process
+    assert sdbridge("pull", "-q", cwd=tmp_path).returncode == 0
+    incident = new_incident_without_ci(jira, config)
+    served = Served(config, ENV, cwd=tmp_path)
+    answer = send_jira(served.hook("jira"), SECRET, jira_issue_event(incident, "jira:issue_created"))
+    assert answer.json() == {"status": "accepted"}
+    served.kill()  # accepted, never evaluated
+    assert own_comments(jira, incident["key"]) == []
+    nightly = sdbridge("run", "-q", cwd=tmp_path)
+    assert nightly.returncode == 0, nightly.stderr
+    (comment,) = own_comments(jira, incident["key"])  # the incremental pull read the ticket again
+    assert "The potential CI (WP.18 e)" in text_of(comment)
+
+
+def test_a_graceful_stop_evaluates_what_it_accepted(tmp_path, jira):
+    config = workspace(tmp_path, jira.base, collapse=300.0)
+    assert sdbridge("pull", "-q", cwd=tmp_path).returncode == 0
+    incident = new_incident_without_ci(jira, config)
+    served = Served(config, ENV, cwd=tmp_path)
+    assert send_jira(served.hook("jira"), SECRET, jira_issue_event(incident)).json() == {"status": "accepted"}
+    assert served.stop() == 0, served.log  # SIGTERM: drained before the process ends
+    (comment,) = own_comments(jira, incident["key"])
+    assert "The potential CI (WP.18 e)" in text_of(comment)
