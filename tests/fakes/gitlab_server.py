@@ -90,6 +90,9 @@ class FakeProject:
     test_reports: dict[int, dict] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     """Repository files of the default branch: path -> text."""
+    hooks: list[dict] = field(default_factory=list)
+    """Project webhooks as `GET /projects/:id/hooks` lists them (the secret token kept apart)."""
+    hook_tokens: dict[int, str] = field(default_factory=dict)
 
     def json(self) -> dict:
         return {
@@ -371,6 +374,31 @@ class FakeGitLab:
                     item[key] = body[key]
             self._touch(item)
             return 200, item
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/hooks(?:/(\d+))?", path)
+        if m:  # project webhooks (project_webhooks.md): add, edit; the token is never shown
+            project = self._project(m.group(1))
+            if project is None:
+                return 404, {"message": "404 Project Not Found"}
+            events = {k: bool(v) for k, v in body.items() if k.endswith("_events") or k == "enable_ssl_verification"}
+            if method == "POST" and m.group(2) is None:
+                hook = {
+                    "id": 700 + len(project.hooks) + 1,
+                    "url": body["url"],
+                    "project_id": project.id,
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    **events,
+                }
+                project.hooks.append(hook)
+                project.hook_tokens[hook["id"]] = body.get("token", "")
+                return 201, hook
+            hook = next((h for h in project.hooks if str(h["id"]) == m.group(2)), None)
+            if hook is None:
+                return 404, {"message": "404 Not found"}
+            if method == "PUT":
+                hook.update(url=body.get("url", hook["url"]), **events)
+                if "token" in body:
+                    project.hook_tokens[hook["id"]] = body["token"]
+                return 200, hook
         return 404, {"message": "404 Not Found"}
 
     def _project(self, ref: str) -> FakeProject | None:
@@ -444,6 +472,18 @@ class FakeGitLab:
             return 200, project.json(), {}
         if rest == "/issues":
             return self._page(path, self._updated(project.issues, query), query)
+        if m := re.fullmatch(r"/(issues|merge_requests)/(\d+)", rest):
+            items = project.issues if m.group(1) == "issues" else project.merge_requests
+            found = next((i for i in items if i["iid"] == int(m.group(2))), None)
+            return (200, found, {}) if found else (404, {"message": "404 Not found"}, {})
+        if m := re.fullmatch(r"/deployments/(\d+)", rest):
+            found = next((d for d in project.deployments if d["id"] == int(m.group(1))), None)
+            return (200, found, {}) if found else (404, {"message": "404 Not found"}, {})
+        if m := re.fullmatch(r"/releases/([^/]+)", rest):
+            found = next((r for r in project.releases if r["tag_name"] == unquote(m.group(1))), None)
+            return (200, found, {}) if found else (404, {"message": "404 Not Found"}, {})
+        if rest == "/hooks":
+            return self._page(path, project.hooks, query)
         if m := re.fullmatch(r"/issues/(\d+)/notes", rest):
             return self._page(path, project.notes.get(int(m.group(1)), []), query)
         if m := re.fullmatch(r"/merge_requests/(\d+)/notes", rest):

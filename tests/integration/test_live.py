@@ -222,3 +222,148 @@ def test_a_graceful_stop_evaluates_what_it_accepted(tmp_path, jira):
     assert served.stop() == 0, served.log  # SIGTERM: drained before the process ends
     (comment,) = own_comments(jira, incident["key"])
     assert "The potential CI (WP.18 e)" in text_of(comment)
+
+
+def test_two_replicas_on_one_postgresql_store_fed_one_burst_leave_one_comment(
+    tmp_path, jira, postgres_server, monkeypatch
+):
+    store = {
+        "SDBRIDGE_STORE_URL": postgres_server.new_database(),
+        "SDBRIDGE_STORE_PASSWORD": postgres_server.password,
+    }
+    for name, value in store.items():
+        monkeypatch.setenv(name, value)
+    config = workspace(tmp_path, jira.base)
+    assert sdbridge("pull", "-q", cwd=tmp_path, env=store).returncode == 0
+    incident = new_incident_without_ci(jira, config)
+    replicas = [Served(config, {**ENV, **store}, cwd=tmp_path) for _ in range(2)]
+    try:
+        deliveries = [jira_issue_event(incident) for _ in range(20)]
+        for n, delivery in enumerate(deliveries):
+            delivery["timestamp"] += n
+        # a load balancer spreads the burst over both replicas
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(
+                pool.map(
+                    lambda pair: send_jira(replicas[pair[0] % 2].hook("jira"), SECRET, pair[1]), enumerate(deliveries)
+                )
+            )
+        assert {a.json()["status"] for a in answers} == {"accepted"}
+        for replica in replicas:  # each evaluates the ticket it was told about
+            assert replica.wait_for(lambda replica=replica: replica.evaluations())
+        assert len(own_comments(jira, incident["key"])) == 1
+        assert "iso29110-gap" in incident["fields"]["labels"]
+        posts = [p for m, p, _ in jira.requests if m == "POST" and p.endswith(f"/issue/{incident['key']}/comment")]
+        assert len(posts) == 1  # one comment written, ever
+    finally:
+        for replica in replicas:
+            assert replica.stop() == 0, replica.log
+
+
+# --- GitLab ------------------------------------------------------------------------------
+
+GITLAB_TOKEN = "glpat-live-never-shown"
+GITLAB_SECRET = "gitlab-hook-secret-never-shown"
+GITLAB_ENV = {"SDB_GITLAB_TOKEN": GITLAB_TOKEN, "SDB_GITLAB_HOOK": GITLAB_SECRET}
+
+
+@pytest.fixture
+def gitlab():
+    from tests.fakes.gitlab_data import build_portal
+    from tests.fakes.gitlab_server import FakeGitLab
+
+    server = FakeGitLab(token=GITLAB_TOKEN, projects=[build_portal()])
+    server.start()
+    yield server
+    server.stop()
+
+
+def gitlab_workspace(folder: Path, base: str) -> Path:
+    config = {
+        "sources": [
+            {
+                "name": "gitlab",
+                "type": "gitlab",
+                "url": base,
+                "token": "${SDB_GITLAB_TOKEN}",
+                "projects": ["nordlys/portal"],
+                "preset": "gitlab",
+                "retry": {"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+                "webhook": {"secret": "${SDB_GITLAB_HOOK}"},
+                "push": {"enabled": True, "work_products": ["WP.18"]},
+            }
+        ],
+        "live": {"collapse_seconds": 0.5, "workers": 2},
+    }
+    path = folder / "sdbridge.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_a_gitlab_incident_gets_its_note_and_own_notes_redeliveries_and_forgeries_change_nothing(
+    tmp_path, gitlab, monkeypatch
+):
+    from tests.fakes.gitlab_server import BOT
+    from tests.webhooks import gitlab_issue_event, gitlab_note_event, send_gitlab
+
+    for name, value in GITLAB_ENV.items():
+        monkeypatch.setenv(name, value)
+    config = gitlab_workspace(tmp_path, gitlab.base)
+    assert sdbridge("pull", "-q", cwd=tmp_path, env=GITLAB_ENV).returncode == 0
+    result, _ = check_with_store(load_config(config))
+    gapped = sorted(set(result.assessment.findings.query("work_product == 'WP.18'")["record_id"].astype(str)))
+    project = gitlab.projects[0]
+    iid = int(gapped[0].split("#")[1])
+    issue = next(i for i in project.issues if i["iid"] == iid)
+
+    def bot_notes() -> list[dict]:
+        return [n for n in project.notes.get(iid, []) if n["author"]["id"] == BOT["id"]]
+
+    served = Served(config, GITLAB_ENV, cwd=tmp_path)
+    try:
+        hook = served.hook("gitlab")
+        first = send_gitlab(hook, GITLAB_SECRET, gitlab_issue_event(project.path, issue), key="k-1")
+        assert first.status_code == 202 and first.json() == {"status": "accepted"}
+        assert gitlab.wait_for(lambda: "iso29110-gap" in issue["labels"])
+        (note,) = bot_notes()
+        assert "(WP.18" in note["body"]
+        assert served.wait_for(lambda: served.evaluations())
+        writes = gitlab.writes
+        again = send_gitlab(hook, GITLAB_SECRET, gitlab_issue_event(project.path, issue), key="k-1")
+        assert again.json() == {"status": "duplicate"}
+        own = gitlab_note_event(project.path, issue, user_id=BOT["id"], text=note["body"])
+        assert send_gitlab(hook, GITLAB_SECRET, own, event="Note Hook").json() == {"status": "own"}
+        label = gitlab_issue_event(
+            project.path, issue, user_id=BOT["id"], changes={"labels": {"previous": [], "current": []}}
+        )
+        assert send_gitlab(hook, GITLAB_SECRET, label).json() == {"status": "own"}
+        forged = send_gitlab(hook, "not-the-token", gitlab_issue_event(project.path, issue))
+        assert forged.status_code == 401
+        assert gitlab.writes == writes and len(served.evaluations()) == 1
+    finally:
+        assert served.stop() == 0, served.log
+    assert GITLAB_TOKEN not in served.log and GITLAB_SECRET not in served.log
+
+
+def test_a_delivery_too_large_a_full_queue_and_an_unknown_source_are_refused(tmp_path, jira, nightly):
+    import requests
+
+    text = yaml.safe_load(nightly.read_text(encoding="utf-8"))
+    text["live"] = {"collapse_seconds": 300.0, "max_pending": 1, "max_body_bytes": 2048}
+    nightly.write_text(yaml.safe_dump(text), encoding="utf-8")
+    first, second = [i for i in jira.issues if i["fields"]["issuetype"]["name"] == "Incident"][:2]
+    served = Served(nightly, ENV, cwd=tmp_path)
+    try:
+        hook = served.hook("jira")
+        assert send_jira(hook, SECRET, jira_issue_event(first)).json() == {"status": "accepted"}
+        full = send_jira(hook, SECRET, jira_issue_event(second))
+        assert full.status_code == 503 and int(full.headers["Retry-After"]) > 0  # the tracker sends it again
+        big = jira_issue_event(first)
+        big["issue"]["fields"]["summary"] = "x" * 4096
+        assert send_jira(hook, SECRET, big).status_code == 413
+        assert requests.post(f"{served.url}/hooks/nowhere", data=b"{}", timeout=30).status_code == 404
+        metrics = requests.get(f"{served.url}/metrics", timeout=30)
+        assert metrics.status_code == 200 and "sdbridge_live_queue_depth 1.0" in metrics.text
+    finally:
+        assert served.stop() == 0, served.log  # the one accepted ticket is evaluated on the way out
+    assert served.evaluations() and served.evaluations()[0]["deliveries"] == 1
