@@ -91,9 +91,10 @@ class Served:
     """`sdbridge serve` as its own process: started and waited for by its own log lines
     (no clock), stopped with SIGTERM (graceful) or killed (a crash)."""
 
-    def __init__(self, config: Path, env: dict[str, str], *, cwd: Path) -> None:
+    def __init__(self, config: Path | None, env: dict[str, str], *, cwd: Path, argv: list[str] | None = None) -> None:
+        argv = argv or [sys.executable, "-m", "sdbridge", "--log-format", "json", "serve", "-c", str(config)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sdbridge", "--log-format", "json", "serve", "-c", str(config), "--port", "0"],
+            [*argv, "--port", "0"],
             cwd=cwd,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,

@@ -146,14 +146,14 @@ class TicketLocks:
     """One writer per ticket at a time, across processes: the nightly push and `sdbridge
     serve` (and several replicas of it) never write the same ticket's comment at once.
 
-    On a SQLite store, an exclusive `flock` on one of `TICKET_STRIPES` files beside it (a
-    ticket hashes to a stripe: tickets sharing one wait for each other, briefly; the kernel
-    drops the lock of a process that dies). On PostgreSQL, a transaction-level advisory lock
+    On a SQLite store, an exclusive `flock` on one of `TICKET_STRIPES` files in `locks/`
+    beside it (a ticket hashes to a stripe: tickets sharing one wait for each other, briefly;
+    the kernel drops the lock of a process that dies). On PostgreSQL, a transaction-level advisory lock
     on a connection of its own pool, released by the server when the holder's session ends.
     A lock is waited for (a push of one ticket takes a few requests), never refused."""
 
     def __init__(self, store_path: Path | None, engine: Any = None) -> None:
-        self.folder = store_path.with_name(store_path.name + ".tickets") if store_path is not None else None
+        self.folder = store_path.parent / "locks" / store_path.name if store_path is not None else None
         self.engine = engine
 
     @staticmethod

@@ -180,3 +180,63 @@ def test_the_kubernetes_cronjobs_run_here_for_two_tenants_on_one_postgresql(tmp_
     shown = json.loads((tmp_path / "reports" / "portfolio" / "portfolio.json").read_text())
     assert sorted(t["tenant"] for t in shown["tenants"]) == list(TENANTS)
     assert all(t["records"] > 0 and t["last_run_status"] == "ok" for t in shown["tenants"])
+
+
+def test_the_live_deployment_runs_here_and_its_service_selects_its_pods(tmp_path, postgres_server):
+    """deploy/kubernetes/live.yaml: the Deployment's container command serves here with the
+    tenant's ConfigMap, its mounted token and webhook secret, on a real PostgreSQL store; its
+    probes answer; a signed delivery is evaluated; SIGTERM ends it cleanly."""
+    from tests.webhooks import Served, jira_issue_event, send_jira
+
+    objects = kubernetes_objects("live.yaml", TENANT="acme")
+    by_kind = {o["kind"]: o for o in objects}
+    assert sorted(by_kind) == ["Deployment", "Service"]
+    deployment, service = by_kind["Deployment"], by_kind["Service"]
+    pod = deployment["spec"]["template"]
+    assert service["spec"]["selector"] == pod["metadata"]["labels"] == deployment["spec"]["selector"]["matchLabels"]
+    (container,) = pod["spec"]["containers"]
+    argv = [*container["command"], *container["args"]]
+    check_invocation(argv)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert service["spec"]["ports"][0]["targetPort"] == container["ports"][0]["name"]
+    token, secret = "acme-live-token", "acme-webhook-secret"
+    jira = FakeJira(cloud=True, token=token, issues=issues_from_csv(), custom_fields=custom_field_list())
+    base = jira.start()
+    try:
+        tenant = kubernetes_objects(
+            "tenant.yaml", TENANT="acme", JIRA_URL=base, JIRA_EMAIL=jira.email, JIRA_PROJECT="NHS"
+        )
+        config_map = next(o for o in tenant if o["kind"] == "ConfigMap")
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        root = tmp_path / "pod"
+        for name, files in (("secrets", {"jira-token": token}), ("webhook", {"secret": secret})):
+            folder = Path(localised(mounts[name], root))
+            folder.mkdir(parents=True)
+            for file, text in files.items():
+                (folder / file).write_text(text + "\n")
+        config_dir = Path(localised(mounts["config"], root))
+        config_dir.mkdir(parents=True)
+        config = yaml.safe_load(localised(config_map["data"]["sdbridge.yaml"], root))
+        # what live.yaml's comment asks of the tenant's config
+        config["sources"][0]["webhook"] = {"secret_file": localised(f"{mounts['webhook']}/secret", root)}
+        (config_dir / "sdbridge.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        store = {
+            "SDBRIDGE_STORE_URL": postgres_server.new_database(),
+            "SDBRIDGE_STORE_PASSWORD": postgres_server.password,
+        }
+        line = [localised(a, root) for a in argv]
+        line = [str(SDBRIDGE), *line[1 : line.index("--port")], "--host", "127.0.0.1"]
+        served = Served(None, store, cwd=tmp_path, argv=line)
+        try:
+            import requests
+
+            assert requests.get(f"{served.url}/healthz", timeout=30).json()["status"] == "ok"
+            incident = next(i for i in jira.issues if i["fields"]["issuetype"]["name"] == "Incident")
+            assert send_jira(served.hook("jira"), secret, jira_issue_event(incident)).status_code == 202
+            assert served.wait_for(lambda: served.evaluations())
+            assert served.evaluations()[0]["outcome"] == "saved"  # push is off in the tenant's config
+        finally:
+            assert served.stop() == 0, served.log
+        assert token not in served.log and secret not in served.log
+    finally:
+        jira.stop()

@@ -30,6 +30,7 @@ class JiraWriter:
         """Label edits ask Jira not to e-mail the watchers (`notifyUsers=false`) until a server
         refuses that for this token (Data Center wants project admin rights for it)."""
         self.notes: list[str] = []
+        self._me: str | None = None
 
     def _body(self, lines: list[str] | None) -> Any:
         return render.jira_adf(lines) if self.adf else render.jira_wiki(lines)
@@ -39,8 +40,11 @@ class JiraWriter:
         return _text(self._body(lines))
 
     def me(self) -> str:
-        user = self.client.get("reading the token's user", "myself")
-        return str(user.get("accountId") or user.get("name") or user.get("key"))
+        """The token's user (read once per writer: a token's user does not change)."""
+        if self._me is None:
+            user = self.client.get("reading the token's user", "myself")
+            self._me = str(user.get("accountId") or user.get("name") or user.get("key"))
+        return self._me
 
     @staticmethod
     def _author(comment: dict[str, Any]) -> str:
@@ -191,6 +195,7 @@ class GitLabWriter:
     def __init__(self, source: Any) -> None:
         self.source = source
         self.client = GitLabClient.for_source(source)
+        self._me: str | None = None
 
     def _ticket(self, ticket: str) -> tuple[Any, Any]:
         found = re.fullmatch(r"(.+)([#!])(\d+)", ticket)
@@ -202,6 +207,8 @@ class GitLabWriter:
         return manager, manager.get(int(iid), lazy=True)
 
     def me(self) -> str:
+        """The token's user (read once per writer)."""
+
         def auth() -> str:
             self.client.gl.auth()
             user = self.client.gl.user
@@ -209,7 +216,9 @@ class GitLabWriter:
                 raise PushError("GitLab did not say which user the token belongs to")
             return str(user.id)
 
-        return str(self.client.call("reading the token's user", auth))
+        if self._me is None:
+            self._me = str(self.client.call("reading the token's user", auth))
+        return self._me
 
     @staticmethod
     def _own(note: Any) -> OwnComment:
