@@ -180,6 +180,10 @@ def test_a_redelivery_a_bad_signature_and_sdbridges_own_comment_change_nothing(t
         # the tracker retries the same delivery (the same identifier): dropped
         again = send_jira(served.hook("jira"), SECRET, event, delivery="d-1")
         assert again.status_code == 202 and again.json() == {"status": "duplicate"}
+        # a delivery about a change older than the state already evaluated (late, reordered)
+        late = jira_issue_event(incident)
+        late["timestamp"] -= 60_000
+        assert send_jira(served.hook("jira"), SECRET, late).json() == {"status": "stale"}
         # a forged one: refused before anything is read
         forged = send_jira(served.hook("jira"), SECRET, event, sign="sha256=" + "0" * 64)
         assert forged.status_code == 401
