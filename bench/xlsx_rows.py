@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sdbridge.config import load_config
 from sdbridge.pipeline import check
-from sdbridge.reports import write_csv
+from sdbridge.reports.tables import write_csv
 from sdbridge.reports.xlsx import write_xlsx
 
 CONFIG = """

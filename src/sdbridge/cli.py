@@ -30,7 +30,7 @@ from rich.table import Table
 from sdbridge import __version__
 from sdbridge.errors import ConfigError, Interrupted, SdbridgeError
 from sdbridge.files import NotARegularFile
-from sdbridge.formats import REPORT_FORMATS
+from sdbridge.reports import BUILTIN_SINKS
 from sdbridge.words import plural
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ ConfigOption = Annotated[
 ]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the report files.")]
 FormatOption = Annotated[
-    str | None, typer.Option("--format", "-f", help=f"Comma-separated report formats: {','.join(REPORT_FORMATS)}.")
+    str | None,
+    typer.Option("--format", "-f", help=f"Comma-separated report formats: {','.join(BUILTIN_SINKS)} (and plugins')."),
 ]
 
 
@@ -148,9 +149,12 @@ def _formats(option: str | None, config: Config) -> list[str]:
     if option is None:
         return list(config.reports.formats)
     formats = [f.strip() for f in option.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    from sdbridge.reports import sink_names
+
+    known = sink_names()
+    unknown = [f for f in formats if f not in known]
     if unknown:
-        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(REPORT_FORMATS)}")
+        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return formats
 
 
@@ -255,7 +259,7 @@ def fix_first_table(assessment: Assessment, limit: int) -> Table:
 
 
 def _write(assessment: Assessment, config: Config, out_dir: Path | None, formats: list[str]) -> list[Path]:
-    from sdbridge.reports import write_reports
+    from sdbridge.reports.writing import write_reports
 
     return write_reports(assessment, out_dir or config.resolve(config.reports.out), formats)
 
@@ -837,7 +841,7 @@ def demo(
     with resources.as_file(config_file) as path:
         cfg = _load(path)
         assessment = run_check(cfg).assessment
-        written = _write(assessment, cfg, out_dir, list(REPORT_FORMATS))
+        written = _write(assessment, cfg, out_dir, list(BUILTIN_SINKS))
     out.print("[bold]sdbridge demo[/] — Nordlys Hosting AS (fictional), sample exports bundled with sdbridge\n")
     print_summary(assessment, written)
 

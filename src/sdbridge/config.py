@@ -33,8 +33,8 @@ from sdbridge import registry, safe_yaml
 from sdbridge.cron import cron_trigger
 from sdbridge.errors import ConfigError
 from sdbridge.files import NotARegularFile, read_bounded
-from sdbridge.formats import DEFAULT_FORMATS, REPORT_FORMATS
 from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
+from sdbridge.reports import DEFAULT_FORMATS, sink_names
 from sdbridge.secrets import file_references, is_secret_path
 from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are part of the config)
     DocumentsGitLab,
@@ -89,9 +89,10 @@ class ReportsConfig(_Model):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ValueError("give the formats as a list, e.g. [json, md, csv]")
-        unknown = [v for v in value if v not in REPORT_FORMATS]
+        known = sink_names()  # the built-ins and the sinks of installed plugins
+        unknown = [v for v in value if v not in known]
         if unknown:
-            raise ValueError(f"unknown report formats {unknown}; known: {', '.join(REPORT_FORMATS)}")
+            raise ValueError(f"unknown report formats {unknown}; known: {', '.join(known)}")
         return value
 
 

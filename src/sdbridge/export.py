@@ -36,7 +36,8 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.files import atomic_write, write_behind
 from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
-from sdbridge.reports import csv_chunks, records_json_chunks, report_json_chunks
+from sdbridge.reports.json_report import records_json_chunks, report_json_chunks
+from sdbridge.reports.tables import csv_chunks
 from sdbridge.values import as_text
 
 PROVENANCE = "provenance.intoto.json"

@@ -48,7 +48,8 @@ def header_key(text: str) -> str:
 
 
 def _data(*parts: str) -> object:
-    text = resources.files("sdbridge.mapping").joinpath(*parts).read_text(encoding="utf-8")
+    # the data files of `mapping/`, read without importing the mapping package (which imports this)
+    text = resources.files("sdbridge").joinpath("mapping", *parts).read_text(encoding="utf-8")
     return safe_yaml.load_shipped(text)
 
 

@@ -126,7 +126,7 @@ def csv_text(portfolio: Portfolio) -> str:
     """One row per tenant; per-process columns `P<id> met` / `P<id> requirements`. Text a
     spreadsheet would run (a source named `=...`) is made text, as in the reports; numbers
     stay numbers (a change of -3 gaps is not a formula)."""
-    from sdbridge.reports import neutralise
+    from sdbridge.arrowtext import neutralise
 
     processes = portfolio.processes
     buffer = io.StringIO()
@@ -177,7 +177,7 @@ def csv_text(portfolio: Portfolio) -> str:
 
 
 def render_html(portfolio: Portfolio) -> str:
-    from sdbridge.reports import environment
+    from sdbridge.reports.common import environment
 
     return environment().get_template("portfolio.html.j2").render(p=portfolio, sparkline=_sparkline)
 

@@ -24,12 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import import_module
-from importlib.metadata import entry_points
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast
 
 from pydantic import Discriminator, Tag
 
+from sdbridge import plugins
 from sdbridge.errors import ConfigError
 from sdbridge.sources import (
     DocumentsSourceConfig,
@@ -42,14 +41,6 @@ from sdbridge.sources import (
 
 Kind = Literal["file", "items"]
 GROUP = "sdbridge.connectors"
-
-
-def _load(target: str | Any) -> Any:
-    """A `module:attribute` reference, imported now; anything else as it is."""
-    if not isinstance(target, str):
-        return target
-    module, _, attribute = target.partition(":")
-    return getattr(import_module(module), attribute)
 
 
 def _jira_ticket(item: dict[str, Any]) -> str | None:
@@ -78,9 +69,9 @@ class SourceType:
     builtin: bool = True
 
     def connect(self, source: Any, *, resolve: Callable[[Any], Any]) -> Any:
-        factory = _load(self.connector)
+        factory = plugins.load(self.connector)
         if self.reads_own_comments:
-            from sdbridge.pushback.marker import is_own_text
+            from sdbridge.marker import is_own_text
 
             return factory(source, resolve=resolve, skip_text=is_own_text)
         return factory(source, resolve=resolve)
@@ -88,7 +79,7 @@ class SourceType:
     def push_writer(self, source: Any) -> Any:
         if self.writer is None:
             raise ConfigError(f"source {source.name!r}: push-back is not available for {self.name} sources")
-        return _load(self.writer)(source)
+        return plugins.load(self.writer)(source)
 
     def active_tickets(self, items: list[dict[str, Any]]) -> set[str]:
         """The tickets among a source's active items in the store."""
@@ -126,25 +117,25 @@ BUILTINS: dict[str, SourceType] = {
 
 @cache
 def _plugin(name: str) -> SourceType | None:
-    for entry in entry_points(group=GROUP):
-        if entry.name == name:
-            cls = entry.load()
-            kind = getattr(cls, "kind", "file" if hasattr(cls, "pull") else "items")
-            if kind not in ("file", "items"):
-                raise ConfigError(f"source type {name!r} ({entry.value}): kind must be 'file' or 'items', not {kind!r}")
-            return SourceType(
-                name,
-                cast(Kind, kind),
-                cls,
-                writer=getattr(cls, "writer", None),
-                ticket_of=getattr(cls, "ticket_of", None),
-                builtin=False,
-            )
-    return None
+    entry = plugins.installed(GROUP).get(name)
+    if entry is None:
+        return None
+    cls = entry.load()
+    kind = getattr(cls, "kind", "file" if hasattr(cls, "pull") else "items")
+    if kind not in ("file", "items"):
+        raise ConfigError(f"source type {name!r} ({entry.value}): kind must be 'file' or 'items', not {kind!r}")
+    return SourceType(
+        name,
+        cast(Kind, kind),
+        cls,
+        writer=getattr(cls, "writer", None),
+        ticket_of=getattr(cls, "ticket_of", None),
+        builtin=False,
+    )
 
 
 def plugin_names() -> set[str]:
-    return {entry.name for entry in entry_points(group=GROUP)}
+    return set(plugins.installed(GROUP))
 
 
 def known_types() -> list[str]:
@@ -175,13 +166,16 @@ def _config_tag(value: Any) -> str | None:
 CONFIG_TAGS = (*BUILTINS, "plugin")
 """The tags pydantic puts into error locations; they are not part of the user's file."""
 
-SourceConfig = Annotated[
-    Annotated[TableSourceConfig, Tag("csv")]
-    | Annotated[TableSourceConfig, Tag("xlsx")]
-    | Annotated[JiraSourceConfig, Tag("jira")]
-    | Annotated[GitLabSourceConfig, Tag("gitlab")]
-    | Annotated[DocumentsSourceConfig, Tag("documents")]
-    | Annotated[PluginSourceConfig, Tag("plugin")],
-    Discriminator(_config_tag),
-]
-"""A source of the config file: the model of its type (the same models as `BUILTINS`)."""
+_TAGGED = tuple(Annotated[entry.config, Tag(name)] for name, entry in BUILTINS.items()) + (
+    Annotated[PluginSourceConfig, Tag("plugin")],
+)
+
+if TYPE_CHECKING:  # what a type checker reads; at run time the union is built from BUILTINS
+    SourceConfig = Annotated[
+        TableSourceConfig | JiraSourceConfig | GitLabSourceConfig | DocumentsSourceConfig | PluginSourceConfig,
+        Discriminator(_config_tag),
+    ]
+else:
+    SourceConfig = Annotated[Union[_TAGGED], Discriminator(_config_tag)]  # noqa: UP007 (a union built from a tuple)
+"""A source of the config file: the model of its type, one member per entry of `BUILTINS`
+(tagged with its type name) and one for plugin types."""

@@ -30,7 +30,7 @@ from sdbridge.config import Config
 from sdbridge.connectors.base import FileConnector, RawTable, item_table
 from sdbridge.errors import Interrupted, SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
-from sdbridge.reports import write_reports
+from sdbridge.reports.writing import write_reports
 from sdbridge.secrets import reveal
 from sdbridge.values import is_url
 
@@ -416,7 +416,9 @@ def push_sources(config: Config, store: Store, run_id: str, *, dry_run: bool) ->
     from sdbridge.pushback.push import push_source_safely
 
     return [
-        push_source_safely(store, run_id, source, dry_run=dry_run) for source in config.sources if source.push.enabled
+        push_source_safely(store, run_id, source, registry.of(source), dry_run=dry_run)
+        for source in config.sources
+        if source.push.enabled
     ]
 
 

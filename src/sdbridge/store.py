@@ -243,6 +243,10 @@ SCHEMA_VERSION = len(SQLITE_MIGRATIONS)
 
 log = logging.getLogger("sdbridge.store")
 
+PushRow = tuple[str | None, str | None, bool]
+"""What push-back saved for a ticket: its comment's id, the fingerprint of what it said, and
+whether the label is on (push-back reads it as a `PushState`)."""
+
 
 class StoreError(SdbridgeError):
     """The store cannot be opened or is held by another run."""
@@ -303,15 +307,6 @@ class RunDetail(RunRecord):
     def as_of(self) -> str:
         """The moment its data is as of: its end, or its start while it runs."""
         return self.ended_at or self.started_at
-
-
-@dataclass(frozen=True)
-class PushState:
-    """What push-back last did on one ticket: the comment it owns and what it said."""
-
-    comment_id: str | None
-    fingerprint: str | None
-    labelled: bool
 
 
 @dataclass
@@ -1041,15 +1036,16 @@ class Store:
                 ({**dict(zip(columns, row, strict=True)), "seq": seq} for row in opened.itertuples(index=False)),
             )
 
-    def push_state(self, source: str) -> dict[str, PushState]:
+    def push_state(self, source: str) -> dict[str, PushRow]:
+        """Per ticket, what push-back saved: (comment id, fingerprint, labelled)."""
         rows = self._rows(
             "SELECT ticket, comment_id, fingerprint, labelled FROM push_state WHERE tenant = :tenant "
             "AND source = :source",
             source=source,
         )
-        return {t: PushState(c, f, bool(lab)) for t, c, f, lab in rows}
+        return {t: (c, f, bool(lab)) for t, c, f, lab in rows}
 
-    def push_state_of(self, source: str, ticket: str) -> PushState | None:
+    def push_state_of(self, source: str, ticket: str) -> PushRow | None:
         """One ticket's saved push state (read again while the ticket is held)."""
         row = self._one(
             "SELECT comment_id, fingerprint, labelled FROM push_state WHERE tenant = :tenant AND source = :source "
@@ -1057,7 +1053,7 @@ class Store:
             source=source,
             ticket=ticket,
         )
-        return PushState(row[0], row[1], bool(row[2])) if row else None
+        return (row[0], row[1], bool(row[2])) if row else None
 
     def save_push_state(
         self, source: str, ticket: str, comment_id: str | None, fingerprint: str, labelled: bool
@@ -1287,7 +1283,7 @@ def _key(table: str) -> Sequence[str]:
 __all__ = [
     "DEFAULT_TENANT",
     "TENANT_PATTERN",
-    "PushState",
+    "PushRow",
     "RunDetail",
     "RunRecord",
     "RunSource",

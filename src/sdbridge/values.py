@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import AfterValidator
 
+from sdbridge.arrowtext import first_byte_in, value_bytes
+
 DEFAULT_TENANT = "default"
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 """A tenant id: lower-case letters, digits, `_ . -`; it names files and Kubernetes objects."""
@@ -185,27 +187,6 @@ def chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     """The pieces of an array as Arrow holds them (a CSV's columns come in one per block):
     read piece by piece rather than joined, which would copy every value."""
     return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-
-
-def first_byte_in(array: pa.Array, table: np.ndarray, *, empty: bool) -> np.ndarray:
-    """Where a value's first byte is one `table` (256 flags) marks, and `empty` where it has
-    none: numpy over the values' first bytes, no pass of Arrow."""
-    raw, offsets = value_bytes(array)
-    filled = offsets[1:] > offsets[:-1]
-    hit = np.full(len(filled), empty)
-    hit[filled] = table[raw[offsets[:-1][filled]]]
-    return hit
-
-
-def value_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of a text array's own values (a slice's only, not its parent's) as
-    numpy, and where each value starts in them (one more entry: the end)."""
-    if not len(array) or array.buffers()[2] is None:
-        return np.zeros(0, dtype=np.uint8), np.zeros(len(array) + 1, dtype=np.int64)
-    offsets_buffer, data = array.buffers()[1:3]
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1].astype(np.int64)
-    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[0]
 
 
 def _blank_text(series: pd.Series, placeholders: frozenset[str]) -> np.ndarray:

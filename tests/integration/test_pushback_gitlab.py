@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sdbridge.config import load_config
-from sdbridge.pushback import MARKER
+from sdbridge.marker import MARKER
 from sdbridge.runner import run_once
 from tests.fakes.gitlab_server import BOT, FakeGitLab
 from tests.integration.test_gitlab import fake, token_env, write_config  # noqa: F401 (fixtures)

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from sdbridge.cli import app
 from sdbridge.config import load_config
-from sdbridge.pushback import MARKER
+from sdbridge.marker import MARKER
 from sdbridge.runner import run_once
 from tests.fakes.jira_server import FakeJira
 from tests.integration.test_jira import fake, token_env, write_config  # noqa: F401 (fixtures)

@@ -118,7 +118,7 @@ def test_push_state_is_kept_per_ticket(store_at):
     store.save_push_state("jira", "OPS-1", "c-1", "f2", labelled=True)
     store.save_push_state("gitlab", "g/p#1", None, "f3", labelled=False)
     state = store.push_state("jira")
-    assert list(state) == ["OPS-1"] and state["OPS-1"].fingerprint == "f2" and state["OPS-1"].labelled
+    assert state == {"OPS-1": ("c-1", "f2", True)}
 
 
 def test_assessments_spans_trend_and_ages_read_back(store_at):
@@ -156,7 +156,7 @@ def test_tenants_sharing_a_store_never_see_each_other(postgres_server):
     assert acme.table("cmdb").raw.frame.loc[0, "CI"] == "acme-db"
     assert globex.table("cmdb").id == acme.table("cmdb").id == 1
     assert acme.items("jira") == [{"owner": "acme"}] and globex.cursor("jira")["w"] == "globex"
-    assert acme.push_state("jira")["OPS-1"].comment_id == "c-acme"
+    assert acme.push_state("jira")["OPS-1"][0] == "c-acme"
     assert acme.findings("r1")["message"].tolist() == ["acme gap"]
     assert globex.findings("r1")["message"].tolist() == ["globex gap"]
     assert len(acme.runs()) == len(globex.runs()) == 1

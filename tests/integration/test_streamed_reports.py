@@ -12,9 +12,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from sdbridge.arrowtext import FORMULA_START
 from sdbridge.config import load_config
 from sdbridge.pipeline import check
-from sdbridge.reports import FORMULA_START, JSON_BATCH, report_dict, write_csv, write_json, write_parquet
+from sdbridge.reports.json_report import JSON_BATCH, report_dict, write_json
+from sdbridge.reports.tables import write_csv, write_parquet
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 AWKWARD = ['say "hi"', "a/b\\c", "line\nbreak", "=2+2", "ok\r=1", "ünï/cødé", "\\/", None]
@@ -39,7 +41,7 @@ def test_the_streamed_json_is_the_assessment_and_every_finding(assessment, tmp_p
 
 
 def test_the_json_is_streamed_in_batches_that_join_up(assessment, tmp_path, monkeypatch):
-    from sdbridge import reports
+    from sdbridge.reports import json_report as reports
 
     monkeypatch.setattr(reports, "JSON_BATCH", 7)  # many batches, a last one part-full
     assert len(assessment.findings) % 7 and JSON_BATCH > 7
@@ -48,7 +50,7 @@ def test_the_json_is_streamed_in_batches_that_join_up(assessment, tmp_path, monk
 
 
 def test_a_rare_control_character_is_escaped_too(assessment, tmp_path, monkeypatch):
-    from sdbridge import reports
+    from sdbridge.reports import json_report as reports
 
     monkeypatch.setattr(reports, "JSON_BATCH", 50)  # only the last batch holds it
     odd = assessment.model_copy()
@@ -87,7 +89,7 @@ def test_parquet_holds_the_findings_typed(assessment, tmp_path):
 def test_a_full_disk_while_report_json_is_written_leaves_the_old_report(assessment, tmp_path, monkeypatch):
     """The findings are written from a writer thread; its failure reaches the caller, and
     the report already there is left as it was (no half-written report.json)."""
-    from sdbridge import reports
+    from sdbridge.reports import json_report as reports
 
     monkeypatch.setattr(reports, "JSON_BATCH", 7)
     (tmp_path / "report.json").write_text('{"old": true}', encoding="utf-8")

@@ -1,15 +1,22 @@
-"""The module graph of `src/sdbridge`: no import cycle, and dependencies point down
-(cli -> runner/pipeline -> rules, mapping, store, pushback -> connectors' clients -> http).
-Imports inside functions count too: a cycle hidden in a function is still a cycle."""
+"""The module graph of `src/sdbridge`: no import cycle, between modules or between packages,
+and dependencies point down (cli -> runner/pipeline -> rules, mapping, store, pushback ->
+connectors' clients -> http). Imports inside functions count too, and so do dynamic ones: a
+`"sdbridge.x.y:attr"` string a plugin loader imports, an `importlib`/`__import__` of a
+literal name. A cycle hidden in a function or a string is still a cycle."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+DYNAMIC = re.compile(r"sdbridge(\.[a-z_][a-z0-9_]*)+(:[A-Za-z_][A-Za-z0-9_]*)?")
+"""A module named in a string: `sdbridge.connectors.jira:JiraConnector`."""
 
 
 def _module_name(path: Path) -> str:
@@ -48,6 +55,12 @@ def import_graph() -> dict[str, set[str]]:
                 targets = [
                     f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
                 ]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and DYNAMIC.fullmatch(node.value):
+                targets = [node.value.partition(":")[0]]  # a module a loader imports by name
+            if isinstance(node, ast.JoinedStr):  # f"sdbridge.reports.{name}": the package at least
+                head = node.values[0] if node.values else None
+                if isinstance(head, ast.Constant) and str(head.value).startswith("sdbridge."):
+                    targets = [str(head.value).rstrip(".")]
             for target in targets:
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
@@ -103,6 +116,38 @@ def test_there_is_no_import_cycle():
     assert cycles(import_graph()) == []
 
 
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph between top-level parts: `sdbridge.pushback.plan` is `sdbridge.pushback`, a
+    module directly under `sdbridge` is itself."""
+
+    def part(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    packages: dict[str, set[str]] = {part(m): set() for m in graph}
+    for module, targets in graph.items():
+        packages[part(module)] |= {part(t) for t in targets if part(t) != part(module)}
+    return packages
+
+
+def test_there_is_no_cycle_between_packages():
+    assert cycles(package_graph(import_graph())) == []
+
+
+def test_the_marker_and_the_planner_load_no_store_and_no_pandas():
+    """Importing how sdbridge's comments are recognised, or push-back's planner types, must
+    not pull the store, SQLAlchemy or pandas in (the connectors and the registry import the
+    marker)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, sdbridge.marker, sdbridge.pushback; "
+        "print(sorted(m for m in ('pandas', 'sqlalchemy', 'sdbridge.store') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("lower", "upper"),
     [
@@ -129,3 +174,5 @@ def test_the_graph_sees_real_imports():
     assert "sdbridge.connectors.jira_client" in graph["sdbridge.connectors.jira"]
     assert "sdbridge.registry" in graph["sdbridge.runner"]
     assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+    assert "sdbridge.connectors.jira" in graph["sdbridge.registry"]  # named in a "module:Class" string
+    assert "sdbridge.reports" in graph["sdbridge.reports"] or "sdbridge.reports.html" in graph["sdbridge.reports"]

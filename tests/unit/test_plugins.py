@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sdbridge import registry
+from sdbridge import plugins, registry
 from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.connectors.base import ROW, ItemBatch, RawTable
 from sdbridge.errors import ConfigError
 from sdbridge.pipeline import check
-from sdbridge.pushback import OwnComment
+from sdbridge.pushback.plan import OwnComment
 
 runner = CliRunner()
 
@@ -114,7 +114,7 @@ def plugin(monkeypatch):
             return []
         return [EntryPoint("itsm", ItsmConnector), EntryPoint("sheet", SheetConnector)]
 
-    monkeypatch.setattr(registry, "entry_points", entry_points)
+    monkeypatch.setattr(plugins, "entry_points", entry_points)  # the one loader every part goes through
     registry._plugin.cache_clear()
     ItsmWriter.comments, ItsmWriter.writes = {}, []
     yield

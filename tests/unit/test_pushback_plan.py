@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sdbridge.errors import RetriableSourceError
-from sdbridge.pushback import OwnComment, apply, plan
-from sdbridge.store import PushState
+from sdbridge.pushback.plan import OwnComment, PushState, apply, plan
 
 
 class MemoryWriter:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sdbridge.pushback.marker import is_own_text
+from sdbridge.marker import is_own_text
 
 
 class DeliveryRefused(Exception):

@@ -41,7 +41,7 @@ from sdbridge.errors import SdbridgeError
 from sdbridge.live.deliveries import Delivery, _ms
 from sdbridge.mapping.engine import MappingEngine, merge_tables
 from sdbridge.profile import load_catalogue
-from sdbridge.pushback.plan import PushResult, apply, plan
+from sdbridge.pushback.plan import PushResult, PushState, apply, plan
 from sdbridge.rules import CheckInput, assess
 from sdbridge.rules.process import ProcessSettings
 from sdbridge.secrets import reveal
@@ -321,7 +321,7 @@ class LiveService:
             return "saved"
         findings = self.findings(source, item, ticket)
         with self.store.ticket_lock(name, ticket):
-            previous = self.store.push_state_of(name, ticket)
+            previous = PushState.saved(self.store.push_state_of(name, ticket))
             state = {ticket: previous} if previous is not None else {}
             actions = plan(findings, {ticket}, state, source.push.work_products)
             result = apply(

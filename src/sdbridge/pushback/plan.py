@@ -29,7 +29,20 @@ import pandas as pd
 
 from sdbridge.errors import SdbridgeError, UnansweredWriteError
 from sdbridge.faults import fault_point
-from sdbridge.store import PushState
+
+
+@dataclass(frozen=True)
+class PushState:
+    """What push-back last did on one ticket: the comment it owns and what it said."""
+
+    comment_id: str | None
+    fingerprint: str | None
+    labelled: bool
+
+    @classmethod
+    def saved(cls, row: tuple[str | None, str | None, bool] | None) -> PushState | None:
+        """The state from the store's row for the ticket (None: nothing saved yet)."""
+        return None if row is None else cls(row[0], row[1], bool(row[2]))
 
 
 @dataclass

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdbridge import registry
 from sdbridge.errors import PushError, SdbridgeError
-from sdbridge.pushback.plan import PushResult, TicketWriter, apply, plan
+from sdbridge.pushback.plan import PushResult, PushState, TicketWriter, apply, plan
 from sdbridge.pushback.render import summary_lines
 from sdbridge.store import Store
 
 
 def push_source(
-    source: Any, store: Store, run_id: str, *, dry_run: bool, writer: TicketWriter | None = None
+    source: Any, entry: Any, store: Store, run_id: str, *, dry_run: bool, writer: TicketWriter | None = None
 ) -> PushResult:
-    """Push one source's gaps of a stored run."""
+    """Push one source's gaps of a stored run. `entry` is the source's type as the registry
+    gives it: its push writer, and which stored items are its tickets."""
     report = store.assessment(run_id)
     if report is None:
         raise PushError(f"run {run_id} has no assessment to push")
-    entry = registry.of(source)
     config = source.push
     writer = writer or entry.push_writer(source)
     active = entry.active_tickets(store.items(source.name))
@@ -28,7 +27,7 @@ def push_source(
     fresher = entry.active_tickets(
         store.saved_since(source.name, report.generated_at.isoformat(timespec="microseconds"))
     )
-    state = store.push_state(source.name)
+    state = {ticket: PushState(*row) for ticket, row in store.push_state(source.name).items()}
     actions = plan(store.findings(run_id, source.name), active - fresher, state, config.work_products)
 
     def save(ticket: str, comment_id: str | None, mark: str, labelled: bool) -> None:
@@ -45,7 +44,7 @@ def push_source(
         max_writes=config.max_writes,
         dry_run=dry_run,
         lock=lambda ticket: store.ticket_lock(source.name, ticket),
-        state_of=lambda ticket: store.push_state_of(source.name, ticket),
+        state_of=lambda ticket: PushState.saved(store.push_state_of(source.name, ticket)),
     )
     if fresher:
         result.notes.append(
@@ -68,7 +67,7 @@ def push_source(
     return result
 
 
-def push_source_safely(store: Store, run_id: str, source: Any, *, dry_run: bool) -> PushResult:
+def push_source_safely(store: Store, run_id: str, source: Any, entry: Any, *, dry_run: bool) -> PushResult:
     """Push one source's gaps of a stored run; a failure is a note, never lost work."""
     report = store.assessment(run_id)
     if report is None:
@@ -76,7 +75,7 @@ def push_source_safely(store: Store, run_id: str, source: Any, *, dry_run: bool)
     if any(s.name == source.name and s.status == "failed" for s in report.sources):
         return PushResult(source.name, dry_run=dry_run, notes=["not pushed: this run could not pull the source"])
     try:
-        return push_source(source, store, run_id, dry_run=dry_run)
+        return push_source(source, entry, store, run_id, dry_run=dry_run)
     except SdbridgeError as exc:
         return PushResult(source.name, dry_run=dry_run, notes=[f"push failed: {exc}"])
 

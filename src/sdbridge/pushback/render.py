@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sdbridge.assessment import Assessment
-from sdbridge.pushback.marker import HEADING, INTRO, MARKER, OUTRO, RESOLVED_TEXT
+from sdbridge.marker import HEADING, INTRO, MARKER, OUTRO, RESOLVED_TEXT
 
 
 def _paragraph(text: str) -> dict[str, Any]:

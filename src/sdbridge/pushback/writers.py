@@ -12,8 +12,8 @@ from typing import Any
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.errors import HttpStatusError, PushError
+from sdbridge.marker import MARKER, is_own_text
 from sdbridge.pushback import render
-from sdbridge.pushback.marker import MARKER, is_own_text
 from sdbridge.pushback.plan import OwnComment
 
 NOT_FOUND = 404

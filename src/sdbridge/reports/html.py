@@ -54,7 +54,7 @@ def trend_svg(trend: list[dict], width: int = 720, height: int = 220) -> Markup 
 
 
 def render_html(assessment: Assessment, period: str | None = None) -> str:
-    from sdbridge.reports import environment, never_provided, plain_rows
+    from sdbridge.reports.common import environment, never_provided, plain_rows
 
     env = environment()
     never, unsourced = never_provided(assessment)

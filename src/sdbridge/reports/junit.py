@@ -63,7 +63,7 @@ def build_junit(assessment: Assessment) -> ET.ElementTree:
 
 
 def write_junit(assessment: Assessment, out: Path) -> Path:
-    from sdbridge.reports import atomic_write
+    from sdbridge.files import atomic_write
 
     tree = build_junit(assessment)
     ET.indent(tree)

@@ -21,9 +21,10 @@ import pandas as pd
 import xlsxwriter
 
 from sdbridge import progress
+from sdbridge.arrowtext import neutralise
 from sdbridge.assessment import Assessment
 from sdbridge.files import atomic_write
-from sdbridge.reports import neutralise, web_link
+from sdbridge.reports.common import web_link
 
 FILLS = {
     "present": "#C6EFCE",
@@ -269,7 +270,7 @@ def _cells(findings: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from sdbridge.reports import arrow_table
+    from sdbridge.arrowtext import arrow_table
 
     table = arrow_table(findings[columns])
     out = []
