@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
+from sdbridge.dates import parse_datetimes
+from sdbridge.mapping.table import INVALID_PREFIX, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
 from sdbridge.profile import FieldType, load_catalogue
-from sdbridge.values import parse_bools, parse_datetimes
+from sdbridge.values import parse_bools
 
 
 def table_of(wp_id: str, records: list[dict], unsourced: dict[str, list[str]] | None = None) -> WorkProductTable:

@@ -28,6 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
+def chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The pieces of an array as Arrow holds them (a CSV's columns come in one per block):
+    read piece by piece rather than joined, which would copy every value."""
+    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+
+
 def first_byte_in(array: pa.Array, table: np.ndarray, *, empty: bool) -> np.ndarray:
     """Where a value's first byte is one `table` (256 flags) marks, and `empty` where it has
     none: numpy over the values' first bytes, no pass of Arrow."""
@@ -202,3 +208,53 @@ def arrow_table(findings: pd.DataFrame, *, for_spreadsheets: bool = True) -> pa.
                 array = array.combine_chunks()
         columns[name] = neutralised(array) if for_spreadsheets else array
     return pa.table(columns)
+
+
+TRIMMED_BYTES = np.zeros(256, dtype=bool)
+
+
+TRIMMED_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+
+
+TRIMMED_BYTES[0x80:] = True  # any byte of a multi-byte character: it may be a Unicode space
+
+
+_ISO_DIGITS: tuple[tuple[int, int, str], ...] = (
+    (0, 1000, "Y"), (1, 100, "Y"), (2, 10, "Y"), (3, 1, "Y"), (5, 10, "M"), (6, 1, "M"), (8, 10, "D"), (9, 1, "D"),
+    (11, 10, "h"), (12, 1, "h"), (14, 10, "m"), (15, 1, "m"), (17, 10, "s"), (18, 1, "s"),
+)  # fmt: skip
+"""Where each digit of `_ISO_LAYOUT` comes from: (position, place value, part)."""
+
+
+_ISO_LAYOUT = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
+
+
+def iso_seconds(stamps: np.ndarray) -> pa.Array:
+    """UTC timestamps (naive datetime64) as ISO 8601 text to the second with a `Z`, null for
+    NaT: the digits computed by numpy into one fixed-width buffer that becomes Arrow text as
+    it is (ten times as fast as numpy's, pandas' or Arrow's own formatting)."""
+    seconds = stamps.astype("datetime64[s]")
+    missing = np.isnat(seconds)
+    seconds = np.where(missing, np.datetime64(0, "s"), seconds)
+    days = seconds.astype("datetime64[D]")
+    months = seconds.astype("datetime64[M]")
+    clock = (seconds - days).astype(np.int64)
+    parts = {
+        "Y": (months.astype(np.int64) // 12 + 1970).astype(np.int32),
+        "M": (months.astype(np.int64) % 12 + 1).astype(np.int32),
+        "D": ((days - months.astype("datetime64[D]")).astype(np.int64) + 1).astype(np.int32),
+        "h": (clock // 3600).astype(np.int32),
+        "m": (clock // 60 % 60).astype(np.int32),
+        "s": (clock % 60).astype(np.int32),
+    }
+    width = len(_ISO_LAYOUT)
+    # position by position (each a contiguous row), then one transpose into value order
+    text = np.repeat(_ISO_LAYOUT[:, None], len(seconds), axis=1)
+    for column, unit, part in _ISO_DIGITS:
+        text[column] += (parts[part] // unit % 10).astype(np.uint8)
+    text = np.ascontiguousarray(text.T)
+    offsets = np.arange(0, width * (len(seconds) + 1), width, dtype=np.int32)
+    valid = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    return pa.Array.from_buffers(
+        pa.string(), len(seconds), [valid, pa.py_buffer(offsets), pa.py_buffer(text)], null_count=int(missing.sum())
+    )

@@ -61,7 +61,7 @@ class Finding(BaseModel):
     row: int | None = None
     owner: str | None = None
     """Who can fix it: the mapped `owner` field, else the record's assignee / resolver / CI
-    or agreement owner (see `rules.OWNER_FIELDS`)."""
+    or agreement owner (see `rules.findings.OWNER_FIELDS`)."""
     first_seen: str | None = None
     """The run the gap has been open since (without a break); None without a store."""
     age_days: float | None = None

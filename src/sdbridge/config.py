@@ -49,7 +49,9 @@ from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are
     TableSourceConfig,
     catalogue_problems,
 )
-from sdbridge.values import DEFAULT_TENANT, TimeZoneName, database_url_problem, valid_tenant
+from sdbridge.tenants import DEFAULT_TENANT, valid_tenant
+from sdbridge.urls import database_url_problem
+from sdbridge.zones import TimeZoneName
 
 DEFAULT_PLACEHOLDERS = (
     "N/A", "n/a", "TBD", "-", "?", "none", "unknown", "null", "[]", "{}", "unassigned", "(empty)", "(none)",

@@ -34,7 +34,7 @@ from sdbridge import __version__
 from sdbridge.assessment import Assessment
 from sdbridge.errors import SdbridgeError
 from sdbridge.files import atomic_write, write_behind
-from sdbridge.mapping.engine import INVALID_PREFIX, WorkProductTable
+from sdbridge.mapping.table import INVALID_PREFIX, WorkProductTable
 from sdbridge.profile import load_catalogue
 from sdbridge.reports.json_report import records_json_chunks, report_json_chunks
 from sdbridge.reports.tables import csv_chunks

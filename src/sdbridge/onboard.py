@@ -26,12 +26,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from sdbridge.connectors.base import RawTable
+from sdbridge.dates import parse_datetimes
 from sdbridge.errors import ConfigError
 from sdbridge.locales import detect_language, header_key, value_key
 from sdbridge.mapping.engine import ColumnResolver
 from sdbridge.mapping.recognise import Recognition, recognise
 from sdbridge.mapping.transforms import wanted_values
-from sdbridge.values import blank_mask, is_list_column, local_zone, parse_datetimes
+from sdbridge.values import blank_mask, is_list_column
+from sdbridge.zones import local_zone
 
 FILE_PRESETS = (
     "jira-csv",

@@ -18,7 +18,8 @@ from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import NotPulledError, SourceError
-from sdbridge.mapping.engine import MappingEngine, SourceOutcome, WorkProductTable, merge_tables
+from sdbridge.mapping.engine import MappingEngine, SourceOutcome, merge_tables
+from sdbridge.mapping.table import WorkProductTable
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
 from sdbridge.rules.process import ProcessSettings

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sdbridge import __version__
 from sdbridge.errors import ConfigError, SdbridgeError
 from sdbridge.files import NotARegularFile, read_bounded
-from sdbridge.values import masked_url
+from sdbridge.urls import masked_url
 
 if TYPE_CHECKING:
     from sdbridge.assessment import Assessment

@@ -32,7 +32,7 @@ from sdbridge.errors import Interrupted, SdbridgeError, SourceError
 from sdbridge.pipeline import CheckResult, check, new_run_id
 from sdbridge.reports.writing import write_reports
 from sdbridge.secrets import reveal
-from sdbridge.values import is_url
+from sdbridge.urls import is_url
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) load when one is opened: not for a check without one
     from sdbridge.store import Store

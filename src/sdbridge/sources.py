@@ -20,7 +20,8 @@ from pydantic import (
 
 from sdbridge.mapping.spec import EXTRA_FIELDS, WorkProductMapping
 from sdbridge.profile import load_catalogue
-from sdbridge.values import PlainURL, TimeZoneName
+from sdbridge.urls import PlainURL
+from sdbridge.zones import TimeZoneName
 
 
 class _Model(BaseModel):

@@ -52,7 +52,8 @@ from sdbridge.assessment import STORED_FINDING_COLUMNS, Assessment
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import SdbridgeError
 from sdbridge.faults import fault_point
-from sdbridge.values import DEFAULT_TENANT, TENANT_PATTERN, database_url_problem, is_url, masked_url, valid_tenant
+from sdbridge.tenants import DEFAULT_TENANT, TENANT_PATTERN, valid_tenant
+from sdbridge.urls import database_url_problem, is_url, masked_url
 
 SQLITE_MIGRATIONS: list[str] = [
     # 1: runs, cursors, snapshots, assessments

@@ -177,7 +177,7 @@ def test_any_text_as_a_store_url_opens_or_is_one_store_error(text):
 
 @given(st.text(max_size=80))
 def test_any_text_as_a_tenant_is_a_tenant_id_or_one_error(text):
-    from sdbridge.values import valid_tenant
+    from sdbridge.tenants import valid_tenant
 
     if valid_tenant(text):
         assert text == text.strip() and "\n" not in text and len(text) <= 63

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from sdbridge.assessment import is_in
 from sdbridge.cli import app
 from sdbridge.config import load_config
-from sdbridge.mapping.engine import INVALID_PREFIX, RECORD_ID, WorkProductTable
+from sdbridge.mapping.table import INVALID_PREFIX, RECORD_ID, WorkProductTable
 from sdbridge.pipeline import CheckResult, check, tables_placeholders
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import assess

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sdbridge.cli import app
 from sdbridge.config import load_config
-from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.mapping.table import RECORD_ID
 from sdbridge.pipeline import check
 from sdbridge.runner import check_with_store, open_store
 from tests.fakes.gitlab_data import DEMO, build_portal

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from sdbridge.cli import app
 from sdbridge.config import load_config
-from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.mapping.table import RECORD_ID
 from sdbridge.pipeline import check
 from sdbridge.runner import check_with_store
 from sdbridge.values import as_text

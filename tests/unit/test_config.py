@@ -174,7 +174,7 @@ def test_a_token_from_a_mounted_file_is_read_only_when_needed(write, tmp_path):
 
 def test_a_tenant_id_with_a_trailing_newline_is_no_tenant_id():
     from sdbridge.store import Store, StoreError
-    from sdbridge.values import valid_tenant
+    from sdbridge.tenants import valid_tenant
 
     assert valid_tenant("acme") and not valid_tenant("acme\n") and not valid_tenant("") and not valid_tenant("Acme")
     with pytest.raises(StoreError, match="is not a tenant id"):

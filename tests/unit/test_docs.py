@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sdbridge.cli import _doc_pages, app
+from sdbridge.cli import app, doc_pages
 from sdbridge.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_the_pages_link_to_pages_that_exist_and_their_configs_load(tmp_path, mon
     for name in ("JIRA_EMAIL", "JIRA_TOKEN", "GITLAB_TOKEN"):
         monkeypatch.setenv(name, "x")
     pages = sorted(DOCS.glob("*.md"))
-    assert set(_doc_pages()) == {p.stem for p in pages}
+    assert set(doc_pages()) == {p.stem for p in pages}
     loaded = 0
     for page in pages:
         text = page.read_text(encoding="utf-8")

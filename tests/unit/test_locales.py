@@ -10,7 +10,7 @@ from babel.dates import get_month_names
 
 from sdbridge import locales
 from sdbridge.config import load_preset, preset_names
-from sdbridge.values import parse_datetimes
+from sdbridge.dates import parse_datetimes
 
 JIRA_FORMATS = ("%d/%b/%y %I:%M %p", "%d/%b/%y %H:%M", "%d/%b/%y")
 

@@ -265,7 +265,7 @@ def test_json_items_are_mapped_with_jmespath():
 
 
 def test_dates_of_a_subset_of_rows_stay_on_their_rows():
-    from sdbridge.values import parse_datetimes
+    from sdbridge.dates import parse_datetimes
 
     text = pd.Series(["2026-01-05T10:00:00Z", "2026-01-03T10:00:00Z"], index=[7, 3], dtype="str")
     parsed, _ = parse_datetimes(text)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.mapping.engine import RECORD_ID
+from sdbridge.mapping.table import RECORD_ID
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
 from sdbridge.rules.items import STATUS_OF_CODE, check_items, check_work_product_items

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sdbridge.config import DEFAULT_PLACEHOLDERS
-from sdbridge.values import _blank_pattern, as_text, blank_mask, parse_datetimes
+from sdbridge.dates import parse_datetimes
+from sdbridge.values import _blank_pattern, as_text, blank_mask
 
 PLACEHOLDERS = frozenset(p.strip().lower() for p in DEFAULT_PLACEHOLDERS)
 PIECES = st.sampled_from(

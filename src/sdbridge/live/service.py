@@ -354,8 +354,7 @@ class LiveService:
         tables, outcome = self.engine.map_source(item_table(source.name, source.location, [item]), source)
         known = self._unsourced.get(source.name)
         if known is not None:
-            for wp_id, table in tables.items():
-                table.unsourced = {source.name: set(known.get(wp_id, set()))}
+            tables = {wp: t.with_unsourced({source.name: known.get(wp, set())}) for wp, t in tables.items()}
         data = CheckInput(
             tables=merge_tables(self.catalogue, {wp: [t] for wp, t in tables.items()}),
             outcomes=[outcome],

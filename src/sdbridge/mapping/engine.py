@@ -26,17 +26,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdbridge.connectors.base import REJECTED, ROW, RawTable
+from sdbridge.dates import parse_datetimes
 from sdbridge.errors import InputError, MappingError
 from sdbridge.locales import english_headers, header_key, spellings
 from sdbridge.mapping.conditions import condition_mask
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
+from sdbridge.mapping.table import INVALID_PREFIX, OWNER, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
 from sdbridge.mapping.transforms import TRANSFORMS, apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
-from sdbridge.values import as_text, blank_mask, is_list_column, parse_bools, parse_datetimes
-
-# Provenance columns of a WorkProductTable.
-SOURCE, RECORD_ID, URL, ROW_COL, OWNER = "_source", "_record_id", "_url", "_row", "_owner"
-INVALID_PREFIX = "_invalid__"
+from sdbridge.values import as_text, blank_mask, is_list_column, parse_bools
 
 
 @dataclass
@@ -44,45 +42,6 @@ class Rejection:
     row: int
     reason: str
     work_product: str
-
-
-@dataclass
-class WorkProductTable:
-    """The records of one work product from one or more sources: a DataFrame with one
-    column per canonical field, provenance columns (`_source`, `_record_id`, `_row`, `_url`)
-    and `_invalid__<field>` masks for values that were given but unusable."""
-
-    work_product: WorkProduct
-    frame: pd.DataFrame
-    placeholders: tuple[str, ...] = ()
-    _blank: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    unsourced: dict[str, set[str]] = field(default_factory=dict)
-    """Source name -> the fields of this WP its export cannot provide (no column feeds them,
-    or the text they are extracted from never holds them). Their blanks on that source's
-    rows are "not in this export", never "pending"."""
-
-    def unsourced_rows(self, field_name: str) -> np.ndarray:
-        """Rows whose source cannot provide the field."""
-        lacking = [s for s, names in self.unsourced.items() if field_name in names]
-        if not lacking:
-            return np.zeros(len(self.frame), dtype=bool)
-        return self.frame[SOURCE].isin(lacking).to_numpy(dtype=bool)
-
-    def blank(self, field_name: str) -> np.ndarray:
-        """Where the field is blank or a placeholder; computed once per field."""
-        if field_name not in self._blank:
-            self._blank[field_name] = blank_mask(self.frame[field_name], self.placeholders)
-        return self._blank[field_name]
-
-    def invalid(self, field_name: str) -> np.ndarray:
-        column = INVALID_PREFIX + field_name
-        if column in self.frame:
-            return self.frame[column].to_numpy(dtype=bool)
-        return np.zeros(len(self.frame), dtype=bool)
-
-    @property
-    def records(self) -> int:
-        return len(self.frame)
 
 
 @dataclass
@@ -447,7 +406,7 @@ class MappingEngine:
         url = columns.get("url")
         # `owner` names who fixes the record's gaps, unless the work product has an `owner`
         # field of its own (WP.02's CI owner): then it is that field, an item to check, and
-        # the gap owner falls back to it (rules.OWNER_FIELDS).
+        # the gap owner falls back to it (rules.findings.OWNER_FIELDS).
         owner = None if "owner" in wp.field_names else columns.pop("owner", None)
         unsourced = self._unsourced(wp, mapping, columns)
         columns.pop("url", None)

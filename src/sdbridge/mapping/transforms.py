@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from sdbridge.dates import parse_datetimes
 from sdbridge.locales import state_words, value_key, value_meanings, value_spellings
-from sdbridge.values import TimeZoneName, blank_mask, is_list_column, parse_datetimes
+from sdbridge.values import blank_mask, is_list_column
+from sdbridge.zones import TimeZoneName
 
 _JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3,5}\.?/\d{2,4} \d{1,2}:\d{2}(?:\s?[ap]\.?\s?m\.?)?;[^;]*;", re.IGNORECASE)
 """`25/Feb/26 10:17 PM;user;` (or `18/ago/26 9:10 a. m.;user;` in Spanish) before a comment."""

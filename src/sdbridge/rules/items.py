@@ -20,7 +20,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from sdbridge.mapping.engine import RECORD_ID, SOURCE, URL, WorkProductTable
+from sdbridge.mapping.table import RECORD_ID, SOURCE, URL, WorkProductTable
 from sdbridge.profile import Item, WorkProduct
 from sdbridge.values import blank_mask, is_list_column, parse_bools
 
@@ -124,9 +124,7 @@ def _field_codes(
 
 
 def check_items(table: WorkProductTable, placeholders: tuple[str, ...]) -> ItemCheck:
-    if tuple(table.placeholders) != tuple(placeholders):
-        table.placeholders = tuple(placeholders)
-        table._blank.clear()
+    table = table.with_placeholders(placeholders)
     wp = table.work_product
     items = wp.record_items
     n = len(table.frame)

@@ -14,7 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 
 from sdbridge.assessment import ProcessCheck
-from sdbridge.mapping.engine import WorkProductTable
+from sdbridge.mapping.table import WorkProductTable
 from sdbridge.rules.process import changes, incidents, reviews  # noqa: F401  (they register their checks)
 from sdbridge.rules.process.base import (
     _ZONE,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sdbridge.assessment import ProcessCheck, RequirementStatus
-from sdbridge.mapping.engine import RECORD_ID, SOURCE, WorkProductTable
+from sdbridge.mapping.table import RECORD_ID, SOURCE, WorkProductTable
 from sdbridge.values import blank_mask, parse_bools
 
 MAX_LISTED = 50

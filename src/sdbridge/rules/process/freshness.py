@@ -9,7 +9,7 @@ import pandas as pd
 
 from sdbridge.assessment import FreshnessResult as Freshness
 from sdbridge.assessment import FreshnessStatus
-from sdbridge.mapping.engine import WorkProductTable
+from sdbridge.mapping.table import WorkProductTable
 from sdbridge.rules.process.base import _ZONE, ProcessSettings, fmt_day
 
 DOCUMENT_LIMIT_DAYS = 365
