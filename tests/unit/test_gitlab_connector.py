@@ -98,7 +98,7 @@ def test_the_bulk_queries_stay_well_under_gitlabs_complexity_limit(name):
     request per issue for its notes): ours stay far under the limit for a signed-in user."""
     from graphql import parse
 
-    from sdbridge.connectors import gitlab as module
+    from sdbridge.connectors import gitlab_graphql as module
 
     query = parse(getattr(module, name))
     complexity = _gitlab_complexity(query.definitions[0].selection_set)
@@ -111,7 +111,7 @@ def test_the_queries_built_for_a_gitlab_16_server_validate_against_its_schema():
     there, while the one for GitLab 17.4 and later would be refused as a whole."""
     from graphql import build_schema, parse, validate
 
-    from sdbridge.connectors.gitlab import MERGE_REQUESTS_QUERY, listing_queries
+    from sdbridge.connectors.gitlab_graphql import MERGE_REQUESTS_QUERY, listing_queries
 
     path = Path(__file__).resolve().parents[1] / "contracts" / "gitlab" / "gitlab_schema_16.2.graphql"
     schema = build_schema(path.read_text(encoding="utf-8"))

@@ -21,20 +21,123 @@ are still pulled.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from sdbridge import progress
 from sdbridge.connectors.base import ItemBatch
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient, GraphQLRefused
+from sdbridge.connectors.gitlab_graphql import (
+    FIELDS_QUERY,
+    listing_queries,
+    nodes,
+    number,
+    rest_issue,
+    rest_merge_request,
+)
 from sdbridge.errors import FatalSourceError, HttpStatusError
 
 UPDATED_ORDER = {"order_by": "updated_at", "sort": "asc"}
 ID_ORDER = {"order_by": "id", "sort": "asc"}
 RECENT_DEPLOYMENTS = 100
 """How many of an environment's latest deployments form its change schedule (WP.12)."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One kind of record a project is pulled for, as data: the loop in `pull_project` reads
+    every resource the same way from this table."""
+
+    name: str
+    """Its name in a source's `resources:` and in the cursor's watermarks."""
+    kind: str
+    """The item's `_kind`, which the presets' `where:` read."""
+    manager: str
+    """python-gitlab's manager on a project (`project.issues`)."""
+    prefix: str
+    """The middle of the item id: `<project id>:<prefix>:<key>`."""
+    key: str = "id"
+    """The attribute that names the record within its project."""
+    updated: str = "updated_at"
+    """The attribute that times the record (the item's `updated`)."""
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    """Listing filters, as GitLab's REST reference names them."""
+    incremental: bool = False
+    """Listed from a watermark (`updated_after`, oldest change first) after the first pull."""
+    full_order: Mapping[str, str] = field(default_factory=dict)
+    """The order of a full listing. GitLab wants `order_by=updated_at` paired with an
+    `updated_after` filter for deployments, so their full pull orders by id."""
+    on_branch: bool = False
+    """Listed for one ref (`pipeline_ref`, else the project's default branch)."""
+    graphql: str | None = None
+    """The project's GraphQL listing that reads these records in bulk with what completes
+    them (`issues`, `mergeRequests`); REST when None or refused."""
+    complete: str | None = None
+    """The connector's method that completes one record read over REST (its notes, its
+    approvals, its deployments, its test report): `(here, attributes) -> (more attributes,
+    what goes under the item's `sdbridge`)`."""
+
+
+RESOURCES = (
+    Resource(
+        "issues",
+        "issue",
+        "issues",
+        "issue",
+        filters={"scope": "all"},
+        incremental=True,
+        full_order=UPDATED_ORDER,
+        graphql="issues",
+        complete="_issue_notes_and_links",
+    ),
+    Resource(
+        "merge_requests",
+        "merge_request",
+        "mergerequests",
+        "mr",
+        filters={"state": "all"},
+        incremental=True,
+        full_order=UPDATED_ORDER,
+        graphql="mergeRequests",
+        complete="_merge_request_approvals",
+    ),
+    Resource("deployments", "deployment", "deployments", "deployment", incremental=True, full_order=ID_ORDER),
+    Resource("environments", "environment", "environments", "environment", complete="_environment_schedule"),
+    Resource("releases", "release", "releases", "release", key="tag_name", updated="released_at"),
+    Resource(
+        "pipelines",
+        "pipeline",
+        "pipelines",
+        "pipeline",
+        incremental=True,
+        full_order=UPDATED_ORDER,
+        on_branch=True,
+        complete="_pipeline_details",
+    ),
+)
+"""What a project is pulled for, in pull order: WP.18, WP.11, deployments, WP.12, WP.13, WP.20."""
+BY_KIND = {resource.kind: resource for resource in RESOURCES}
+INCREMENTAL = tuple(resource.name for resource in RESOURCES if resource.incremental)
+
+
+@dataclass(frozen=True)
+class _Here:
+    """The project a resource is being read from."""
+
+    manager: Any
+    """python-gitlab's lazy project (no request)."""
+    path: str
+    pid: int
+
+    @property
+    def base(self) -> dict[str, Any]:
+        return {"project_id": self.pid, "project": self.path}
+
+
+Item = tuple[str, dict, Any]
 
 
 class GitLabConnector:
@@ -51,7 +154,7 @@ class GitLabConnector:
         """Whether issue links are pulled: only when a map reads them."""
         self.graphql = bool(getattr(source, "graphql", True))
         """Issues with their notes and merge requests with their approvals in bulk (GraphQL);
-        links are REST-only (see `_graphql_issues`)."""
+        links are REST-only (see `_bulk`)."""
         self.notes: list[str] = []
         self.refused: set[str] = set()
         """GraphQL listings (`issues`, `mergeRequests`) this server refused: read over REST."""
@@ -108,119 +211,64 @@ class GitLabConnector:
 
     # --- resources -------------------------------------------------------------------------
 
-    def pull_project(self, project: Any, since: dict[str, str | None]) -> list[tuple[str, dict, str | None]]:
+    def pull_project(self, project: Any, since: dict[str, str | None]) -> list[Item]:
+        """Every resource of the source, for one project: one loop over `RESOURCES`."""
         pid = project.attributes["id"]
-        manager = self.gl.projects.get(pid, lazy=True)
-        path = project.attributes.get("path_with_namespace", str(pid))
-        base = {"project_id": pid, "project": path}
-        items: list[tuple[str, dict, str | None]] = []
-        resources = self.source.resources
-
-        def listing(name: str, manager_attr: Any, **query: Any) -> Iterator[Any]:
-            after = since.get(name)
-            if after:
-                query["updated_after"] = after
-            return self._each(
-                f"listing {name} of {path}",
-                lambda: iter(
-                    manager_attr.list(iterator=True, per_page=self.source.per_page, **query, **NO_LIBRARY_RETRY)
-                ),
-            )
-
-        # issue links are REST-only (see `_graphql_issues`): a map that reads them reads issues over REST
-        bulk = (
-            self._graphql_issues(path, pid, base, since)
-            if "issues" in resources and self.graphql and "issues" not in self.refused and not self.links
-            else None
-        )
-        if bulk is not None:
-            items.extend(bulk)
-        elif "issues" in resources:
-            for issue in listing("issues", manager.issues, scope="all", **UPDATED_ORDER):
-                items.append(self._rest_issue_item(issue.attributes, manager, path, pid, base))
-        merges = (
-            self._graphql_merge_requests(path, pid, base, since)
-            if "merge_requests" in resources and self.graphql and "mergeRequests" not in self.refused
-            else None
-        )
-        if merges is not None:
-            items.extend(merges)
-        elif "merge_requests" in resources:
-            for mr in listing("merge_requests", manager.mergerequests, state="all", **UPDATED_ORDER):
-                items.append(self._rest_merge_request_item(mr.attributes, manager, path, pid, base))
-        if "deployments" in resources:
-            # GitLab wants `order_by=updated_at` paired with an updated_at filter: an increment
-            # has one; a full pull orders by id.
-            order = UPDATED_ORDER if since.get("deployments") else ID_ORDER
-            for deployment in listing("deployments", manager.deployments, **order):
-                data = {**deployment.attributes, **base, "_kind": "deployment"}
-                items.append((f"{pid}:deployment:{deployment.id}", _strip_people(data), data.get("updated_at")))
-        if "environments" in resources:
-            for environment in self._each(
-                f"listing environments of {path}",
-                lambda: iter(manager.environments.list(iterator=True, **NO_LIBRARY_RETRY)),
-            ):
-                data = {**environment.attributes, **base, "_kind": "environment"}
-                # The schedule of an environment: its latest deployments (one page, newest first).
-                recent = self._call(
-                    f"reading deployments to {data.get('name')} of {path}",
-                    partial(
-                        manager.deployments.list,
-                        environment=data.get("name"),
-                        order_by="id",
-                        sort="desc",
-                        per_page=RECENT_DEPLOYMENTS,
-                        get_all=False,
-                        **NO_LIBRARY_RETRY,
-                    ),
-                )
-                data["sdbridge"] = {
-                    "deployments": [
-                        {
-                            "ref": d.attributes.get("ref"),
-                            "sha": d.attributes.get("sha"),
-                            "at": d.attributes.get("created_at"),
-                            "status": d.attributes.get("status"),
-                        }
-                        for d in recent
-                    ]
-                }
-                items.append((f"{pid}:environment:{environment.id}", data, data.get("updated_at")))
-        if "releases" in resources:
-            for release in self._each(
-                f"listing releases of {path}", lambda: iter(manager.releases.list(iterator=True, **NO_LIBRARY_RETRY))
-            ):
-                data = {**release.attributes, **base, "_kind": "release"}
-                items.append((f"{pid}:release:{data.get('tag_name')}", _strip_people(data), data.get("released_at")))
-        if "pipelines" in resources:
-            ref = self.source.pipeline_ref or project.attributes.get("default_branch")
-            for pipeline in listing("pipelines", manager.pipelines, ref=ref, **UPDATED_ORDER):
-                # The list holds basic pipelines; who ran it and when it finished (WP.20.f) are
-                # only on the single pipeline.
-                full_pipeline = self._call(
-                    f"reading {path} pipeline {pipeline.id}",
-                    partial(manager.pipelines.get, pipeline.id, **NO_LIBRARY_RETRY),
-                )
-                data = {**pipeline.attributes, **full_pipeline.attributes, **base, "_kind": "pipeline"}
-                summary = self._call(
-                    f"reading test report of {path} pipeline {pipeline.id}",
-                    partial(manager.pipelines.get(pipeline.id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY),
-                )
-                data["sdbridge"] = {"tests": summarise_test_report(summary.attributes)}
-                items.append((f"{pid}:pipeline:{pipeline.id}", _strip_people(data), data.get("updated_at")))
+        here = _Here(self.gl.projects.get(pid, lazy=True), project.attributes.get("path_with_namespace", str(pid)), pid)
+        items: list[Item] = []
+        for resource in RESOURCES:
+            if resource.name not in self.source.resources:
+                continue
+            bulk = self._graphql_items(resource, here, since.get(resource.name)) if self._bulk(resource) else None
+            if bulk is not None:
+                items.extend(bulk)
+                continue
+            for record in self._listing(resource, project, here, since.get(resource.name)):
+                items.append(self._item(resource, here, record.attributes))
         return items
 
-    def _rest_issue_item(
-        self, attributes: dict[str, Any], manager: Any, path: str, pid: int, base: dict[str, Any]
-    ) -> tuple[str, dict, Any]:
-        """One issue read over REST, with its notes (and links, when a map reads them)."""
-        data = {**attributes, **base, "_kind": "issue"}
-        iid = attributes.get("iid")
+    def _bulk(self, resource: Resource) -> bool:
+        """Whether a resource is read over GraphQL. Issue links are REST-only
+        (`Issue.linkedWorkItems` exists only from GitLab 17.8), so a map that reads them reads
+        issues over REST throughout."""
+        if not (resource.graphql and self.graphql and resource.graphql not in self.refused):
+            return False
+        return not (resource.kind == "issue" and self.links)
+
+    def _listing(self, resource: Resource, project: Any, here: _Here, after: str | None) -> Iterator[Any]:
+        """A resource's REST listing, every page, from the watermark when there is one."""
+        query: dict[str, Any] = dict(resource.filters)
+        if resource.on_branch:
+            query["ref"] = self.source.pipeline_ref or project.attributes.get("default_branch")
+        query.update(UPDATED_ORDER if resource.incremental and after else resource.full_order)
+        if resource.incremental and after:
+            query["updated_after"] = after
+        manager = getattr(here.manager, resource.manager)
+        return self._each(
+            f"listing {resource.name} of {here.path}",
+            lambda: iter(manager.list(iterator=True, per_page=self.source.per_page, **query, **NO_LIBRARY_RETRY)),
+        )
+
+    def _item(self, resource: Resource, here: _Here, attributes: dict[str, Any]) -> Item:
+        """One record read over REST as its item, completed as its resource says."""
+        more, extra = getattr(self, resource.complete)(here, attributes) if resource.complete else ({}, None)
+        data = {**attributes, **more, **here.base, "_kind": resource.kind}
+        if extra is not None:
+            data["sdbridge"] = extra
+        return (
+            f"{here.pid}:{resource.prefix}:{data.get(resource.key)}",
+            _strip_people(data),
+            data.get(resource.updated),
+        )
+
+    def _issue_notes_and_links(self, here: _Here, data: dict[str, Any]) -> tuple[dict, dict]:
+        """An issue's notes (text only, no system notes) and, when a map reads them, its links."""
+        iid = data.get("iid")
         extra: dict[str, Any] = {}
         if self.source.notes:
-            handle = manager.issues.get(iid, lazy=True)  # lazy: no request
+            handle = here.manager.issues.get(iid, lazy=True)  # lazy: no request
             notes = self._each(
-                f"reading notes of {path}#{iid}", partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY)
+                f"reading notes of {here.path}#{iid}", partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY)
             )
             extra["notes"] = [
                 n.attributes.get("body")
@@ -228,31 +276,66 @@ class GitLabConnector:
                 if not n.attributes.get("system") and not self.skip_text(n.attributes.get("body"))
             ]
         if self.links:
-            handle = manager.issues.get(iid, lazy=True)
+            handle = here.manager.issues.get(iid, lazy=True)
             links = self._call(
-                f"reading links of {path}#{iid}", partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY)
+                f"reading links of {here.path}#{iid}", partial(handle.links.list, get_all=True, **NO_LIBRARY_RETRY)
             )
             extra["links"] = [
                 link.attributes.get("references", {}).get("full") or link.attributes.get("web_url") for link in links
             ]
-        data["sdbridge"] = extra
-        return (f"{pid}:issue:{attributes.get('id')}", _strip_people(data), data.get("updated_at"))
+        return {}, extra
 
-    def _rest_merge_request_item(
-        self, attributes: dict[str, Any], manager: Any, path: str, pid: int, base: dict[str, Any]
-    ) -> tuple[str, dict, Any]:
-        """One merge request read over REST, with who approved it."""
-        data = {**attributes, **base, "_kind": "merge_request"}
-        iid = attributes.get("iid")
+    def _merge_request_approvals(self, here: _Here, data: dict[str, Any]) -> tuple[dict, dict]:
+        """Who approved a merge request."""
+        iid = data.get("iid")
         approvals = self._call(
-            f"reading approvals of {path}!{iid}",
-            partial(manager.mergerequests.get(iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY),
+            f"reading approvals of {here.path}!{iid}",
+            partial(here.manager.mergerequests.get(iid, lazy=True).approvals.get, **NO_LIBRARY_RETRY),
         )
         approved_by = [a.get("user", {}).get("name") for a in approvals.attributes.get("approved_by", [])]
-        data["sdbridge"] = {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
-        return (f"{pid}:mr:{attributes.get('id')}", _strip_people(data), data.get("updated_at"))
+        return {}, {"approved_by": [a for a in approved_by if a], "approved": bool(approved_by)}
 
-    # --- one ticket (live mode) -------------------------------------------------------------
+    def _environment_schedule(self, here: _Here, data: dict[str, Any]) -> tuple[dict, dict]:
+        """The schedule of an environment: its latest deployments (one page, newest first)."""
+        recent = self._call(
+            f"reading deployments to {data.get('name')} of {here.path}",
+            partial(
+                here.manager.deployments.list,
+                environment=data.get("name"),
+                order_by="id",
+                sort="desc",
+                per_page=RECENT_DEPLOYMENTS,
+                get_all=False,
+                **NO_LIBRARY_RETRY,
+            ),
+        )
+        return {}, {
+            "deployments": [
+                {
+                    "ref": d.attributes.get("ref"),
+                    "sha": d.attributes.get("sha"),
+                    "at": d.attributes.get("created_at"),
+                    "status": d.attributes.get("status"),
+                }
+                for d in recent
+            ]
+        }
+
+    def _pipeline_details(self, here: _Here, data: dict[str, Any]) -> tuple[dict, dict]:
+        """The list holds basic pipelines; who ran one and when it finished (WP.20.f) are only
+        on the single pipeline, its tests on its test report summary."""
+        pipeline_id = data.get("id")
+        full_pipeline = self._call(
+            f"reading {here.path} pipeline {pipeline_id}",
+            partial(here.manager.pipelines.get, pipeline_id, **NO_LIBRARY_RETRY),
+        )
+        summary = self._call(
+            f"reading test report of {here.path} pipeline {pipeline_id}",
+            partial(here.manager.pipelines.get(pipeline_id, lazy=True).test_report_summary.get, **NO_LIBRARY_RETRY),
+        )
+        return full_pipeline.attributes, {"tests": summarise_test_report(summary.attributes)}
+
+    # --- one record (live mode) -------------------------------------------------------------
 
     def prepare(self) -> list[str]:
         """What live mode reads once: the source's projects (a delivery for a project outside
@@ -261,69 +344,53 @@ class GitLabConnector:
         self.scope = {str(p.attributes.get("path_with_namespace")): p for p in projects}
         return problems
 
-    def fetch_ticket(self, path: str, kind: str, iid: int) -> tuple[str, dict, Any] | None:
+    def fetch_ticket(self, path: str, kind: str, iid: int) -> Item | None:
         """One issue (`kind` "issue") or merge request ("merge_request") of a project of this
         source, as a pull makes it: one GraphQL request for the ticket with its notes or
         approvals (REST where the pull would use REST). None when it is not there (deleted,
         moved, outside the source's projects or resources)."""
-        project = getattr(self, "scope", {}).get(path)
-        wanted = {"issue": "issues", "merge_request": "merge_requests"}.get(kind)
-        if project is None or wanted not in self.source.resources:
-            return None
-        pid = project.attributes["id"]
-        base = {"project_id": pid, "project": path}
-        field = "issues" if kind == "issue" else "mergeRequests"
-        if self.graphql and field not in self.refused and not (kind == "issue" and self.links):
-            try:
-                data = self.client.graphql(
-                    f"reading {path} {'#' if kind == 'issue' else '!'}{iid} (GraphQL)",
-                    self._queries()[field],
-                    {"path": path, "first": 1, "after": None, "iids": [str(iid)]},
-                )
-            except GraphQLRefused:
-                self.refused.add(field)
-            else:
-                holder = data.get("project") if isinstance(data, dict) else None
-                connection = holder.get(field) if isinstance(holder, dict) else None
-                nodes = [n for n in _nodes(connection) if _number(n.get("id")) and _number(n.get("iid"))]
-                if not nodes:
-                    return None
-                if kind == "issue":
-                    return self._issue_item(nodes[0], path, pid, base)
-                return self._merge_request_item(nodes[0], pid, base)
-        manager = self.gl.projects.get(pid, lazy=True)
-        getter = manager.issues.get if kind == "issue" else manager.mergerequests.get
-        try:
-            ticket = self._call(f"reading {path} {kind} {iid}", partial(getter, iid, **NO_LIBRARY_RETRY))
-        except HttpStatusError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        if kind == "issue":
-            return self._rest_issue_item(ticket.attributes, manager, path, pid, base)
-        return self._rest_merge_request_item(ticket.attributes, manager, path, pid, base)
+        return self.fetch_record(path, kind, iid)
 
-    def fetch_record(self, path: str, kind: str, ident: str) -> tuple[str, dict, Any] | None:
-        """One deployment (`kind` "deployment", by id) or release ("release", by tag) of a
-        project of this source, as a pull makes it; one request. None when it is not there."""
+    def fetch_record(self, path: str, kind: str, ident: Any) -> Item | None:
+        """One record of a project of this source, by its kind (`issue`, `merge_request`,
+        `deployment`, `release`, ...) and what names it in the API (iid, id, tag), as a pull
+        makes it. None when it is not there."""
         project = getattr(self, "scope", {}).get(path)
-        wanted = {"deployment": "deployments", "release": "releases"}.get(kind)
-        if project is None or wanted not in self.source.resources:
+        resource = BY_KIND.get(kind)
+        if project is None or resource is None or resource.name not in self.source.resources:
             return None
         pid = project.attributes["id"]
-        base = {"project_id": pid, "project": path}
-        manager = self.gl.projects.get(pid, lazy=True)
-        getter = manager.deployments.get if kind == "deployment" else manager.releases.get
+        here = _Here(self.gl.projects.get(pid, lazy=True), path, pid)
+        if self._bulk(resource):
+            found = self._graphql_one(resource, here, ident)
+            if found is not False:
+                return found
+        getter = getattr(here.manager, resource.manager).get
         try:
-            found = self._call(f"reading {path} {kind} {ident}", partial(getter, ident, **NO_LIBRARY_RETRY))
+            record = self._call(f"reading {path} {kind} {ident}", partial(getter, ident, **NO_LIBRARY_RETRY))
         except HttpStatusError as exc:
             if exc.status == 404:
                 return None
             raise
-        data = {**found.attributes, **base, "_kind": kind}
-        if kind == "deployment":
-            return (f"{pid}:deployment:{data.get('id')}", _strip_people(data), data.get("updated_at"))
-        return (f"{pid}:release:{data.get('tag_name')}", _strip_people(data), data.get("released_at"))
+        return self._item(resource, here, record.attributes)
+
+    def _graphql_one(self, resource: Resource, here: _Here, iid: Any) -> Item | None | Literal[False]:
+        """One ticket by its iid from its GraphQL listing; False when the server refuses."""
+        field = str(resource.graphql)
+        sign = "#" if resource.kind == "issue" else "!"
+        try:
+            data = self.client.graphql(
+                f"reading {here.path} {sign}{iid} (GraphQL)",
+                self._queries()[field],
+                {"path": here.path, "first": 1, "after": None, "iids": [str(iid)]},
+            )
+        except GraphQLRefused:
+            self.refused.add(field)
+            return False
+        holder = data.get("project") if isinstance(data, dict) else None
+        connection = holder.get(field) if isinstance(holder, dict) else None
+        found = [n for n in nodes(connection) if number(n.get("id")) and number(n.get("iid"))]
+        return self._node_item(resource, here, found[0]) if found else None
 
     def _self_linked(self) -> list[str]:
         """One note for the pages whose next page was themselves (read as last pages)."""
@@ -336,6 +403,8 @@ class GitLabConnector:
         )
         self.client.self_links = []
         return [note]
+
+    # --- GraphQL ---------------------------------------------------------------------------
 
     def _queries(self) -> dict[str, str]:
         """The listing queries for this server, built once a pull from the fields its schema
@@ -355,12 +424,22 @@ class GitLabConnector:
             self._listing_queries = listing_queries(offered)
         return self._listing_queries
 
+    def _graphql_items(self, resource: Resource, here: _Here, since: str | None) -> list[Item] | None:
+        """A project's records of one resource with what completes them (an issue's notes up
+        to 100, a merge request's approvals), in the REST shape the presets read. None when
+        the server's GraphQL cannot answer."""
+        what = resource.name.replace("_", " ")
+        found = self._graphql(here.path, what, self._queries()[str(resource.graphql)], str(resource.graphql), since)
+        if found is None:
+            return None
+        return [self._node_item(resource, here, node) for node in found]
+
     def _graphql(self, path: str, what: str, query: str, field: str, since: str | None) -> list[dict] | None:
         """Every node of one of a project's GraphQL listings (`issues`, `mergeRequests`), a page
         of up to 100 a request. None when the server's GraphQL cannot answer the first page
         (the caller reads over REST, and the pull says so once); a refusal after pages were
         read is a fault of this pull."""
-        nodes: list[dict] = []
+        found_nodes: list[dict] = []
         known: set[Any] = set()
         variables: dict[str, Any] = {"path": path, "first": self.source.per_page, "after": None}
         if since:
@@ -396,16 +475,16 @@ class GitLabConnector:
                 )
             found = connection.get("nodes")
             page = [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
-            usable = [n for n in page if _number(n.get("id")) and _number(n.get("iid"))]
+            usable = [n for n in page if number(n.get("id")) and number(n.get("iid"))]
             fresh = [n for n in usable if n.get("id") not in known]
             if usable and not fresh:  # a page of nodes already read: the server loops
                 self.notes.append(
                     f"{self.source.name}: reading {what} of {path}: the server gave a page of {what} already read; "
-                    f"the listing was ended there with {len(nodes):,}"
+                    f"the listing was ended there with {len(found_nodes):,}"
                 )
-                return nodes
+                return found_nodes
             known.update(n.get("id") for n in fresh)
-            nodes.extend(fresh)
+            found_nodes.extend(fresh)
             if len(usable) < len(found or []):
                 self.notes.append(
                     f"{self.source.name}: {len(found or []) - len(usable)} of the {what} of {path} could not be "
@@ -413,11 +492,11 @@ class GitLabConnector:
                 )
             pages += 1
             progress.update(f"pulling {self.source.name}: {what} of {path}")
-            progress.count(len(nodes), None, what)
+            progress.count(len(found_nodes), None, what)
             paging = connection.get("pageInfo")
             info: dict[str, Any] = paging if isinstance(paging, dict) else {}
             if info.get("hasNextPage") is not True:
-                return nodes
+                return found_nodes
             cursor = info.get("endCursor")
             if (
                 pages >= self.source.max_pages
@@ -432,48 +511,22 @@ class GitLabConnector:
                 )
             variables["after"] = cursor
 
-    def _graphql_issues(
-        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
-    ) -> list[tuple[str, dict, str | None]] | None:
-        """A project's issues with their notes (up to 100 each; an issue with more reads the
-        rest over REST), in the REST shape the presets read. Links are not read here:
-        `Issue.linkedWorkItems` exists only from GitLab 17.8, so a map that reads links uses
-        REST throughout."""
-        nodes = self._graphql(path, "issues", self._queries()["issues"], "issues", since.get("issues"))
-        if nodes is None:
-            return None
-        return [self._issue_item(node, path, pid, base) for node in nodes]
-
-    def _issue_item(self, node: dict[str, Any], path: str, pid: int, base: dict[str, Any]) -> tuple[str, dict, Any]:
-        """One GraphQL issue node as the item a REST read would make."""
-        data = {**rest_issue(node), **base, "_kind": "issue"}
-        found = node.get("notes")
-        notes: dict[str, Any] = found if isinstance(found, dict) else {}
-        bodies = [n.get("body") for n in _nodes(notes) if not n.get("system")]
-        paging = notes.get("pageInfo")
-        if isinstance(paging, dict) and paging.get("hasNextPage") is True:
-            bodies = self._rest_notes(path, data["iid"])
-        data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
-        return (f"{pid}:issue:{data['id']}", _strip_people(data), data.get("updated_at"))
-
-    def _graphql_merge_requests(
-        self, path: str, pid: int, base: dict[str, Any], since: dict[str, str | None]
-    ) -> list[tuple[str, dict, str | None]] | None:
-        """A project's merge requests with who approved each, in the REST shape."""
-        nodes = self._graphql(
-            path, "merge requests", self._queries()["mergeRequests"], "mergeRequests", since.get("merge_requests")
-        )
-        if nodes is None:
-            return None
-        return [self._merge_request_item(node, pid, base) for node in nodes]
-
-    @staticmethod
-    def _merge_request_item(node: dict[str, Any], pid: int, base: dict[str, Any]) -> tuple[str, dict, Any]:
-        """One GraphQL merge request node as the item a REST read would make."""
-        data = {**rest_merge_request(node), **base, "_kind": "merge_request"}
-        approved_by = [a.get("name") for a in _nodes(node.get("approvedBy")) if a.get("name")]
-        data["sdbridge"] = {"approved_by": approved_by, "approved": bool(approved_by)}
-        return (f"{pid}:mr:{data['id']}", _strip_people(data), data.get("updated_at"))
+    def _node_item(self, resource: Resource, here: _Here, node: dict[str, Any]) -> Item:
+        """One GraphQL node as the item a REST read would make."""
+        if resource.kind == "issue":
+            data = {**rest_issue(node), **here.base, "_kind": "issue"}
+            found = node.get("notes")
+            notes: dict[str, Any] = found if isinstance(found, dict) else {}
+            bodies = [n.get("body") for n in nodes(notes) if not n.get("system")]
+            paging = notes.get("pageInfo")
+            if isinstance(paging, dict) and paging.get("hasNextPage") is True:  # over 100: the rest over REST
+                bodies = self._rest_notes(here.path, data["iid"])
+            data["sdbridge"] = {"notes": [b for b in bodies if not self.skip_text(b)]} if self.source.notes else {}
+        else:
+            data = {**rest_merge_request(node), **here.base, "_kind": resource.kind}
+            approved_by = [a.get("name") for a in nodes(node.get("approvedBy")) if a.get("name")]
+            data["sdbridge"] = {"approved_by": approved_by, "approved": bool(approved_by)}
+        return (f"{here.pid}:{resource.prefix}:{data['id']}", _strip_people(data), data.get(resource.updated))
 
     def _rest_notes(self, path: str, iid: int) -> list[str | None]:
         handle = self.gl.projects.get(path, lazy=True).issues.get(iid, lazy=True)
@@ -481,6 +534,8 @@ class GitLabConnector:
             f"reading notes of {path}#{iid}", partial(handle.notes.list, iterator=True, **NO_LIBRARY_RETRY)
         )
         return [n.attributes.get("body") for n in notes if not n.attributes.get("system")]
+
+    # --- the pull --------------------------------------------------------------------------
 
     def pull_items(self, cursor: dict, *, full: bool = False) -> ItemBatch:
         self.client.begin()
@@ -496,12 +551,12 @@ class GitLabConnector:
         full = full or not cursor.get("last_full") or due or links_missing
         started = datetime.now(UTC)
         projects, problems = self.projects()
-        items: list[tuple[str, dict, str | None]] = []
+        items: list[Item] = []
         for project in projects:
             pid = project.attributes["id"]
             since: dict[str, str | None] = {}
             if not full:
-                for name in ("issues", "merge_requests", "deployments", "pipelines"):
+                for name in INCREMENTAL:
                     mark = watermarks.get(f"{pid}:{name}")
                     if mark:
                         since[name] = (
@@ -515,14 +570,11 @@ class GitLabConnector:
             # Watermarks in the server's own time: the newest `updated_at` seen per resource.
             newest: dict[str, str] = {}
             for _item_id, data, updated in items:
-                kind = {
-                    "issue": "issues",
-                    "merge_request": "merge_requests",
-                    "deployment": "deployments",
-                    "pipeline": "pipelines",
-                }.get(data.get("_kind", ""))
-                if kind and data.get("project_id") == pid and updated and updated > newest.get(kind, ""):
-                    newest[kind] = updated
+                resource = BY_KIND.get(data.get("_kind", ""))
+                if resource is None or not resource.incremental:
+                    continue
+                if data.get("project_id") == pid and updated and updated > newest.get(resource.name, ""):
+                    newest[resource.name] = updated
             for name, mark in newest.items():
                 key = f"{pid}:{name}"
                 if mark > watermarks.get(key, ""):
@@ -569,127 +621,6 @@ def summarise_test_report(report: dict) -> dict:
         "suites": [s.get("name") for s in suites if s.get("name")],
         "errors_resolution": "no failed tests" if count and not failed else None,
     }
-
-
-LISTED = "id iid title description state webUrl createdAt updatedAt"
-"""Fields every listed issue and merge request has had since GitLab 13: asked always."""
-OPTIONAL_FIELDS = {"Issue": ("closedAt",), "MergeRequest": ("closedAt",)}
-"""Fields a server may not have: `MergeRequest.closedAt` exists only since GitLab 17.4 (an
-older server refuses the whole query for it). Asked only when the server's schema offers them
-(`FIELDS_QUERY`); read as absent otherwise."""
-FIELDS_QUERY = """
-query {
-  issue: __type(name: "Issue") { fields { name } }
-  mergeRequest: __type(name: "MergeRequest") { fields { name } }
-}
-"""
-"""The server's own schema, read once a pull (GraphQL introspection): which fields it offers."""
-
-
-def _listing_query(field: str, fields: str, optional: tuple[str, ...] = ()) -> str:
-    """A project's listing (`issues`, `mergeRequests`) a page at a time, oldest change first,
-    from a watermark, or the one ticket `iids` names (live mode): arguments as GitLab's
-    GraphQL reference gives them."""
-    return f"""
-query($path: ID!, $first: Int!, $after: String, $updatedAfter: Time, $iids: [String!]) {{
-  project(fullPath: $path) {{
-    {field}(first: $first, after: $after, updatedAfter: $updatedAfter, iids: $iids, sort: UPDATED_ASC) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        {" ".join((LISTED, *optional))}
-        reference(full: true)
-        labels {{ nodes {{ title }} }}
-        author {{ name username }}
-        {fields}
-      }}
-    }}
-  }}
-}}
-"""
-
-
-ISSUE_FIELDS = (
-    "type assignees { nodes { name username } } notes(first: 100) { pageInfo { hasNextPage } nodes { body system } }"
-)
-MERGE_REQUEST_FIELDS = "mergedAt milestone { dueDate } approvedBy { nodes { name username } }"
-ISSUES_QUERY = _listing_query("issues", ISSUE_FIELDS, OPTIONAL_FIELDS["Issue"])
-"""Issues with their people, labels and notes (Issue, Note, UserCore, LabelConnection)."""
-MERGE_REQUESTS_QUERY = _listing_query("mergeRequests", MERGE_REQUEST_FIELDS, OPTIONAL_FIELDS["MergeRequest"])
-"""Merge requests with their milestone and who approved them (MergeRequest, Milestone), as a
-server of GitLab 17.4 or later is asked."""
-
-
-def listing_queries(offered: dict[str, set[str]]) -> dict[str, str]:
-    """The issues and merge requests queries with the optional fields the server offers."""
-    return {
-        "issues": _listing_query(
-            "issues", ISSUE_FIELDS, tuple(f for f in OPTIONAL_FIELDS["Issue"] if f in offered.get("Issue", ()))
-        ),
-        "mergeRequests": _listing_query(
-            "mergeRequests",
-            MERGE_REQUEST_FIELDS,
-            tuple(f for f in OPTIONAL_FIELDS["MergeRequest"] if f in offered.get("MergeRequest", ())),
-        ),
-    }
-
-
-def _rest_listed(node: dict[str, Any]) -> dict[str, Any]:
-    """What issues and merge requests share, in REST's names and shapes (the fields the
-    listing query asks for both)."""
-    author = node.get("author") if isinstance(node.get("author"), dict) else None
-    return {
-        "id": _number(node.get("id")),
-        "iid": _number(node.get("iid")),
-        "title": node.get("title"),
-        "description": node.get("description"),
-        "state": node.get("state"),
-        "web_url": node.get("webUrl"),
-        "created_at": node.get("createdAt"),
-        "updated_at": node.get("updatedAt"),
-        "closed_at": node.get("closedAt"),
-        "references": {"full": node.get("reference")},
-        "labels": [label.get("title") for label in _nodes(node.get("labels"))],
-        "author": _person(author) if author else None,
-    }
-
-
-def _person(user: dict[str, Any]) -> dict[str, Any]:
-    return {"name": user.get("name"), "username": user.get("username")}
-
-
-def rest_merge_request(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL merge request in the shape of REST's (`GET /projects/:id/merge_requests`) for
-    what the presets read."""
-    milestone = node.get("milestone") if isinstance(node.get("milestone"), dict) else None
-    due = milestone.get("dueDate") if milestone else None
-    return {
-        **_rest_listed(node),
-        "merged_at": node.get("mergedAt"),
-        "milestone": {"due_date": str(due)[:10]} if due else None,
-    }
-
-
-def rest_issue(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL issue in the shape of REST's (`GET /projects/:id/issues`) for what the presets
-    read: ids, title, description, state, type, links, times, labels and people's names."""
-    people = [_person(a) for a in _nodes(node.get("assignees"))]
-    return {
-        **_rest_listed(node),
-        "issue_type": str(node.get("type") or "ISSUE").lower(),
-        "assignees": people,
-        "assignee": people[0] if people else None,
-    }
-
-
-def _nodes(connection: Any) -> list[dict[str, Any]]:
-    found = connection.get("nodes") if isinstance(connection, dict) else None
-    return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
-
-
-def _number(value: Any) -> int | None:
-    """A GraphQL id (`gid://gitlab/Issue/123`) or iid (`"7"`) as a number, None when it is not one."""
-    text = str(value or "").rsplit("/", 1)[-1]
-    return int(text) if text.isdigit() else None
 
 
 def reads(source: Any, reference: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,14 +27,64 @@ from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.errors import ConfigError, FatalSourceError, HttpStatusError
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
-CHANGELOG_PAGE = 100
 MAX_CHANGELOG = 10_000
 """Status histories read per issue at most (a server paging without end stops here)."""
 MAX_APPROVALS = 1_000
+MAX_ASSETS = 1_000_000
+"""Assets objects read at most: a CMDB far past a small team's, and a bound."""
 BULK_CHANGELOG_ISSUES = 1_000
 """Issues per bulk changelog request (the most the endpoint takes)."""
 BULK_CHANGELOG_PAGE = 10_000
 """Change histories per page of the bulk changelog (the most the endpoint gives)."""
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One of Jira's paged endpoints that completes an issue (or lists Assets), as data: the
+    one paging loop (`JiraConnector._paged`) reads them all. Names as Atlassian's REST
+    references give them; each endpoint pages its own way."""
+
+    what: str
+    """What the requests are named in messages."""
+    path: str
+    """The path under the API, `{key}` for the issue."""
+    start: str = "startAt"
+    size: str = "maxResults"
+    page: int = 100
+    values: str = "values"
+    """The key of the page's records."""
+    last: str | None = "isLast"
+    """The documented flag of the last page; None when the endpoint has none."""
+    absent_is_last: bool = True
+    """What a page without the flag is (the changelog's `isLast` is optional: read on)."""
+    total: bool = False
+    """The page's `total` ends the paging when reached; an endpoint with no last flag and no
+    `total` on a page ends there."""
+    most: int = 10_000
+    """Records read at most (a server paging without end stops here)."""
+    api: str | None = None
+    """Another API than the platform's (`servicedeskapi`, or the Assets base URL)."""
+    method: str = "GET"
+    params: tuple[tuple[str, str], ...] = ()
+
+
+CHANGELOG = Paged("reading a changelog", "issue/{key}/changelog", absent_is_last=False, total=True, most=MAX_CHANGELOG)
+"""Cloud: one issue's change histories (the fallback when the bulk endpoint was not used)."""
+APPROVALS = Paged(
+    "reading approvals",
+    "request/{key}/approval",
+    start="start",
+    size="limit",
+    page=50,
+    last="isLastPage",
+    most=MAX_APPROVALS,
+    api="servicedeskapi",
+)
+"""A JSM request's approvals."""
+COMMENTS = Paged("reading comments", "issue/{key}/comment", values="comments", last=None, total=True)
+"""An issue's comments past those the search gave."""
+ASSETS = Paged("reading Assets", "object/aql", method="POST", params=(("includeAttributes", "true"),), most=MAX_ASSETS)
+"""Assets objects an AQL query finds."""
 
 
 def _epoch_ms(value: object) -> int | None:
@@ -313,41 +364,39 @@ class JiraConnector:
         if not self.cloud:
             issue = self._get("reading a changelog", f"issue/{key}", {"expand": "changelog", "fields": "status"})
             return list(issue.get("changelog", {}).get("histories", []))
-        histories: list[dict] = []
-        start = 0
-        while True:
-            page = self._get(
-                "reading a changelog", f"issue/{key}/changelog", {"startAt": start, "maxResults": CHANGELOG_PAGE}
-            )
-            values = page.get("values", [])
-            histories.extend(values)
-            start += len(values)
-            # `isLast` is the documented stop; `total` is optional and often absent.
-            if page.get("isLast") or not values or ("total" in page and start >= int(page["total"])):
-                return histories
-            if start >= MAX_CHANGELOG:
-                return histories
+        return self._paged(CHANGELOG, key)
 
-    def approvals(self, key: str) -> list[dict]:
-        """A request's approvals, every page (`start`/`limit`, stop on `isLastPage`)."""
+    def _paged(self, endpoint: Paged, key: str = "", *, api: str | None = None, payload: Any = None) -> list[dict]:
+        """Every record of one of Jira's paged endpoints (`Paged`), up to its most."""
         found: list[dict] = []
         start = 0
         while True:
-            page = self._get(
-                "reading approvals", f"request/{key}/approval", {"start": start, "limit": 50}, api="servicedeskapi"
-            )
-            values = page.get("values", [])
-            found += values
+            params: dict[str, Any] = {endpoint.start: start, endpoint.size: endpoint.page, **dict(endpoint.params)}
+            path = endpoint.path.format(key=key)
+            base = api or endpoint.api
+            if endpoint.method == "GET" and payload is None:
+                page = self._get(endpoint.what, path, params, api=base)
+            else:
+                page = self.client.request(
+                    endpoint.what, endpoint.method, path, api=base, payload=payload, params=params
+                )
+            values = page.get(endpoint.values) or []
+            found.extend(values)
             start += len(values)
-            if page.get("isLastPage", True) or not values or start >= MAX_APPROVALS:
-                break
+            flag = page.get(endpoint.last, endpoint.absent_is_last) if endpoint.last else None
+            ended = endpoint.total and ("total" in page or endpoint.last is None) and start >= int(page.get("total", 0))
+            if not values or flag or ended or start >= endpoint.most:
+                return found
+
+    def approvals(self, key: str) -> list[dict]:
+        """A request's approvals, every page (`start`/`limit`, stop on `isLastPage`)."""
         return [
             {
                 "name": a.get("name"),
                 "decision": a.get("finalDecision"),
                 "completed_at": (a.get("completedDate") or {}).get("iso8601"),
             }
-            for a in found
+            for a in self._paged(APPROVALS, key)
         ]
 
     def comments(self, issue: dict) -> list[str]:
@@ -358,15 +407,7 @@ class JiraConnector:
             raise TypeError(f"fields.comment is a {type(block).__name__}, not a page of comments")
         comments = [c for c in block.get("comments", []) if isinstance(c, dict)]
         if int(block.get("total", len(comments))) > len(comments):
-            comments, start = [], 0
-            while True:
-                page = self._get(
-                    "reading comments", f"issue/{issue['key']}/comment", {"startAt": start, "maxResults": 100}
-                )
-                comments.extend(page.get("comments", []))
-                start += len(page.get("comments", []))
-                if not page.get("comments") or start >= int(page.get("total", 0)):
-                    break
+            comments = self._paged(COMMENTS, issue["key"])
         # Bodies only (no authors), and never sdbridge's own gap comment.
         return [text for c in comments if (text := adf_to_text(c.get("body"))) and not self.skip_text(text)]
 
@@ -418,23 +459,7 @@ class JiraConnector:
     def assets(self) -> list[dict]:
         config = self.source.assets
         base = (config.url or f"https://api.atlassian.com/jsm/assets/workspace/{config.workspace_id}/v1").rstrip("/")
-        objects: list[dict] = []
-        start = 0
-        while True:
-            page = self.client.request(
-                "reading Assets",
-                "POST",
-                "object/aql",
-                api=base,
-                payload={"qlQuery": config.aql},
-                params={"startAt": start, "maxResults": 100, "includeAttributes": "true"},
-            )
-            values = page.get("values", [])
-            objects.extend(values)
-            start += len(values)
-            if page.get("isLast", True) or not values:
-                break
-        return [asset_item(o) for o in objects]
+        return [asset_item(o) for o in self._paged(ASSETS, api=base, payload={"qlQuery": config.aql})]
 
     # --- one issue (live mode) --------------------------------------------------------------
 
