@@ -40,6 +40,12 @@ def import_graph() -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         skip = _type_checking_lines(tree)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        loggers = {  # `logging.getLogger("sdbridge.store")` names a logger, not a module
+            id(arg)
+            for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and ast.unparse(call.func).endswith("getLogger")
+            for arg in call.args
+        }
         for node in ast.walk(tree):
             if getattr(node, "lineno", None) in skip:
                 continue
@@ -55,7 +61,12 @@ def import_graph() -> dict[str, set[str]]:
                 targets = [
                     f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
                 ]
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and DYNAMIC.fullmatch(node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and DYNAMIC.fullmatch(node.value)
+                and id(node) not in loggers
+            ):
                 targets = [node.value.partition(":")[0]]  # a module a loader imports by name
             if isinstance(node, ast.JoinedStr):  # f"sdbridge.reports.{name}": the package at least
                 head = node.values[0] if node.values else None

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 
-from sdbridge.store.database import StoreError
+from sdbridge.store.database import Database, StoreError
 from sdbridge.store.schema import COPY_ORDER, cursors, metadata, runs
 
-if TYPE_CHECKING:
-    from sdbridge.store import Store
 
-
-def copy_store(source: Store, target: Store, *, tenant: str, batch: int = 5_000) -> dict[str, int]:
+def copy_store(source: Database, target: Database, *, tenant: str, batch: int = 5_000) -> dict[str, int]:
     """Copy a one-tenant store's rows into another store as `tenant`, in one transaction:
     rows per table copied. The target must not hold that tenant yet."""
     counts: dict[str, int] = {}
