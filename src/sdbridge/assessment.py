@@ -3,7 +3,7 @@ reads. Field names here are a contract (ARCHITECTURE.md, "Contracts"): tools and
 read them, so they change only with a version bump.
 
 Findings can number in the hundreds of thousands, so they travel as a DataFrame with the
-columns of `FINDING_COLUMNS` and are written out column-wise; `Finding` documents one row.
+columns of `FINDING_SCHEMA` (which says what each holds) and are written out column-wise.
 """
 
 from __future__ import annotations
@@ -21,20 +21,22 @@ REPORT_VERSION = 1
 
 FINDING_SCHEMA = pa.schema(
     [
-        ("id", pa.large_string()),
+        ("id", pa.large_string()),  # stable across runs: `<source>:<record id>:<item id>`
         ("work_product", pa.dictionary(pa.int32(), pa.string())),
         ("item", pa.dictionary(pa.int32(), pa.string())),
-        ("record_id", pa.large_string()),
+        ("record_id", pa.large_string()),  # None for an item of the work product as a whole
         ("source", pa.large_string()),
-        ("status", pa.dictionary(pa.int32(), pa.string())),
-        ("severity", pa.dictionary(pa.int32(), pa.string())),
+        ("status", pa.dictionary(pa.int32(), pa.string())),  # missing | invalid
+        ("severity", pa.dictionary(pa.int32(), pa.string())),  # high | medium
         ("url", pa.large_string()),
         ("message", pa.dictionary(pa.int32(), pa.string())),
         ("title", pa.large_string()),
-        ("row", pa.int64()),
+        ("row", pa.int64()),  # the row of the export, for a table source
+        # Who can fix it: the mapped `owner` field, else the record's assignee / resolver / CI
+        # or agreement owner (`rules.findings.OWNER_FIELDS`).
         ("owner", pa.large_string()),
-        ("first_seen", pa.large_string()),
-        ("age_days", pa.float64()),
+        ("first_seen", pa.large_string()),  # the run the gap has been open since; None without a store
+        ("age_days", pa.float64()),  # days since `first_seen` began; None without a store
     ]
 )
 """The findings as Arrow builds them: text as text, the few distinct values (work product,
@@ -42,30 +44,6 @@ item, status, severity, message) as dictionaries, which pandas reads as categori
 FINDING_COLUMNS = list(FINDING_SCHEMA.names)
 STORED_FINDING_COLUMNS = FINDING_COLUMNS[:9]
 """What the store keeps of each finding, per run (`title` and `row` stay in the reports)."""
-
-
-class Finding(BaseModel):
-    """One gap: an item of one record (or of a work product as a whole) that is missing or
-    invalid. `id` is stable across runs: `<source>:<record id>:<item id>`."""
-
-    id: str
-    work_product: str
-    item: str
-    record_id: str | None
-    source: str | None
-    status: Literal["missing", "invalid"]
-    severity: Literal["high", "medium"]
-    url: str | None = None
-    message: str
-    title: str | None = None
-    row: int | None = None
-    owner: str | None = None
-    """Who can fix it: the mapped `owner` field, else the record's assignee / resolver / CI
-    or agreement owner (see `rules.findings.OWNER_FIELDS`)."""
-    first_seen: str | None = None
-    """The run the gap has been open since (without a break); None without a store."""
-    age_days: float | None = None
-    """Days since `first_seen` began; None without a store."""
 
 
 class RejectionEntry(BaseModel):
@@ -269,7 +247,7 @@ class Assessment(BaseModel):
     fix_first: list[FixFirst] = Field(default_factory=list)
     """Every requirement in scope that is not met, the least work left first: those that need
     only record edits before those that need set-up (see `rules.fixfirst`)."""
-    trend: list[dict] = Field(default_factory=list)
+    trend: list[dict[str, Any]] = Field(default_factory=list)
     """Gaps per WP over past runs, oldest first: {run_id, started_at, by_work_product: {WP: gaps}}."""
     findings: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS), exclude=True)
     item_checks: dict[str, Any] = Field(default_factory=dict, exclude=True)

@@ -35,6 +35,7 @@ from sdbridge.errors import ConfigError
 from sdbridge.files import NotARegularFile, read_bounded
 from sdbridge.registry import CONFIG_TAGS, SourceConfig, known_types
 from sdbridge.reports import DEFAULT_FORMATS, sink_names
+from sdbridge.rules.process.base import ProcessSettings
 from sdbridge.secrets import file_references, is_secret_path
 from sdbridge.sources import (  # noqa: F401 (re-exported: the source models are part of the config)
     DocumentsGitLab,
@@ -95,40 +96,6 @@ class ReportsConfig(_Model):
         unknown = [v for v in value if v not in known]
         if unknown:
             raise ValueError(f"unknown report formats {unknown}; known: {', '.join(known)}")
-        return value
-
-
-class ProcessConfig(_Model):
-    """Settings of the process checks across records (issue P04-P17)."""
-
-    reporting_period: Literal["monthly", "quarterly"] = "quarterly"
-    reporting_periods: int = Field(default=4, ge=1, le=120)
-    """How many past, complete periods must each have a service performance report (WP.19)."""
-    max_open_days: int = Field(default=30, ge=1, le=36_500)
-    review_months: int = Field(default=12, ge=1, le=1_200)
-    warn_days: int = Field(default=30, ge=0, le=3_650)
-    """Warn this many days before evidence passes its review date."""
-    freshness: dict[str, int] = Field(default_factory=dict)
-    """WP id -> days its evidence stays valid (document WPs default to 365)."""
-    timezone: TimeZoneName = "UTC"
-    """Dates in the process checks' reasons are shown in this zone."""
-
-    @field_validator("freshness")
-    @classmethod
-    def _freshness(cls, value: dict[str, int]) -> dict[str, int]:
-        from sdbridge.profile import load_catalogue
-
-        catalogue = load_catalogue()
-        problems = []
-        for wp_id, days in value.items():
-            try:
-                catalogue.work_product(str(wp_id))
-            except KeyError:
-                problems.append(f"{wp_id} is not a work product of 29110-4-3 (WP.01 ... WP.21)")
-            if not 1 <= days <= 36_500:
-                problems.append(f"{wp_id}: {days} days is no validity period (1 to 36500 days)")
-        if problems:
-            raise ValueError("; ".join(problems))
         return value
 
 
@@ -232,7 +199,7 @@ class Config(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
-    process: ProcessConfig = Field(default_factory=ProcessConfig)
+    process: ProcessSettings = Field(default_factory=ProcessSettings)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
     path: Path | None = Field(default=None, exclude=True)

@@ -29,7 +29,7 @@ from sdbridge.connectors.base import RawTable
 from sdbridge.dates import parse_datetimes
 from sdbridge.errors import ConfigError
 from sdbridge.locales import detect_language, header_key, value_key
-from sdbridge.mapping.engine import ColumnResolver
+from sdbridge.mapping.columns import ColumnResolver
 from sdbridge.mapping.recognise import Recognition, recognise
 from sdbridge.mapping.transforms import wanted_values
 from sdbridge.values import blank_mask, is_list_column

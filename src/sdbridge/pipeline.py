@@ -18,11 +18,10 @@ from sdbridge.assessment import Assessment
 from sdbridge.config import Config
 from sdbridge.connectors.base import RawTable
 from sdbridge.errors import NotPulledError, SourceError
-from sdbridge.mapping.engine import MappingEngine, SourceOutcome, merge_tables
-from sdbridge.mapping.table import WorkProductTable
+from sdbridge.mapping.engine import MappingEngine, SourceOutcome
+from sdbridge.mapping.table import WorkProductTable, merge_tables
 from sdbridge.profile import load_catalogue
 from sdbridge.rules import CheckInput, assess
-from sdbridge.rules.process import ProcessSettings
 
 
 @dataclass
@@ -122,7 +121,7 @@ def check(
         outcomes=outcomes,
         fed_by=dict(fed_by),
         evidence=dict(evidence),
-        process=ProcessSettings(**config.process.model_dump()),
+        process=config.process,
     )
     with progress.step("checking the items and the process requirements"):
         assessment = assess(

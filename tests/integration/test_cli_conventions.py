@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sdbridge.cli import app, global_options_first
-from tests.integration.test_jira import TOKEN, fake, token_env, write_config  # noqa: F401 (fixtures)
+from tests.jira_setup import TOKEN, fake, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]

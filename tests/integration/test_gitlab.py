@@ -17,40 +17,10 @@ from sdbridge.pipeline import check
 from sdbridge.runner import check_with_store, open_store
 from tests.fakes.gitlab_data import DEMO, build_portal
 from tests.fakes.gitlab_server import FakeGitLab, FakeProject
-from tests.integration.test_jira import canonical
+from tests.gitlab_setup import TOKEN, fake, token_env, write_config  # noqa: F401 (fixtures)
+from tests.jira_setup import canonical
 
 runner = CliRunner()
-TOKEN = "glpat-must-never-show"
-
-
-@pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
-
-
-@pytest.fixture
-def fake():
-    server = FakeGitLab(token=TOKEN, projects=[build_portal()])
-    server.start()
-    yield server
-    server.stop()
-
-
-def write_config(folder: Path, base: str, **extra) -> Path:
-    source = {
-        "name": "gitlab",
-        "type": "gitlab",
-        "url": base,
-        "token": "${SDB_GITLAB_TOKEN}",
-        "projects": ["nordlys/portal"],
-        "preset": "gitlab",
-        "per_page": 5,
-        "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-        **extra,
-    }
-    path = folder / "gitlab.yaml"
-    path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
-    return path
 
 
 def pull(config_path: Path) -> str:

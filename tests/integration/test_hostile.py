@@ -495,8 +495,9 @@ def test_a_sheet_past_the_cell_cap_is_one_line(tmp_path, monkeypatch):
 
 
 def test_a_gitlab_listing_that_pages_without_end_stops_the_source_only(monkeypatch, tmp_path):
+    from tests.fakes.gitlab_data import build_portal
     from tests.fakes.gitlab_server import FakeGitLab
-    from tests.integration.test_gitlab import TOKEN, build_portal, write_config
+    from tests.gitlab_setup import TOKEN, write_config
 
     monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
     server = FakeGitLab(token=TOKEN, projects=[build_portal()])
@@ -716,7 +717,7 @@ def test_a_package_with_a_corrupt_compressed_member_does_not_verify(package, tmp
 def test_a_jira_search_that_gives_a_new_token_and_the_same_page_ends_by_progress(monkeypatch, tmp_path):
     from tests.fakes.jira_data import custom_field_list, issues_from_csv
     from tests.fakes.jira_server import FakeJira
-    from tests.integration.test_jira import TOKEN, write_config
+    from tests.jira_setup import TOKEN, write_config
 
     monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
     server = FakeJira(
@@ -735,8 +736,9 @@ def test_a_jira_search_that_gives_a_new_token_and_the_same_page_ends_by_progress
 
 @pytest.mark.parametrize("graphql", [True, False], ids=["graphql", "rest"])
 def test_a_gitlab_listing_whose_next_page_is_itself_ends_by_progress(monkeypatch, tmp_path, graphql):
+    from tests.fakes.gitlab_data import build_portal
     from tests.fakes.gitlab_server import FakeGitLab
-    from tests.integration.test_gitlab import TOKEN, build_portal, write_config
+    from tests.gitlab_setup import TOKEN, write_config
 
     monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
     server = FakeGitLab(token=TOKEN, projects=[build_portal()], next_to_itself=True)

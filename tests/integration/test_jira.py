@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from sdbridge.cli import app
@@ -16,56 +14,11 @@ from sdbridge.config import load_config
 from sdbridge.mapping.table import RECORD_ID
 from sdbridge.pipeline import check
 from sdbridge.runner import check_with_store
-from sdbridge.values import as_text
-from tests.fakes.jira_data import DEMO, assets_from_cmdb, custom_field_list, issues_from_csv, many_issues
+from tests.fakes.jira_data import DEMO, custom_field_list, issues_from_csv, many_issues
 from tests.fakes.jira_server import FakeJira
+from tests.jira_setup import TOKEN, canonical, fake, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
-TOKEN = "t0ken-that-must-never-show"
-
-
-@pytest.fixture
-def fake():
-    server = FakeJira(
-        cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(), assets=assets_from_cmdb()
-    )
-    base = server.start()
-    server.base = base
-    yield server
-    server.stop()
-
-
-def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Path:
-    source = {
-        "name": "jira",
-        "type": "jira",
-        "url": base,
-        "auth": "cloud" if cloud else "datacenter",
-        "token": "${SDB_JIRA_TOKEN}",
-        "projects": ["NHS"],
-        "preset": "jira-service-management",
-        "timezone": "Europe/Oslo",
-        "page_size": 50,
-        "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-        **extra,
-    }
-    if cloud:
-        source["email"] = "bot@example.invalid"
-        source.setdefault("assets", {"workspace_id": "w1", "url": f"{base}/jsm/assets/workspace/w1/v1"})
-    path = folder / "jira.yaml"
-    path.write_text(yaml.safe_dump({"sources": [source], "reports": {"out": "reports"}}), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("SDB_JIRA_TOKEN", TOKEN)
-
-
-def canonical(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
-    columns = [c for c in frame.columns if not c.startswith("_") and c not in ("url", *drop)]
-    text = {c: as_text(frame[c]).fillna("") for c in columns}
-    return {rid: {c: text[c].iat[i] for c in columns} for i, rid in enumerate(frame[RECORD_ID])}
 
 
 def test_pull_then_check_gives_the_records_of_the_csv_export(fake, tmp_path):

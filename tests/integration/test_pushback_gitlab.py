@@ -5,15 +5,8 @@ from __future__ import annotations
 from sdbridge.config import load_config
 from sdbridge.marker import MARKER
 from sdbridge.runner import run_once
-from tests.fakes.gitlab_server import BOT, FakeGitLab
-from tests.integration.test_gitlab import fake, token_env, write_config  # noqa: F401 (fixtures)
-
-
-def ours(fake: FakeGitLab, ticket: str) -> list[dict]:
-    project = fake.projects[0]
-    iid = int(ticket.split("#")[-1].split("!")[-1])
-    notes = project.notes.get(iid, []) if "#" in ticket else project.mr_notes.get(iid, [])
-    return [n for n in notes if MARKER in n["body"] and n["author"]["id"] == BOT["id"]]
+from tests.fakes.gitlab_server import FakeGitLab
+from tests.gitlab_setup import fake, ours, token_env, write_config  # noqa: F401 (fixtures)
 
 
 def item_of(fake: FakeGitLab, ticket: str) -> dict:

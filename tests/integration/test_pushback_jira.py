@@ -11,28 +11,13 @@ from sdbridge.config import load_config
 from sdbridge.marker import MARKER
 from sdbridge.runner import run_once
 from tests.fakes.jira_server import FakeJira
-from tests.integration.test_jira import fake, token_env, write_config  # noqa: F401 (fixtures)
+from tests.jira_setup import fake, gapped, ours, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 
 
-def ours(fake: FakeJira, key: str) -> list[dict]:
-    return [
-        c
-        for c in fake.comments_of(key)
-        if any(p["key"] == "sdbridge" and p["value"].get("marker") == MARKER for p in c.get("properties", []))
-        and c["author"].get("accountId") == "bot-account"
-    ]
-
-
 def config(tmp_path, fake, **push):
     return load_config(write_config(tmp_path, fake.base, push={"enabled": True, **push}))
-
-
-def gapped(outcome) -> set[str]:
-    findings = outcome.assessment.findings
-    rows = findings[findings.work_product.isin(["WP.18", "WP.11"]) & (findings.source == "jira")]
-    return set(rows.record_id)
 
 
 def test_five_runs_leave_exactly_one_comment_per_gapped_ticket(fake, tmp_path):
@@ -153,7 +138,7 @@ def test_push_command_reports_per_source(fake, tmp_path):
 def test_data_center_comments_are_wiki_text(tmp_path):
     from tests.fakes.jira_data import custom_field_list, issues_from_csv
     from tests.fakes.jira_server import FakeJira
-    from tests.integration.test_jira import TOKEN
+    from tests.jira_setup import TOKEN
 
     server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
     base = server.start()
@@ -176,7 +161,7 @@ def test_labels_are_set_without_e_mailing_the_watchers(fake, tmp_path):
 
 def test_a_data_center_token_that_may_not_silence_edits_labels_with_notifications_and_says_so(tmp_path):
     from tests.fakes.jira_data import custom_field_list, issues_from_csv
-    from tests.integration.test_jira import TOKEN
+    from tests.jira_setup import TOKEN
 
     server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
     server.may_silence = False

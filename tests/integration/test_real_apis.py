@@ -18,14 +18,13 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.errors import ConfigError
 from sdbridge.runner import run_once, store_path
+from tests.fakes.gitlab_data import build_portal
 from tests.fakes.gitlab_server import BOT, FakeGitLab
 from tests.fakes.jira_server import FakeJira
-from tests.integration.test_gitlab import TOKEN as GITLAB_TOKEN
-from tests.integration.test_gitlab import build_portal
-from tests.integration.test_gitlab import write_config as write_gitlab_config
-from tests.integration.test_jira import TOKEN, fake, token_env, write_config  # noqa: F401 (fixtures)
-from tests.integration.test_pushback_gitlab import ours as gitlab_ours
-from tests.integration.test_pushback_jira import gapped, ours
+from tests.gitlab_setup import TOKEN as GITLAB_TOKEN
+from tests.gitlab_setup import ours as gitlab_ours
+from tests.gitlab_setup import write_config as write_gitlab_config
+from tests.jira_setup import TOKEN, fake, gapped, ours, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]

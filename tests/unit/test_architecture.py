@@ -187,3 +187,30 @@ def test_the_graph_sees_real_imports():
     assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
     assert "sdbridge.connectors.jira" in graph["sdbridge.registry"]  # named in a "module:Class" string
     assert "sdbridge.reports" in graph["sdbridge.reports"] or "sdbridge.reports.html" in graph["sdbridge.reports"]
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_outgrows_one_reading():
+    """A module past 600 lines holds more than one concern: split it by meaning (see
+    CONTRIBUTING.md) rather than let it grow."""
+    long = {
+        str(path.relative_to(SRC)): lines
+        for path in SRC.joinpath("sdbridge").rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_test_modules_share_helpers_not_each_other():
+    """What several test modules use (a fake server as a fixture, a config writer) lives in a
+    helper module under tests/, never in a test module another one imports."""
+    tests = SRC.parent / "tests"
+    borrowing = {
+        str(path.relative_to(tests)): node.module
+        for path in tests.rglob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").rpartition(".")[2].startswith("test_")
+    }
+    assert borrowing == {}

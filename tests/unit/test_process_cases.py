@@ -3,7 +3,6 @@ one generic test), plus the registry that `sdbridge profile --checks` and the RE
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +29,7 @@ def load_cases():
 
 @pytest.mark.parametrize(("document", "case"), list(load_cases()))
 def test_process_case(document, case):
-    settings = replace(ProcessSettings(), **{**document.get("settings", {}), **case.get("settings", {})})
+    settings = ProcessSettings(**{**document.get("settings", {}), **case.get("settings", {})})
     now = datetime.fromisoformat(str(case.get("now", document["now"])).replace("Z", "+00:00"))
     tables = {wp: table_of(wp, records, case.get("unsourced", {}).get(wp)) for wp, records in case["tables"].items()}
     result = next(r for r in run_process_checks(tables, settings, now) if r.id == document["check"])
@@ -53,7 +52,7 @@ def test_every_declared_check_has_a_case_file_covering_the_five_kinds():
 
 
 def test_each_check_declares_what_it_reads_and_says_it_in_words():
-    settings = set(ProcessSettings.__dataclass_fields__)
+    settings = set(ProcessSettings.model_fields)
     for check_id, rule in REGISTRY.items():
         assert check_id.startswith(rule.requirement + ".")
         assert rule.needs and all(wp.startswith("WP.") for wp in rule.needs)

@@ -87,7 +87,7 @@ def _export_columns(cfg: Any, src: Any) -> tuple[Any, str | None]:
     """A resolver over the export file of `src` (None for other sources), and why it could
     not be read, if so."""
     from sdbridge import registry
-    from sdbridge.mapping.engine import ColumnResolver
+    from sdbridge.mapping.columns import ColumnResolver
     from sdbridge.pipeline import pull_source
 
     if registry.of(src).kind != "file" or src.type == "documents":

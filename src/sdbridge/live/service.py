@@ -39,11 +39,11 @@ from sdbridge import registry
 from sdbridge.connectors.base import REJECTED, item_table
 from sdbridge.errors import SdbridgeError
 from sdbridge.live.deliveries import Delivery, _ms
-from sdbridge.mapping.engine import MappingEngine, merge_tables
+from sdbridge.mapping.engine import MappingEngine
+from sdbridge.mapping.table import merge_tables
 from sdbridge.profile import load_catalogue
 from sdbridge.pushback.plan import PushResult, PushState, apply, plan
 from sdbridge.rules import CheckInput, assess
-from sdbridge.rules.process import ProcessSettings
 from sdbridge.secrets import reveal
 
 log = logging.getLogger("sdbridge.live")
@@ -360,7 +360,7 @@ class LiveService:
             outcomes=[outcome],
             fed_by={wp: [source.name] for wp in source.mappings},
             evidence={k: [f"{source.name}: {v}"] for k, v in source.evidence.items()},
-            process=ProcessSettings(**self.config.process.model_dump()),
+            process=self.config.process,
         )
         assessment = assess(
             self.catalogue,

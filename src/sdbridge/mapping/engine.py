@@ -12,24 +12,28 @@ handling of multi-valued cells.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import jmespath
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdbridge.connectors.base import REJECTED, ROW, RawTable
+from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.dates import parse_datetimes
-from sdbridge.errors import InputError, MappingError
-from sdbridge.locales import english_headers, header_key, spellings
+from sdbridge.mapping.columns import ColumnResolver, references, unresolved_notes
 from sdbridge.mapping.conditions import condition_mask
+from sdbridge.mapping.notes import (
+    applies_somewhere,
+    comparable,
+    few_kept,
+    never_true,
+    unread_dates,
+    unreadable,
+)
 from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
 from sdbridge.mapping.table import INVALID_PREFIX, OWNER, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
 from sdbridge.mapping.transforms import TRANSFORMS, apply_transform, first_non_empty
@@ -65,224 +69,6 @@ class SourceOutcome:
     """WP id -> the record items this source's export cannot evidence on any record."""
 
 
-# --- references ------------------------------------------------------------------------------
-
-
-class ColumnResolver:
-    """Turns `from` references into columns of the raw table. A column name is found
-    whatever its case, accents or spacing, under any spelling `headers.yaml` lists for it
-    (`Component/s` is Cloud's `Components`), and in any language `mapping/languages` holds
-    (`Resumen` is `Summary`)."""
-
-    def __init__(self, raw: RawTable, placeholders: tuple[str, ...] = ()) -> None:
-        self.raw = raw
-        self.placeholders = placeholders
-        self._cache: dict[str, pd.Series] = {}
-        self._blank: dict[str, np.ndarray] = {}
-        self._by_key: dict[str, str] = {}
-        if raw.kind == "table":
-            for name in raw.columns:
-                self._by_key.setdefault(header_key(name), name)
-            for name in raw.columns:  # a ServiceNow custom field read by meaning: `u_root_cause`
-                key = header_key(name)
-                if key.startswith("u ") and len(key) > 2:
-                    self._by_key.setdefault(key[2:], name)
-            for name in raw.columns:
-                for english in english_headers(name):
-                    self._by_key.setdefault(header_key(english), name)
-
-    def resolve(self, reference: str) -> str | None:
-        """The file's column `reference` stands for; None when the file has none."""
-        if self.raw.kind != "table":
-            return reference
-        for spelling in (reference, *spellings().get(header_key(reference), ())):
-            found = self._by_key.get(header_key(spelling))
-            if found is not None:
-                return found
-        return None
-
-    def closest(self, reference: str, exclude: Collection[str] = ()) -> list[str]:
-        """Up to three headers of the file that look like `reference` (none of `exclude`)."""
-        headers = {header_key(h): h for h in self.raw.columns if h not in exclude}
-        close = difflib.get_close_matches(header_key(reference), list(headers), n=3, cutoff=0.6)
-        return [headers[c] for c in close]
-
-    def check(self, references: set[str]) -> None:
-        """Name every referenced column that the file lacks, with the closest headers."""
-        if self.raw.kind != "table":
-            return
-        missing = sorted(r for r in references if self.resolve(r) is None)
-        if not missing:
-            return
-        parts = []
-        for ref in missing:
-            close = self.closest(ref)
-            parts.append(f"{ref!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
-        raise InputError(
-            f"mapped column(s) not in the file: {'; '.join(parts)}",
-            path=self.raw.location,
-            line=1,
-            column=missing[0],
-            source=self.raw.source,
-            hint="fix the column names under `map:` or export the missing columns",
-        )
-
-    def has(self, reference: str) -> bool:
-        return self.resolve(reference) is not None
-
-    def column(self, reference: str) -> pd.Series:
-        if reference in self._cache:
-            return self._cache[reference]
-        frame = self.raw.frame
-        if self.raw.kind == "json":
-            try:
-                expression = jmespath.compile(reference)
-            except jmespath.exceptions.JMESPathError as exc:
-                raise MappingError(
-                    f"source {self.raw.source!r}: {reference!r} is not a valid JMESPath: {exc}"
-                ) from None
-            values = [_search(expression, item) for item in frame["_item"]]
-            series = pd.Series(values, index=frame.index, dtype=object)
-            if not any(isinstance(v, list) for v in values):
-                series = series.map(lambda v: None if v is None else str(v) if not isinstance(v, str) else v)
-                series = series.astype("str")
-        else:
-            physical = self.raw.columns[self.resolve(reference) or reference]
-            if len(physical) == 1:
-                series = frame[physical[0]]
-            else:
-                block = frame[physical].astype(object)
-                series = pd.Series(
-                    [[v for v in row if isinstance(v, str) and v.strip()] for row in block.itertuples(index=False)],
-                    index=frame.index,
-                    dtype=object,
-                )
-        self._cache[reference] = series
-        return series
-
-    def blank(self, reference: str) -> np.ndarray:
-        """Where the whole raw column is blank or a placeholder: once per column, before any
-        `where:` keeps rows, whichever fields and work products read it."""
-        key = self.resolve(reference) or reference
-        if key not in self._blank:
-            self._blank[key] = blank_mask(self.column(reference), self.placeholders)
-        return self._blank[key]
-
-    def plain(self, spec: FieldSpec) -> str | None:
-        """The column a field takes as it is (one `from`, no transform), if it does."""
-        if spec.value is not None or spec.transforms or len(spec.from_) != 1 or not isinstance(spec.from_[0], str):
-            return None
-        return spec.from_[0] if self.has(spec.from_[0]) else None
-
-
-def _search(expression: Any, item: Any) -> Any:
-    """A JMESPath value; an item of another shape (a function given null) has none."""
-    try:
-        return expression.search(item)
-    except jmespath.exceptions.JMESPathError:
-        return None
-
-
-def _references(mapping: WorkProductMapping) -> set[str]:
-    """References that must exist: `where` columns and the fields the user wrote."""
-    refs = {c.from_ for c in (*mapping.where, *mapping.where_any)}
-    for spec in mapping.fields.values():
-        if spec.required:
-            refs.update(spec.references())
-    return refs
-
-
-def _unresolved_notes(
-    resolver: ColumnResolver, mappings: dict[str, WorkProductMapping], catalogue: Catalogue
-) -> list[str]:
-    """Preset fields that evidence an item but none of whose columns the export has: one
-    note per WP naming them and the headers closest to each, so a user sees at once which
-    items will show as missing and why."""
-    if resolver.raw.kind != "table":
-        return []
-    notes = []
-    for wp_id, mapping in mappings.items():
-        wp = catalogue.work_product(wp_id)
-        refs_used = [r for spec in mapping.fields.values() for r in spec.references()]
-        used = {h for h in map(resolver.resolve, refs_used) if h is not None}
-        evidencing = {f for item in wp.items for f in (*item.fields, *([item.when] if item.when else []))}
-        evidencing |= {f.pending_until for f in wp.fields if f.pending_until}
-        evidencing |= {i.pending_until for i in wp.items if i.pending_until}
-        absent = []
-        for name, spec in mapping.fields.items():
-            if name not in evidencing:
-                continue
-            refs = spec.references()
-            if refs and not spec.required and not any(resolver.has(r) for r in refs):
-                close = list(dict.fromkeys(c for r in refs for c in resolver.closest(r, used)))[:3]
-                hint = f", closest headers: {', '.join(close)}" if close else ""
-                absent.append(f"{name} ({' / '.join(refs)}{hint})")
-        if absent:
-            notes.append(
-                f"{wp_id}: the export has no column for {'; '.join(absent)} — these fields are empty on every "
-                f"record; map your columns under `map.{wp_id}.fields` (see `sdbridge mapping`)"
-            )
-    return notes
-
-
-def _unreadable(raw: RawTable) -> dict[int, str]:
-    """Positions of items the connector pulled but could not read, with why."""
-    if raw.kind != "json" or not len(raw.frame):
-        return {}
-    return {
-        position: str(item[REJECTED])
-        for position, item in enumerate(raw.frame["_item"])
-        if isinstance(item, dict) and item.get(REJECTED)
-    }
-
-
-def _unread_dates(label: str, bad: np.ndarray, parsed: pd.Series, text: pd.Series, source: Any) -> list[str]:
-    """A note for the values of a date field that could not be read: their shapes (digits as
-    9, letters as a: no value of a record) and the formats tried. When under half were read,
-    the formats are wrong for this export: the note shows an example and what to set."""
-    unread = int(bad.sum())
-    if not unread:
-        return []
-    read = int(parsed.notna().sum())
-    values = text[bad]
-    if is_list_column(values):
-        values = values.map(lambda v: v[0] if isinstance(v, list) and v else "")
-    values = values.astype("str").str.strip()
-    formats = ", ".join(source.date_formats) or "ISO 8601"
-    if read < (read + unread) / 2:
-        return [
-            f"{label}: {read} of {read + unread} values read as dates with {formats}; e.g. {values.iloc[0]!r} — "
-            "set `date: {formats: [...]}` on the field, or `date_formats:` on the source"
-        ]
-    shapes = values.str.replace(r"\d", "9", regex=True).str.replace(r"[^\W\d_]", "a", regex=True).value_counts()
-    shown = ", ".join(f"{shape!r} ({count})" for shape, count in shapes.head(3).items())
-    return [f"{label}: {unread} of {read + unread} values are not dates sdbridge reads with {formats}: {shown}"]
-
-
-def _few_kept(
-    wp_id: str, mapping: WorkProductMapping, resolver: ColumnResolver, readable: np.ndarray, where: np.ndarray
-) -> list[str]:
-    """When a WP's `where:` keeps no row, or under 1 % of them, say what each condition kept
-    and which values its column does have, so the user can fix `where:` at a glance."""
-    conditions = (*mapping.where, *mapping.where_any)
-    total = int(readable.sum())
-    kept = int(where.sum())
-    if not conditions or not total or kept >= total / 100 and kept > 0:
-        return []
-    parts = []
-    for condition in conditions:
-        column = resolver.column(condition.from_)
-        held = int((condition_mask(column, condition, ()) & readable).sum())
-        values = column[readable].explode() if is_list_column(column) else column[readable]
-        counts = values.dropna().astype("str").str.strip()
-        counts = counts[counts != ""].value_counts()
-        shown = ", ".join(f"{value} {count}" for value, count in counts.head(8).items()) or "all blank"
-        more = f", {len(counts) - 8} more" if len(counts) > 8 else ""
-        parts.append(f"{held} have {condition.describe()} (values: {shown}{more})")
-    joined = "; ".join(parts) if len(parts) > 1 or not mapping.where_any else "any of: " + "; ".join(parts)
-    return [f"{wp_id}: {kept} of {total} rows kept by `where:` — {joined} — set `map.{wp_id}.where`"]
-
-
 # --- the engine ------------------------------------------------------------------------------
 
 
@@ -299,7 +85,7 @@ class MappingEngine:
         resolver = ColumnResolver(raw, self.placeholders)
         log = getattr(source, "event_log", None)
         resolver.check(
-            set().union(*(_references(m) for m in mappings.values()), *([{log.key, log.updated}] if log else []))
+            set().union(*(references(m) for m in mappings.values()), *([{log.key, log.updated}] if log else []))
             if mappings
             else set()
         )
@@ -307,18 +93,18 @@ class MappingEngine:
         if log is not None and raw.kind == "table":
             superseded = self._latest_rows(resolver, log, source, outcome.notes)
             resolver = ColumnResolver(raw, self.placeholders)  # the opened column may have changed
-        outcome.notes.extend(_unresolved_notes(resolver, mappings, self.catalogue))
+        outcome.notes.extend(unresolved_notes(resolver, mappings, self.catalogue))
         n = raw.items
         recorded = np.zeros(n, dtype=bool)
         rejected = np.zeros(n, dtype=bool)
         tables: dict[str, WorkProductTable] = {}
         rows = raw.frame[ROW].to_numpy()
-        unreadable = _unreadable(raw)
-        for index, reason in unreadable.items():
+        unread = unreadable(raw)
+        for index, reason in unread.items():
             rejected[index] = True
             outcome.rejections.append(Rejection(row=int(rows[index]), reason=reason, work_product="—"))
         readable = ~superseded
-        readable[list(unreadable)] = False
+        readable[list(unread)] = False
         for wp_id, mapping in mappings.items():
             wp = self.catalogue.work_product(wp_id)
             where = readable.copy()
@@ -329,7 +115,7 @@ class MappingEngine:
                 for condition in mapping.where_any:
                     any_of |= condition_mask(resolver.column(condition.from_), condition, self.placeholders)
                 where &= any_of
-            outcome.notes.extend(_few_kept(wp_id, mapping, resolver, readable, where))
+            outcome.notes.extend(few_kept(wp_id, mapping, resolver, readable, where))
             table, keep, reasons = self._build(wp, mapping, resolver, where, source, rows, outcome.notes)
             recorded |= keep
             for index, reason in reasons:
@@ -341,7 +127,7 @@ class MappingEngine:
             never = [
                 i.id
                 for i in wp.record_items
-                if i.fields and all(f in unsourced for f in i.fields) and _applies_somewhere(table, i.when)
+                if i.fields and all(f in unsourced for f in i.fields) and applies_somewhere(table, i.when)
             ]
             if never and table.records:
                 outcome.never_provides[wp_id] = never
@@ -481,7 +267,7 @@ class MappingEngine:
         invalid. A note says which."""
         frame = table.frame
         wp = table.work_product
-        keyed = pd.DataFrame({c: _comparable(frame[c]) for c in (RECORD_ID, *value_columns)})
+        keyed = pd.DataFrame({c: comparable(frame[c]) for c in (RECORD_ID, *value_columns)})
         copies = ~id_blank & keyed.duplicated(keep="first").to_numpy()
         ids = frame[RECORD_ID].astype("str")
         candidates = ~id_blank & ~copies
@@ -562,9 +348,9 @@ class MappingEngine:
                     columns = [resolver.column(r) for r in origins]
                     if positions is not None:
                         columns = [c.iloc[positions] for c in columns]
-                    said += _never_true(wp, name, series, columns, origins)
+                    said += never_true(wp, name, series, columns, origins)
                 if wp.field(name).type == FieldType.DATETIME:
-                    said += _unread_dates(f"{wp.id}.{name}", bad, series, text, source)
+                    said += unread_dates(f"{wp.id}.{name}", bad, series, text, source)
             return series, bads, blank if series is text else None, said
 
         # An optional preset column the export lacks leaves its field unmapped.
@@ -765,63 +551,3 @@ class MappingEngine:
             parsed = pd.to_timedelta(hours, unit="h")
             return parsed, given((text.notna() & (text != "") & hours.isna()).to_numpy(dtype=bool))
         return series, none
-
-
-def _applies_somewhere(table: WorkProductTable, when: str | None) -> bool:
-    """Whether an item's condition holds on some record (an item that applies to none is not
-    applicable everywhere, not "never provided")."""
-    if when is None:
-        return True
-    return when in table.frame and bool(parse_bools(table.frame[when]).any())
-
-
-def _never_true(wp: WorkProduct, name: str, series: pd.Series, text: list[pd.Series], origins: list[str]) -> list[str]:
-    """A note when significant impact (WP.18) is read from columns the export has and holds on
-    no record: the rule matches none of their values, so the items it governs are not
-    applicable everywhere, which is rarely the truth (a chargeable service, by contrast,
-    may well be none)."""
-    governed = [i.id for i in wp.record_items if i.when == name]
-    if name != "significant" or not governed or not len(series) or parse_bools(series).any():
-        return []
-    shown = []
-    for origin, column in zip(origins, text):
-        values = column.explode() if is_list_column(column) else column
-        counts = values.dropna().astype("str").str.strip()
-        counts = counts[counts != ""].value_counts()
-        if len(counts):
-            shown.append(f"{origin}: {', '.join(f'{v} {n}' for v, n in counts.head(5).items())}")
-    if not shown:
-        return []
-    return [
-        f"{wp.id}.{name}: no record counts as {name} — the rule matches none of the values ({'; '.join(shown)}), "
-        f"so {', '.join(governed)} is not applicable on every record; set `map.{wp.id}.fields.{name}` if some do"
-    ]
-
-
-def _comparable(series: pd.Series) -> pd.Series:
-    """A column as text that compares equal when the values do (lists joined, dates as ISO)."""
-    if is_list_column(series) or pd.api.types.is_datetime64_any_dtype(series):
-        return as_text(series)
-    return series.astype("str") if series.dtype != object else series.map(str)
-
-
-def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]]) -> dict[str, WorkProductTable]:
-    """One table per WP from the tables of several sources."""
-    merged = {}
-    for wp_id, tables in parts.items():
-        wp = catalogue.work_product(wp_id)
-        frames = [t.frame for t in tables if len(t.frame)]
-        if not frames:
-            merged[wp_id] = WorkProductTable(
-                wp, tables[0].frame if tables else pd.DataFrame(), tables[0].placeholders if tables else ()
-            )
-            continue
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        for column in frame.columns:
-            if column.startswith(INVALID_PREFIX):
-                frame[column] = frame[column].fillna(False).astype(bool)
-        unsourced = {name: fields for t in tables for name, fields in t.unsourced.items()}
-        merged[wp_id] = WorkProductTable(wp, frame, tables[0].placeholders, unsourced=unsourced)
-        if len(frames) == 1:
-            merged[wp_id]._blank = next(t._blank for t in tables if len(t.frame))
-    return merged

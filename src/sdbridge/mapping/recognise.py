@@ -18,7 +18,7 @@ from typing import Any
 
 from sdbridge import safe_yaml
 from sdbridge.locales import state_words, value_meanings
-from sdbridge.mapping.engine import ColumnResolver
+from sdbridge.mapping.columns import ColumnResolver
 from sdbridge.values import blank_mask, is_list_column
 
 SAMPLE_ROWS = 2000

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from sdbridge.profile import WorkProduct
+from sdbridge.profile import Catalogue, WorkProduct
 from sdbridge.values import blank_mask
 
 # Provenance columns of a WorkProductTable.
@@ -69,3 +69,25 @@ class WorkProductTable:
     def with_unsourced(self, unsourced: dict[str, set[str]]) -> WorkProductTable:
         """The same records with other facts about what their sources never provide."""
         return replace(self, unsourced={k: set(v) for k, v in unsourced.items()}, _blank=dict(self._blank))
+
+
+def merge_tables(catalogue: Catalogue, parts: dict[str, list[WorkProductTable]]) -> dict[str, WorkProductTable]:
+    """One table per WP from the tables of several sources."""
+    merged = {}
+    for wp_id, tables in parts.items():
+        wp = catalogue.work_product(wp_id)
+        frames = [t.frame for t in tables if len(t.frame)]
+        if not frames:
+            merged[wp_id] = WorkProductTable(
+                wp, tables[0].frame if tables else pd.DataFrame(), tables[0].placeholders if tables else ()
+            )
+            continue
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        for column in frame.columns:
+            if column.startswith(INVALID_PREFIX):
+                frame[column] = frame[column].fillna(False).astype(bool)
+        unsourced = {name: fields for t in tables for name, fields in t.unsourced.items()}
+        merged[wp_id] = WorkProductTable(wp, frame, tables[0].placeholders, unsourced=unsourced)
+        if len(frames) == 1:  # the one source's table: its blank masks hold as they are
+            merged[wp_id]._blank = next(t._blank for t in tables if len(t.frame))
+    return merged

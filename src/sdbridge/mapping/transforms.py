@@ -229,7 +229,6 @@ class _DateArgument(BaseModel):
     formats: list[str] | None = None
     format: str | None = None
     tz: TimeZoneName | None = None
-    dayfirst: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ records that lack its inputs.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 from sdbridge.assessment import ProcessCheck
 from sdbridge.mapping.table import WorkProductTable
@@ -39,9 +39,9 @@ def run_process_checks(
         _ZONE.reset(token)
 
 
-def check_catalogue() -> list[dict]:
+def check_catalogue() -> list[dict[str, Any]]:
     """Every declared check as data: for `sdbridge profile --checks` and the README table."""
-    defaults = {f.name: f.default for f in fields(ProcessSettings)}
+    defaults = ProcessSettings().model_dump()
     return [
         {
             "id": rule.id,

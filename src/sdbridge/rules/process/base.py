@@ -22,28 +22,56 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdbridge.assessment import ProcessCheck, RequirementStatus
 from sdbridge.mapping.table import RECORD_ID, SOURCE, WorkProductTable
 from sdbridge.values import blank_mask, parse_bools
+from sdbridge.zones import TimeZoneName
 
 MAX_LISTED = 50
 """Records listed under a check; the reason always gives the full count."""
 
 
-@dataclass
-class ProcessSettings:
-    reporting_period: str = "quarterly"
-    reporting_periods: int = 4
-    max_open_days: int = 30
-    review_months: int = 12
-    warn_days: int = 30
-    freshness: dict[str, int] = field(default_factory=dict)
-    timezone: str = "UTC"
+class ProcessSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    """The `process:` settings the checks read (P04-P17): declared here, where they are read,
+    and part of the config as they are."""
+
+    reporting_period: Literal["monthly", "quarterly"] = "quarterly"
+    reporting_periods: int = Field(default=4, ge=1, le=120)
+    """How many past, complete periods must each have a service performance report (WP.19)."""
+    max_open_days: int = Field(default=30, ge=1, le=36_500)
+    review_months: int = Field(default=12, ge=1, le=1_200)
+    warn_days: int = Field(default=30, ge=0, le=3_650)
+    """Warn this many days before evidence passes its review date."""
+    freshness: dict[str, int] = Field(default_factory=dict)
+    """WP id -> days its evidence stays valid (document WPs default to 365)."""
+    timezone: TimeZoneName = "UTC"
+    """Dates in the process checks' reasons are shown in this zone."""
+
+    @field_validator("freshness")
+    @classmethod
+    def _freshness(cls, value: dict[str, int]) -> dict[str, int]:
+        from sdbridge.profile import load_catalogue
+
+        catalogue = load_catalogue()
+        problems = []
+        for wp_id, days in value.items():
+            try:
+                catalogue.work_product(str(wp_id))
+            except KeyError:
+                problems.append(f"{wp_id} is not a work product of 29110-4-3 (WP.01 ... WP.21)")
+            if not 1 <= days <= 36_500:
+                problems.append(f"{wp_id}: {days} days is no validity period (1 to 36500 days)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 _ZONE: ContextVar[str] = ContextVar("sdbridge_display_zone", default="UTC")
