@@ -51,7 +51,12 @@ class Rejection:
 @dataclass
 class SourceOutcome:
     """What one source contributed, with counts that reconcile:
-    items = mapped + excluded + rejected."""
+    items = mapped + excluded + rejected.
+
+    The mapping's working tally, kept while it maps: every rejection, and the status only a
+    connector can set. The report's `assessment.SourceSummary` is made from it in one place
+    (`rules.assessing`), where the status is decided from the counts and the rejections are
+    capped for reading; the two are apart because one is a contract and the other is not."""
 
     name: str
     type: str
