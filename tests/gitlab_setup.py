@@ -3,6 +3,8 @@ it: the token, the fake server (a fixture), the config that reads it, and what s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,12 +22,21 @@ def token_env(monkeypatch):
     monkeypatch.setenv("SDB_GITLAB_TOKEN", TOKEN)
 
 
+@contextmanager
+def running_gitlab(token: str = TOKEN) -> Iterator[FakeGitLab]:
+    """The loopback GitLab with the demo's portal project, for as long as the block runs."""
+    server = FakeGitLab(token=token, projects=[build_portal()])
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def fake():
-    server = FakeGitLab(token=TOKEN, projects=[build_portal()])
-    server.start()
-    yield server
-    server.stop()
+    with running_gitlab() as server:
+        yield server
 
 
 def write_config(folder: Path, base: str, **extra) -> Path:

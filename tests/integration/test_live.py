@@ -273,13 +273,10 @@ GITLAB_ENV = {"SDB_GITLAB_TOKEN": GITLAB_TOKEN, "SDB_GITLAB_HOOK": GITLAB_SECRET
 
 @pytest.fixture
 def gitlab():
-    from tests.fakes.gitlab_data import build_portal
-    from tests.fakes.gitlab_server import FakeGitLab
+    from tests.gitlab_setup import running_gitlab
 
-    server = FakeGitLab(token=GITLAB_TOKEN, projects=[build_portal()])
-    server.start()
-    yield server
-    server.stop()
+    with running_gitlab(GITLAB_TOKEN) as server:
+        yield server
 
 
 def gitlab_workspace(folder: Path, base: str) -> Path:
