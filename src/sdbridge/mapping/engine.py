@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,7 @@ from sdbridge.mapping.notes import (
     unread_dates,
     unreadable,
 )
-from sdbridge.mapping.spec import FieldSpec, WorkProductMapping
+from sdbridge.mapping.spec import EventLog, FieldSpec, MappedSource, WorkProductMapping
 from sdbridge.mapping.table import INVALID_PREFIX, OWNER, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
 from sdbridge.mapping.transforms import TRANSFORMS, apply_transform, first_non_empty
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
@@ -82,7 +81,7 @@ class MappingEngine:
         self.catalogue = catalogue
         self.placeholders = placeholders
 
-    def map_source(self, raw: RawTable, source: Any) -> tuple[dict[str, WorkProductTable], SourceOutcome]:
+    def map_source(self, raw: RawTable, source: MappedSource) -> tuple[dict[str, WorkProductTable], SourceOutcome]:
         """Map one pulled source. Raises `InputError` when the file lacks mapped columns."""
         mappings = source.mappings
         outcome = SourceOutcome(name=source.name, type=source.type, location=raw.location, items=raw.items)
@@ -145,7 +144,9 @@ class MappingEngine:
         outcome.rejections = [r for r in outcome.rejections if r.row in kept_rows]
         return tables, outcome
 
-    def _latest_rows(self, resolver: ColumnResolver, log: Any, source: Any, notes: list[str]) -> np.ndarray:
+    def _latest_rows(
+        self, resolver: ColumnResolver, log: EventLog, source: MappedSource, notes: list[str]
+    ) -> np.ndarray:
         """An event log's rows that an update of the same ticket supersedes (they are then
         excluded, not records); the kept row's opened column takes the ticket's earliest."""
         raw = resolver.raw
@@ -184,7 +185,7 @@ class MappingEngine:
         mapping: WorkProductMapping,
         resolver: ColumnResolver,
         where: np.ndarray,
-        source: Any,
+        source: MappedSource,
         rows: np.ndarray,
         notes: list[str],
     ) -> tuple[WorkProductTable, np.ndarray, list[tuple[int, str]]]:
@@ -323,7 +324,7 @@ class MappingEngine:
         resolver: ColumnResolver,
         positions: np.ndarray | None,
         index: pd.Index,
-        source: Any,
+        source: MappedSource,
         notes: list[str],
     ) -> tuple[dict[str, pd.Series], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every mapped field, transformed and typed as the catalogue declares it, plus
@@ -416,7 +417,7 @@ class MappingEngine:
         return missing
 
     def _identify(
-        self, table: WorkProductTable, mapping: WorkProductMapping, url: pd.Series | None, source: Any
+        self, table: WorkProductTable, mapping: WorkProductMapping, url: pd.Series | None, source: MappedSource
     ) -> np.ndarray:
         """Set record ids (the mapped id, else "row N") and links; return where the id is blank."""
         frame = table.frame
@@ -445,7 +446,7 @@ class MappingEngine:
         resolver: ColumnResolver,
         positions: np.ndarray | None,
         index: pd.Index,
-        source: Any,
+        source: MappedSource,
         disputes: list[str] | None = None,
     ) -> tuple[pd.Series, np.ndarray]:
         bad = np.zeros(len(index), dtype=bool)
@@ -536,7 +537,7 @@ class MappingEngine:
         return notes
 
     def _coerce(
-        self, series: pd.Series, kind: FieldType, source: Any, blank: np.ndarray | None = None
+        self, series: pd.Series, kind: FieldType, source: MappedSource, blank: np.ndarray | None = None
     ) -> tuple[pd.Series, np.ndarray]:
         """The field as its type; `blank` is the text's blank mask when already known."""
         none = np.zeros(len(series), dtype=bool)

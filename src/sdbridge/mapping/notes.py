@@ -3,15 +3,13 @@ read, `where:` conditions that keep almost nothing, items no record can evidence
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from sdbridge.connectors.base import REJECTED, RawTable
 from sdbridge.mapping.columns import ColumnResolver
 from sdbridge.mapping.conditions import condition_mask
-from sdbridge.mapping.spec import WorkProductMapping
+from sdbridge.mapping.spec import MappedSource, WorkProductMapping
 from sdbridge.mapping.table import WorkProductTable
 from sdbridge.profile import WorkProduct
 from sdbridge.values import as_text, is_list_column, parse_bools
@@ -28,7 +26,7 @@ def unreadable(raw: RawTable) -> dict[int, str]:
     }
 
 
-def unread_dates(label: str, bad: np.ndarray, parsed: pd.Series, text: pd.Series, source: Any) -> list[str]:
+def unread_dates(label: str, bad: np.ndarray, parsed: pd.Series, text: pd.Series, source: MappedSource) -> list[str]:
     """A note for the values of a date field that could not be read: their shapes (digits as
     9, letters as a: no value of a record) and the formats tried. When under half were read,
     the formats are wrong for this export: the note shows an example and what to set."""

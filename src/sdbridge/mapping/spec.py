@@ -9,7 +9,7 @@ JSON-shaped items (Jira, GitLab). A list of references means "the first non-empt
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -142,3 +142,33 @@ class WorkProductMapping(BaseModel):
         if raw is None:
             return ()
         return raw if isinstance(raw, list) else [raw]
+
+
+class EventLog(Protocol):
+    """An export with a row per update of a ticket (`sources.EventLogConfig`)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def updated(self) -> str: ...
+    @property
+    def opened(self) -> str | None: ...
+
+
+class MappedSource(Protocol):
+    """What the mapping reads of a source's configuration, and nothing more: every source
+    model (`sources.SourceBase` and its kinds, a plugin's) provides it. Named here so that the
+    mapping depends on these six attributes, not on the config package above it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def timezone(self) -> str | None: ...
+    @property
+    def date_formats(self) -> tuple[str, ...]: ...
+    @property
+    def url_template(self) -> str | None: ...
+    @property
+    def mappings(self) -> dict[str, WorkProductMapping]: ...

@@ -9,7 +9,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from sdbridge.dates import parse_datetimes
 from sdbridge.locales import state_words, value_key, value_meanings, value_spellings
 from sdbridge.values import blank_mask, is_list_column
 from sdbridge.zones import TimeZoneName
+
+if TYPE_CHECKING:  # spec imports this module
+    from sdbridge.mapping.spec import MappedSource
 
 _JIRA_COMMENT = re.compile(r"^\s*\d{1,2}/\w{3,5}\.?/\d{2,4} \d{1,2}:\d{2}(?:\s?[ap]\.?\s?m\.?)?;[^;]*;", re.IGNORECASE)
 """`25/Feb/26 10:17 PM;user;` (or `18/ago/26 9:10 a. m.;user;` in Spanish) before a comment."""
@@ -48,7 +51,7 @@ Apply = Callable[[pd.Series, Any, np.ndarray, Any], tuple[pd.Series, np.ndarray]
 
 
 def _text_case(method: str) -> Apply:
-    def apply(series: pd.Series, arg: Any, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+    def apply(series: pd.Series, arg: Any, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
         if is_list_column(series):
             return _each(series, getattr(str, method)), invalid
         return getattr(series.astype("str").str, method)(), invalid
@@ -56,12 +59,12 @@ def _text_case(method: str) -> Apply:
     return apply
 
 
-def _first(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _first(series: pd.Series, arg: None, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     first = series.map(lambda v: v[0] if isinstance(v, list) and v else (None if isinstance(v, list) else v))
     return first.astype("str"), invalid
 
 
-def _join(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _join(series: pd.Series, arg: str, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     if not is_list_column(series):
         return series, invalid
     return series.map(lambda v: arg.join(str(x) for x in v) if isinstance(v, list) and v else None).astype(
@@ -69,13 +72,15 @@ def _join(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tupl
     ), invalid
 
 
-def _split(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _split(series: pd.Series, arg: str, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     text = series.map(lambda v: arg.join(v) if isinstance(v, list) else v) if is_list_column(series) else series
     parts = text.map(lambda v: [p.strip() for p in v.split(arg) if p.strip()] if isinstance(v, str) else [])
     return parts.astype(object), invalid
 
 
-def _map(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _map(
+    series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     nested = isinstance(arg.get("values"), dict)
     values, default = (arg["values"], arg.get("default")) if nested else (arg, None)
     lookup = {str(k).strip().lower(): v for k, v in values.items()}
@@ -100,7 +105,7 @@ def value_keys(series: pd.Series) -> pd.Series:
     return series.astype("str").str.strip().str.lower()
 
 
-def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     wanted = wanted_values(arg)
     if is_list_column(series):
         hit = series.map(lambda v: any(value_key(str(x)) in wanted for x in v) if isinstance(v, list) else False)
@@ -108,7 +113,9 @@ def _in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> 
     return value_keys(series).isin(wanted).fillna(False).astype(bool), invalid
 
 
-def _done_state(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _done_state(
+    series: pd.Series, arg: None, invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     """A state name as done (True) or open (False) in any shipped language; a state the
     vocabulary does not know stays blank, so the next `from` of the field decides."""
     done, still_open = state_words()
@@ -126,12 +133,14 @@ def _done_state(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) 
     return keys.map(verdict).astype(object).where(keys.isin(list(verdict)), None), invalid
 
 
-def _not_in(series: pd.Series, arg: list[Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _not_in(
+    series: pd.Series, arg: list[Any], invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     hit, invalid = _in(series, arg, invalid, source)
     return pd.Series(~hit.to_numpy(dtype=bool) & ~blank_mask(series), index=series.index), invalid
 
 
-def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     if is_list_column(series):
         pattern = re.compile(arg, re.IGNORECASE)
         return series.map(lambda v: any(pattern.search(str(x)) for x in v) if isinstance(v, list) else False).astype(
@@ -140,7 +149,7 @@ def _matches(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> t
     return regex_mask(series, arg).fillna(False).astype(bool), invalid
 
 
-def _extract(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _extract(series: pd.Series, arg: str, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     pattern = re.compile(arg)
 
     def extract(v: str) -> str | None:
@@ -154,22 +163,28 @@ def _extract(series: pd.Series, arg: str, invalid: np.ndarray, source: Any) -> t
     return _each(series, extract), invalid
 
 
-def _replace(series: pd.Series, arg: dict[str, str], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _replace(
+    series: pd.Series, arg: dict[str, str], invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     pattern = re.compile(arg["pattern"])
     return _each(series, lambda v: pattern.sub(arg["with"], v)), invalid
 
 
-def _default(series: pd.Series, arg: Any, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _default(series: pd.Series, arg: Any, invalid: np.ndarray, source: MappedSource) -> tuple[pd.Series, np.ndarray]:
     out = series.astype(object).copy()
     out[blank_mask(series)] = arg
     return (out if isinstance(arg, bool) else out.astype("str")), invalid
 
 
-def _jira_comment_body(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _jira_comment_body(
+    series: pd.Series, arg: None, invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     return _each(series, lambda v: _TRAILING_SEMICOLONS.sub("", _JIRA_COMMENT.sub("", v, count=1))), invalid
 
 
-def _unquote_formula(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _unquote_formula(
+    series: pd.Series, arg: None, invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     return _each(series, lambda v: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v), invalid
 
 
@@ -177,7 +192,9 @@ _JSM_APPROVALS = re.compile(r"^\s*ApprovalsCFValue\s*\{\s*approvals\s*=\s*\[(?P<
 _APPROVED = re.compile(r"(final)?decision\s*=\s*approved", re.I)
 
 
-def _jsm_approvals(series: pd.Series, arg: None, invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _jsm_approvals(
+    series: pd.Series, arg: None, invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     """A JSM CSV export's approvals cell, `ApprovalsCFValue{approvals=[...]}`: kept when one
     approval's decision is approved, empty otherwise (an empty list is no approval, however
     filled the cell looks). Other text passes unchanged."""
@@ -191,7 +208,9 @@ def _jsm_approvals(series: pd.Series, arg: None, invalid: np.ndarray, source: An
     return _each(series, read), invalid
 
 
-def _date(series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: Any) -> tuple[pd.Series, np.ndarray]:
+def _date(
+    series: pd.Series, arg: dict[str, Any], invalid: np.ndarray, source: MappedSource
+) -> tuple[pd.Series, np.ndarray]:
     formats = arg.get("formats") or ([arg["format"]] if arg.get("format") else list(source.date_formats))
     parsed, bad = parse_datetimes(series, formats, arg.get("tz") or source.timezone)
     return parsed, invalid | bad
@@ -313,7 +332,7 @@ run from it by the engine."""
 
 
 def apply_transform(
-    series: pd.Series, transform: Transform, invalid: np.ndarray, source: Any
+    series: pd.Series, transform: Transform, invalid: np.ndarray, source: MappedSource
 ) -> tuple[pd.Series, np.ndarray]:
     return TRANSFORMS[transform.name].apply(series, transform.arg, invalid, source)
 
