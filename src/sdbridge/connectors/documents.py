@@ -26,7 +26,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -37,6 +37,9 @@ from sdbridge.connectors.base import ROW, RawTable
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.errors import HttpStatusError, InputError
 from sdbridge.profile import normalise_wp_id
+
+if TYPE_CHECKING:  # the config models sit above: named for types only
+    from sdbridge.sources import DocumentsGitLab, DocumentsSourceConfig
 
 _MARKDOWN = MarkdownIt("commonmark")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -123,10 +126,10 @@ def parse_document(text: str, headings: dict[str, list[str]], path: str) -> dict
 
 
 class DocumentsConnector:
-    def __init__(self, source: Any, *, resolve: Any) -> None:
+    def __init__(self, source: DocumentsSourceConfig, *, resolve: Any) -> None:
         self.source = source
         self.folder: Path | None = resolve(source.path) if source.path is not None else None
-        self.repository = _Repository(source) if source.gitlab is not None else None
+        self.repository = _Repository(source, source.gitlab) if source.gitlab is not None else None
         self.outside: list[Path] = []
 
     @property
@@ -218,8 +221,7 @@ class _Repository:
     """The documents folder of a GitLab repository, through the shared GitLab client (retry
     policy, one deadline per pull)."""
 
-    def __init__(self, source: Any) -> None:
-        g = source.gitlab
+    def __init__(self, source: DocumentsSourceConfig, g: DocumentsGitLab) -> None:
         self.config = g
         self.client = GitLabClient(source.name, g.url, g.token, source.retry.policy())
         self._tree: list[tuple[str, str]] | None = None

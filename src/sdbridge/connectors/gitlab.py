@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sdbridge import progress
 from sdbridge.connectors.base import ItemBatch
@@ -47,6 +47,9 @@ from sdbridge.connectors.gitlab_resources import (
     Resource,
 )
 from sdbridge.errors import FatalSourceError, HttpStatusError
+
+if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
+    from sdbridge.sources import GitLabSourceConfig
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class GitLabConnector:
     not evidence (push-back's own notes); the registry passes it."""
 
     def __init__(
-        self, source: Any, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
+        self, source: GitLabSourceConfig, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
     ) -> None:
         self.source = source
         self.client = GitLabClient.for_source(source)

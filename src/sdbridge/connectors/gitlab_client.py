@@ -11,7 +11,7 @@ requests and keeps the last response's headers (`Retry-After`, `RateLimit-Reset`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gitlab
 import requests
@@ -22,6 +22,9 @@ from sdbridge import progress
 from sdbridge.errors import FatalSourceError, HttpStatusError
 from sdbridge.http import AnswerTooLarge, HttpFailure, RetryPolicy, call, cap_answers, safe_url, with_deadline
 from sdbridge.secrets import reveal
+
+if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
+    from sdbridge.sources import GitLabSourceConfig
 
 NO_LIBRARY_RETRY = {"obey_rate_limit": False, "max_retries": 0}
 """Pass to every python-gitlab call: sdbridge's policy retries, not the library's."""
@@ -60,7 +63,7 @@ class GitLabClient:
         self._gl: gitlab.Gitlab | None = None
 
     @classmethod
-    def for_source(cls, source: Any) -> GitLabClient:
+    def for_source(cls, source: GitLabSourceConfig) -> GitLabClient:
         return cls(
             source.name,
             source.url,

@@ -18,13 +18,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdbridge import progress
 from sdbridge.connectors.base import REJECTED, ItemBatch
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.errors import ConfigError, FatalSourceError, HttpStatusError
+
+if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
+    from sdbridge.sources import JiraSourceConfig
 
 CLOUD_PAGE, DC_PAGE = 100, 1000
 MAX_CHANGELOG = 10_000
@@ -110,7 +113,7 @@ class JiraConnector:
     comment bodies are not evidence (push-back's own comments); the registry passes it."""
 
     def __init__(
-        self, source: Any, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
+        self, source: JiraSourceConfig, *, resolve: Any = None, skip_text: Callable[[str | None], bool] | None = None
     ) -> None:
         self.source = source
         self.cloud = source.auth == "cloud"
@@ -458,6 +461,8 @@ class JiraConnector:
 
     def assets(self) -> list[dict]:
         config = self.source.assets
+        if config is None:  # a source without `assets:` lists none
+            return []
         base = (config.url or f"https://api.atlassian.com/jsm/assets/workspace/{config.workspace_id}/v1").rstrip("/")
         return [asset_item(o) for o in self._paged(ASSETS, api=base, payload={"qlQuery": config.aql})]
 

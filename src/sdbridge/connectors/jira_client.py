@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from jira import JIRA, JIRAError
@@ -21,6 +21,9 @@ from jira import JIRA, JIRAError
 from sdbridge.errors import FatalSourceError
 from sdbridge.http import HttpFailure, RetryPolicy, call, cap_answers, headers_of, safe_url, with_deadline
 from sdbridge.secrets import reveal
+
+if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
+    from sdbridge.sources import JiraSourceConfig
 
 
 def inspect(exc: BaseException) -> HttpFailure | None:
@@ -35,7 +38,7 @@ def inspect(exc: BaseException) -> HttpFailure | None:
 
 
 class JiraClient:
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: JiraSourceConfig) -> None:
         self.name: str = source.name
         self.server: str = source.url.rstrip("/")
         self.cloud: bool = source.auth == "cloud"

@@ -25,7 +25,7 @@ import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -37,6 +37,9 @@ from sdbridge.connectors.header import LOOKED_AT, find_header, skipped_note
 from sdbridge.connectors.sheets import SheetTooLarge, read_sheet
 from sdbridge.errors import InputError
 from sdbridge.files import file_kind
+
+if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
+    from sdbridge.sources import TableSourceConfig
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _SNIFF_BYTES = 64 * 1024
@@ -81,7 +84,7 @@ class TableFileConnector:
 
     remote = False
 
-    def __init__(self, source: Any, *, resolve: Any) -> None:
+    def __init__(self, source: TableSourceConfig, *, resolve: Any) -> None:
         self.source = source
         self.path: Path = resolve(source.path)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient
 from sdbridge.connectors.jira_client import JiraClient
@@ -16,13 +16,16 @@ from sdbridge.marker import MARKER, is_own_text
 from sdbridge.pushback import render
 from sdbridge.pushback.plan import OwnComment
 
+if TYPE_CHECKING:  # the config models sit above: named for types only
+    from sdbridge.sources import GitLabSourceConfig, JiraSourceConfig
+
 NOT_FOUND = 404
 COMMENT_LIST_MAX = 1000
 """Comment ids per `POST /comment/list` (the documented maximum)."""
 
 
 class JiraWriter:
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: JiraSourceConfig) -> None:
         self.source = source
         self.client = JiraClient(source)
         self.adf = source.push.jira_body == "adf" or (source.push.jira_body == "auto" and source.auth == "cloud")
@@ -192,7 +195,7 @@ class JiraWriter:
 
 
 class GitLabWriter:
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: GitLabSourceConfig) -> None:
         self.source = source
         self.client = GitLabClient.for_source(source)
         self._me: str | None = None
