@@ -1,6 +1,7 @@
 """One way in for every part sdbridge can be extended with: source types (entry-point group
-`sdbridge.connectors`, built-ins in `sdbridge.registry`) and report formats
-(`sdbridge.sinks`, built-ins in `sdbridge.reports`).
+`sdbridge.connectors`, built-ins in `sdbridge.registry`), report formats (`sdbridge.sinks`,
+built-ins in `sdbridge.reports`) and the mapping's transforms (`sdbridge.transforms`,
+built-ins in `sdbridge.mapping.transforms`).
 
 A built-in is named exactly as a plugin is — a `module:attribute` string — and loaded by the
 same `load` when first used: a built-in is a plugin that ships inside the package. A name

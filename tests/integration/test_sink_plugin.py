@@ -4,28 +4,9 @@ formats the installed plugins provide)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "src" / "sdbridge" / "demo"
-
-PYPROJECT = """
-[build-system]
-requires = ["setuptools>=77"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "sdbridge-shout"
-version = "0.1.0"
-
-[project.entry-points."sdbridge.sinks"]
-shout = "shout_sink:write_shout"
-"""
+from tests.plugin_packages import demo_workspace, install_plugin, sdbridge
 
 SINK = """
 from pathlib import Path
@@ -38,50 +19,11 @@ def write_shout(assessment, out: Path) -> Path:
 """
 
 
-def sdbridge(*args: str, cwd: Path, site: Path | None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ}
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    return subprocess.run(
-        [sys.executable, "-m", "sdbridge", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 def test_a_report_format_installed_by_pip_is_written_like_a_built_in(tmp_path):
-    plugin = tmp_path / "plugin"
-    (plugin / "shout_sink").mkdir(parents=True)
-    (plugin / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    (plugin / "shout_sink" / "__init__.py").write_text(SINK, encoding="utf-8")
-    site = tmp_path / "site"
-    installed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            site,
-            plugin,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    site = install_plugin(
+        tmp_path, "sdbridge-shout", {"sdbridge.sinks": {"shout": "shout_sink:write_shout"}}, {"shout_sink": SINK}
     )
-    assert installed.returncode == 0, installed.stderr
-    assert list(site.glob("sdbridge_shout-*.dist-info/entry_points.txt"))  # installed as pip installs
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    for file in (DEMO / "data").iterdir():
-        target = work / "data" / file.name
-        if file.is_dir():
-            import shutil
-
-            shutil.copytree(file, target)
-        else:
-            target.write_bytes(file.read_bytes())
-    config = yaml.safe_load((DEMO / "demo.yaml").read_text(encoding="utf-8"))
+    work, config = demo_workspace(tmp_path)
     (work / "sdbridge.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
 
     chosen = sdbridge("check", "-q", "--out", "r1", "--format", "json,shout", cwd=work, site=site)

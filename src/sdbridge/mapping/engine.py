@@ -35,7 +35,7 @@ from sdbridge.mapping.notes import (
 )
 from sdbridge.mapping.spec import EventLog, FieldSpec, MappedSource, WorkProductMapping
 from sdbridge.mapping.table import INVALID_PREFIX, OWNER, RECORD_ID, ROW_COL, SOURCE, URL, WorkProductTable
-from sdbridge.mapping.transforms import TRANSFORMS, apply_transform, first_non_empty
+from sdbridge.mapping.transforms import apply_transform, first_non_empty, transform_def
 from sdbridge.profile import Catalogue, FieldType, WorkProduct
 from sdbridge.values import as_text, blank_mask, is_list_column, parse_bools
 
@@ -477,7 +477,7 @@ class MappingEngine:
                 series = first_non_empty(picked, self.placeholders)
             if disputes is not None and len(picked) > 1:
                 disputes.extend(self._disputes(picked, origins, resolver, positions))
-        if any(TRANSFORMS[t.name].sees_placeholders for t in spec.transforms):
+        if any(transform_def(t.name).sees_placeholders for t in spec.transforms):
             series = self._without_placeholders(series)
         for transform in spec.transforms:
             series, bad = apply_transform(series, transform, bad, source)

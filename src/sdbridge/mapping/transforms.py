@@ -9,12 +9,14 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from sdbridge import plugins
 from sdbridge.dates import parse_datetimes
 from sdbridge.locales import state_words, value_key, value_meanings, value_spellings
 from sdbridge.values import blank_mask, is_list_column
@@ -327,14 +329,34 @@ TRANSFORMS: dict[str, TransformDef] = {
         _default, str | int | float | bool, "this value where the field is empty", sees_placeholders=True
     ),
 }
-"""Every named transform of the mapping spec: validated from this table at config load and
-run from it by the engine."""
+"""Every built-in transform of the mapping spec. A package adds others under the entry-point
+group `sdbridge.transforms` (a name -> a `TransformDef`), loaded by the same plugin path as
+source types and report formats (`sdbridge.plugins`)."""
+
+TRANSFORM_PLUGINS = "sdbridge.transforms"
+
+
+@cache
+def transform_def(name: str) -> TransformDef:
+    """The transform a name stands for: a built-in, else an installed plugin's. A name nothing
+    provides, or a plugin that fails to load or gives something else, is a ValueError in
+    words (the config's validation shows it with the field it is on)."""
+    try:
+        found = plugins.find(TRANSFORM_PLUGINS, name, TRANSFORMS)
+    except Exception as exc:  # a third party's import: whatever it raises is said in one line
+        raise ValueError(f"transform {name!r}: its plugin could not be loaded ({type(exc).__name__}: {exc})") from None
+    if found is None:
+        known = ", ".join(sorted(plugins.names(TRANSFORM_PLUGINS, TRANSFORMS)))
+        raise ValueError(f"unknown transform {name!r}; known: {known}")
+    if not isinstance(found, TransformDef):
+        raise ValueError(f"transform {name!r}: its plugin gives a {type(found).__name__}, not a sdbridge TransformDef")
+    return found
 
 
 def apply_transform(
     series: pd.Series, transform: Transform, invalid: np.ndarray, source: MappedSource
 ) -> tuple[pd.Series, np.ndarray]:
-    return TRANSFORMS[transform.name].apply(series, transform.arg, invalid, source)
+    return transform_def(transform.name).apply(series, transform.arg, invalid, source)
 
 
 class Transform(BaseModel):
@@ -352,9 +374,7 @@ class Transform(BaseModel):
             ((name, arg),) = raw.items()
         else:
             raise ValueError(f"a transform is a name or a one-key mapping like {{date: {{...}}}}, got {raw!r}")
-        if name not in TRANSFORMS:
-            raise ValueError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
-        return cls(name=name, arg=TRANSFORMS[name].check(name, arg))
+        return cls(name=name, arg=transform_def(str(name)).check(name, arg))
 
 
 def _as_lists(series: pd.Series) -> pd.Series:
