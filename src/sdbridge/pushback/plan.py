@@ -243,6 +243,12 @@ def _apply_one(
         result.capped += 1
         return
     owned = comment.id if comment is not None else ""  # update and relabel only run on a comment found
+
+    def put_label(comment_id: str) -> None:
+        writer.label(action.ticket, label, add=True)
+        budget.spend(1)
+        save(action.ticket, comment_id, action.fingerprint, True)
+
     if kind == "create":
         try:
             comment_id = writer.create(action.ticket, action.lines)
@@ -256,37 +262,24 @@ def _apply_one(
         # Remember the comment before anything else can fail: a retry must edit it, never
         # write a second one.
         save(action.ticket, comment_id, action.fingerprint, False)
-        writer.label(action.ticket, label, add=True)
-        budget.spend(1)
-        save(action.ticket, comment_id, action.fingerprint, True)
+        put_label(comment_id)
         result.created += 1
     elif kind == "relabel":
-        writer.label(action.ticket, label, add=True)
-        budget.spend(1)
-        save(action.ticket, owned, action.fingerprint, True)
-        result.unchanged += 1
-    elif (
-        kind == "update"
-        and comment is not None
-        and comment.text is not None
-        and comment.text == writer.words(action.lines)
-    ):
-        # Found as it should read (a lost store, a retried run): nothing to write, only to remember.
-        save(action.ticket, owned, action.fingerprint, previous.labelled)
-        if not previous.labelled:
-            writer.label(action.ticket, label, add=True)
-            budget.spend(1)
-            save(action.ticket, owned, action.fingerprint, True)
+        put_label(owned)
         result.unchanged += 1
     elif kind == "update":
-        writer.update(action.ticket, owned, action.lines)
-        budget.spend(1)
+        # Found as it should read (a lost store, a retried run): nothing to write, only to remember.
+        reads_right = comment is not None and comment.text is not None and comment.text == writer.words(action.lines)
+        if not reads_right:
+            writer.update(action.ticket, owned, action.lines)
+            budget.spend(1)
         save(action.ticket, owned, action.fingerprint, previous.labelled)
         if not previous.labelled:
-            writer.label(action.ticket, label, add=True)
-            budget.spend(1)
-            save(action.ticket, owned, action.fingerprint, True)
-        result.updated += 1
+            put_label(owned)
+        if reads_right:
+            result.unchanged += 1
+        else:
+            result.updated += 1
     else:
         if comment is not None:
             if on_resolved == "delete":
