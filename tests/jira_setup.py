@@ -3,7 +3,10 @@ it: the token, the fake server (a fixture), the config that reads it, and what s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,18 +21,29 @@ from tests.fakes.jira_server import FakeJira
 TOKEN = "t0ken-that-must-never-show"
 
 
+@contextmanager
+def running_jira(token: str = TOKEN, *, cloud: bool = True, **options: Any) -> Iterator[FakeJira]:
+    """The loopback Jira (Cloud or Data Center) with the demo's incidents and custom fields,
+    its URL as `base`, for as long as the block runs; `options` go to `FakeJira`."""
+    server = FakeJira(
+        cloud=cloud, token=token, issues=issues_from_csv(cloud=cloud), custom_fields=custom_field_list(), **options
+    )
+    server.base = server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def fake():
-    server = FakeJira(
-        cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list(), assets=assets_from_cmdb()
-    )
-    base = server.start()
-    server.base = base
-    yield server
-    server.stop()
+    with running_jira(assets=assets_from_cmdb()) as server:
+        yield server
 
 
-def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Path:
+def jira_source(base: str, *, cloud: bool = True, **extra: Any) -> dict[str, Any]:
+    """A Jira source of the config, reading project NHS of the fake at `base` with the token
+    from $SDB_JIRA_TOKEN; `extra` adds or replaces keys."""
     source = {
         "name": "jira",
         "type": "jira",
@@ -38,13 +52,19 @@ def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Pat
         "token": "${SDB_JIRA_TOKEN}",
         "projects": ["NHS"],
         "preset": "jira-service-management",
+        **({"email": "bot@example.invalid"} if cloud else {}),
+    }
+    return {**source, **extra}
+
+
+def write_config(folder: Path, base: str, *, cloud: bool = True, **extra) -> Path:
+    defaults = {
         "timezone": "Europe/Oslo",
         "page_size": 50,
         "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-        **extra,
     }
+    source = jira_source(base, cloud=cloud, **{**defaults, **extra})
     if cloud:
-        source["email"] = "bot@example.invalid"
         source.setdefault("assets", {"workspace_id": "w1", "url": f"{base}/jsm/assets/workspace/w1/v1"})
     path = folder / "jira.yaml"
     path.write_text(yaml.safe_dump({"sources": [source], "reports": {"out": "reports"}}), encoding="utf-8")

@@ -4,13 +4,14 @@ found through installed entry points, so nothing less shows that one works."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from tests.commands import sdbridge as run_sdbridge
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "src" / "sdbridge" / "demo"
@@ -55,9 +56,4 @@ def demo_workspace(folder: Path) -> tuple[Path, dict]:
 
 def sdbridge(*args: str, cwd: Path, site: Path | None) -> subprocess.CompletedProcess[str]:
     """`python -m sdbridge ARGS` in `cwd`, seeing the packages of `site` when given."""
-    env = {**os.environ}
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    return subprocess.run(
-        [sys.executable, "-m", "sdbridge", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    return run_sdbridge(*args, cwd=cwd, env={"PYTHONPATH": str(site)} if site is not None else None)

@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from tests.fakes.waiting import Waitable
+
 MAX_PER_PAGE = 100
 
 
@@ -106,7 +108,7 @@ class FakeProject:
 
 
 @dataclass
-class FakeGitLab:
+class FakeGitLab(Waitable):
     token: str = "glpat-secret"
     projects: list[FakeProject] = field(default_factory=list)
     groups: dict[str, list[int]] = field(default_factory=dict)
@@ -155,17 +157,6 @@ class FakeGitLab:
 
     def count(self, pattern: str) -> int:
         return sum(1 for path, _ in self.requests if re.search(pattern, path))
-
-    def answered(self) -> None:
-        """A request was answered: wake whoever waits for a change (`wait_for`)."""
-        with self._changed:
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Any, timeout: float = 120.0) -> bool:
-        """Wait until `predicate()` holds, looked at again after each answered request (no
-        clock is guessed: the timeout only ends a test that would otherwise hang)."""
-        with self._changed:
-            return self._changed.wait_for(predicate, timeout)
 
     def start(self) -> str:
         fake = self

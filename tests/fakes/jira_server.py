@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.contracts import documented_expansions
+from tests.fakes.waiting import Waitable
 
 
 def _project(issue: dict) -> str:
@@ -51,7 +52,7 @@ APPROVALS_PAGE = 1
 
 
 @dataclass
-class FakeJira:
+class FakeJira(Waitable):
     cloud: bool = True
     email: str = "bot@example.invalid"
     token: str = "secret-token"
@@ -104,17 +105,6 @@ class FakeJira:
         return sum(1 for _, path, _ in self.requests if path_part in path)
 
     # --- serving ---------------------------------------------------------------------------
-
-    def answered(self) -> None:
-        """A request was answered: wake whoever waits for a change (`wait_for`)."""
-        with self._changed:
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Any, timeout: float = 120.0) -> bool:
-        """Wait until `predicate()` holds, looked at again after each answered request (no
-        clock is guessed: the timeout only ends a test that would otherwise hang)."""
-        with self._changed:
-            return self._changed.wait_for(predicate, timeout)
 
     def start(self) -> str:
         fake = self

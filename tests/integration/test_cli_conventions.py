@@ -4,10 +4,7 @@ only when needed, verbosity and JSON logs, run ids that scripts can use, checked
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,21 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sdbridge.cli import app, global_options_first
+from tests.commands import sdbridge
 from tests.jira_setup import TOKEN, fake, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
-
-
-def sdbridge(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sdbridge", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_the_config_is_found_from_the_option_the_environment_or_the_folder(demo_workspace, monkeypatch):

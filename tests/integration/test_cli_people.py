@@ -5,7 +5,6 @@ nothing is overwritten unasked, one run id everywhere, and a missing driver is o
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,19 +15,14 @@ import yaml
 from typer.testing import CliRunner
 
 from sdbridge.cli import app
+from tests.commands import sdbridge as run_sdbridge
 
 runner = CliRunner()
 
 
 def sdbridge(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sdbridge", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "100", **(env or {})},
-    )
+    """At 100 columns unless a test says otherwise."""
+    return run_sdbridge(*args, cwd=cwd, env={"COLUMNS": "100", **(env or {})})
 
 
 def test_quiet_prints_the_results_and_quieter_prints_nothing(demo_workspace):
@@ -168,33 +162,16 @@ TOKEN = "tok-vv-never-shown"
 
 @pytest.fixture
 def fake():
-    from tests.fakes.jira_data import custom_field_list, issues_from_csv
-    from tests.fakes.jira_server import FakeJira
+    from tests.jira_setup import running_jira
 
-    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list())
-    server.base = server.start()
-    yield server
-    server.stop()
+    with running_jira(TOKEN, cloud=False) as server:
+        yield server
 
 
 def write_jira_config(folder: Path, base: str) -> Path:
+    from tests.jira_setup import jira_source
+
     config = folder / "sdbridge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "sources": [
-                    {
-                        "name": "jira",
-                        "type": "jira",
-                        "url": base,
-                        "auth": "datacenter",
-                        "token": "${SDB_JIRA_TOKEN}",
-                        "projects": ["NHS"],
-                        "preset": "jira-software",
-                    }
-                ]
-            }
-        ),
-        encoding="utf-8",
-    )
+    source = jira_source(base, cloud=False, preset="jira-software")
+    config.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
     return config

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import yaml
 
 from sdbridge.config import load_config
 from sdbridge.runner import check_with_store
-from tests.fakes.jira_data import custom_field_list, issues_from_csv
+from tests.commands import sdbridge as run_sdbridge
 from tests.fakes.jira_server import FakeJira
+from tests.jira_setup import jira_source, running_jira
 from tests.webhooks import Served, copy_issue, jira_comment_event, jira_issue_event, send_jira
 
 TOKEN = "jira-token-live-never-shown"
@@ -28,29 +28,20 @@ CI_FIELD = "customfield_10101"
 
 @pytest.fixture
 def jira():
-    server = FakeJira(cloud=True, token=TOKEN, issues=issues_from_csv(), custom_fields=custom_field_list())
-    server.base = server.start()
-    yield server
-    server.stop()
+    with running_jira(TOKEN) as server:
+        yield server
 
 
 def workspace(folder: Path, base: str, *, collapse: float = 1.0, store: dict | None = None) -> Path:
     config = {
         "sources": [
-            {
-                "name": "jira",
-                "type": "jira",
-                "url": base,
-                "auth": "cloud",
-                "email": "bot@example.invalid",
-                "token": "${SDB_JIRA_TOKEN}",
-                "projects": ["NHS"],
-                "preset": "jira-service-management",
-                "timezone": "Europe/Oslo",
-                "retry": {"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-                "webhook": {"secret": "${SDB_HOOK_SECRET}"},
-                "push": {"enabled": True, "work_products": ["WP.18"]},
-            }
+            jira_source(
+                base,
+                timezone="Europe/Oslo",
+                retry={"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+                webhook={"secret": "${SDB_HOOK_SECRET}"},
+                push={"enabled": True, "work_products": ["WP.18"]},
+            )
         ],
         "live": {"collapse_seconds": collapse, "workers": 2},
         "reports": {"out": "reports", "formats": ["json"]},
@@ -62,16 +53,8 @@ def workspace(folder: Path, base: str, *, collapse: float = 1.0, store: dict | N
 
 
 def sdbridge(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "sdbridge", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **ENV, **(env or {})},
-    )
+    """With the tokens and webhook secret of this module's sources."""
+    return run_sdbridge(*args, cwd=cwd, env={**ENV, **(env or {})})
 
 
 def complete_incident(config: Path, jira: FakeJira) -> dict:

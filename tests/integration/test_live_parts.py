@@ -147,34 +147,13 @@ def test_the_nightly_push_leaves_a_ticket_live_mode_read_after_the_nightly_check
     filled it) and retracted the comment: the night's push must not write its older verdict."""
     from sdbridge.config import load_config
     from sdbridge.runner import check_with_store, open_store, push_once
-    from tests.fakes.jira_data import custom_field_list, issues_from_csv
-    from tests.fakes.jira_server import FakeJira
+    from tests.jira_setup import jira_source, running_jira
 
-    jira = FakeJira(cloud=True, token="tok", issues=issues_from_csv(), custom_fields=custom_field_list())
-    base = jira.start()
     monkeypatch.setenv("SDB_JIRA_TOKEN", "tok")
-    try:
+    with running_jira("tok") as jira:
         config = demo_workspace.parent / "live.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "sources": [
-                        {
-                            "name": "jira",
-                            "type": "jira",
-                            "url": base,
-                            "auth": "cloud",
-                            "email": "bot@example.invalid",
-                            "token": "${SDB_JIRA_TOKEN}",
-                            "projects": ["NHS"],
-                            "preset": "jira-service-management",
-                            "push": {"enabled": True, "work_products": ["WP.18"]},
-                        }
-                    ]
-                }
-            ),
-            encoding="utf-8",
-        )
+        source = jira_source(jira.base, push={"enabled": True, "work_products": ["WP.18"]})
+        config.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
         cfg = load_config(config)
         assert runner.invoke(app, ["pull", "-c", str(config)]).exit_code == 0
         result, _ = check_with_store(cfg, record=True)  # the night's verdict, stored
@@ -192,5 +171,3 @@ def test_the_nightly_push_leaves_a_ticket_live_mode_read_after_the_nightly_check
         assert all(len(bot_comments(other)) == 1 for other in gapped[1:])  # every other gapped ticket: its comment
         assert pushed.created == len(gapped) - 1
         assert any("read again by live mode" in note for note in pushed.notes)
-    finally:
-        jira.stop()

@@ -10,7 +10,6 @@ from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.marker import MARKER
 from sdbridge.runner import run_once
-from tests.fakes.jira_server import FakeJira
 from tests.jira_setup import fake, gapped, ours, token_env, write_config  # noqa: F401 (fixtures)
 
 runner = CliRunner()
@@ -136,21 +135,15 @@ def test_push_command_reports_per_source(fake, tmp_path):
 
 
 def test_data_center_comments_are_wiki_text(tmp_path):
-    from tests.fakes.jira_data import custom_field_list, issues_from_csv
-    from tests.fakes.jira_server import FakeJira
-    from tests.jira_setup import TOKEN
+    from tests.jira_setup import running_jira
 
-    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
-    base = server.start()
-    try:
-        cfg = load_config(write_config(tmp_path, base, cloud=False, push={"enabled": True}))
+    with running_jira(cloud=False) as server:
+        cfg = load_config(write_config(tmp_path, server.base, cloud=False, push={"enabled": True}))
         outcome = run_once(cfg, out=tmp_path / "r")
         key = sorted(gapped(outcome))[0]
         (comment,) = [c for c in server.comments_of(key) if c["author"].get("name") == "bot"]
         assert isinstance(comment["body"], str) and comment["body"].startswith("*ISO/IEC 29110 gap check*")
         assert "\n* " in comment["body"]
-    finally:
-        server.stop()
 
 
 def test_labels_are_set_without_e_mailing_the_watchers(fake, tmp_path):
@@ -160,14 +153,10 @@ def test_labels_are_set_without_e_mailing_the_watchers(fake, tmp_path):
 
 
 def test_a_data_center_token_that_may_not_silence_edits_labels_with_notifications_and_says_so(tmp_path):
-    from tests.fakes.jira_data import custom_field_list, issues_from_csv
-    from tests.jira_setup import TOKEN
+    from tests.jira_setup import running_jira
 
-    server = FakeJira(cloud=False, token=TOKEN, issues=issues_from_csv(cloud=False), custom_fields=custom_field_list())
-    server.may_silence = False
-    base = server.start()
-    try:
-        cfg = load_config(write_config(tmp_path, base, cloud=False, push={"enabled": True}))
+    with running_jira(cloud=False, may_silence=False) as server:
+        cfg = load_config(write_config(tmp_path, server.base, cloud=False, push={"enabled": True}))
         outcome = run_once(cfg, out=tmp_path / "r")
         tickets = gapped(outcome)
         push = outcome.pushes[0]
@@ -175,5 +164,3 @@ def test_a_data_center_token_that_may_not_silence_edits_labels_with_notification
         refused = [q for m, p, q in server.requests if m == "PUT" and q.get("notifyUsers") == "false"]
         assert len(refused) == 1  # asked once, then not again this run
         assert any("without notifying watchers" in note for note in push.notes)
-    finally:
-        server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
 import subprocess
@@ -18,6 +17,7 @@ from sdbridge.config import load_config
 from sdbridge.runlock import RunLock, StoreBusy
 from sdbridge.runner import run_once, store_path
 from sdbridge.store import SCHEMA_VERSION, SQLITE_MIGRATIONS, Store, StoreError
+from tests.commands import sdbridge as run_sdbridge
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "src" / "sdbridge" / "demo"
@@ -30,15 +30,8 @@ def workspace(demo_workspace: Path) -> Path:
 
 
 def sdbridge(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("sdbridge")
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
+    """The installed script, wide enough that tables keep one line per row."""
+    return run_sdbridge(*args, cwd=cwd, env={"COLUMNS": "200", **(env or {})}, timeout=timeout, script=True)
 
 
 def findings_of(folder: Path) -> list[dict]:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from sdbridge.store import Store
+from tests.commands import sdbridge as run_sdbridge
 from tests.pages import ARTIFACTS, ON_SCREEN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,10 +25,7 @@ DEMO = REPO / "src" / "sdbridge" / "demo"
 
 
 def sdbridge(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("sdbridge")
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})}
-    )
+    return run_sdbridge(*args, cwd=cwd, env=env, timeout=180, script=True)
 
 
 def tenant_folder(root: Path, tenant: str | None, **config: object) -> Path:
