@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,6 +24,21 @@ _LETTER = r"[^\W\d_]"
 
 
 _ISO_START = r"\d{4}-\d{2}-\d{2}"
+
+
+def epoch_ms(value: object) -> int | None:
+    """One tracker timestamp as epoch milliseconds: ISO 8601 as Jira writes it
+    (`2026-02-25T22:17:00.000+0100`), as GitLab's webhooks do (`2026-02-25 21:17:00 UTC`) or
+    with `Z`; a number is taken as epoch milliseconds already; anything else is None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value.strip().replace(" UTC", "+00:00").replace("Z", "+00:00"))
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        return None
 
 
 def parse_datetimes(

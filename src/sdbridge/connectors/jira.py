@@ -24,6 +24,7 @@ from sdbridge import progress
 from sdbridge.connectors.base import REJECTED, ItemBatch
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
+from sdbridge.dates import epoch_ms
 from sdbridge.errors import ConfigError, FatalSourceError, HttpStatusError
 
 if TYPE_CHECKING:  # the config models sit above the connectors: named for types only
@@ -88,20 +89,6 @@ COMMENTS = Paged("reading comments", "issue/{key}/comment", values="comments", l
 """An issue's comments past those the search gave."""
 ASSETS = Paged("reading Assets", "object/aql", method="POST", params=(("includeAttributes", "true"),), most=MAX_ASSETS)
 """Assets objects an AQL query finds."""
-
-
-def _epoch_ms(value: object) -> int | None:
-    """Jira's timestamp (`2026-02-25T22:17:00.000+0100`) as epoch milliseconds; a number is
-    taken as epoch milliseconds already; anything else is None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    if not isinstance(value, str) or not value:
-        return None
-    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value)
-    try:
-        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return None
 
 
 def _text_or_none(value: object) -> str | None:
@@ -358,7 +345,7 @@ class JiraConnector:
                             "to_id": str(item.get("to")),
                         }
                     )
-        return sorted(transitions, key=lambda t: _epoch_ms(t["at"]) or 0)
+        return sorted(transitions, key=lambda t: epoch_ms(t["at"]) or 0)
 
     def _issue_changelog(self, key: str) -> list[dict]:
         """One issue's change histories: the paged per-issue changelog (Cloud, the fallback
@@ -550,7 +537,7 @@ class JiraConnector:
             )
             self._no_approvals = []
         newest = max(
-            (_epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"), default=0
+            (epoch_ms(i[1]["fields"].get("updated")) or 0 for i in items if i[1].get("_kind") == "issue"), default=0
         )
         new_cursor = {
             "watermark_ms": max(newest, int(watermark or 0)),

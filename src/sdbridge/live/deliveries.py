@@ -22,9 +22,9 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from sdbridge.dates import epoch_ms
 from sdbridge.marker import is_own_text
 
 
@@ -90,18 +90,6 @@ def _dict_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _ms(value: Any) -> int | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value:
-        text = value.strip().replace(" UTC", "+00:00").replace("Z", "+00:00")
-        try:
-            return int(datetime.fromisoformat(text).timestamp() * 1000)
-        except ValueError:
-            return None
-    return None
-
-
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value) if value is not None else ""
 
@@ -136,7 +124,7 @@ def jira_delivery(source: str, secret: str | None, headers: dict[str, str], raw:
         kind="issue",
         project=None,
         number=str(issue.get("id") or issue.get("key")),
-        changed_ms=_ms(data.get("timestamp")),
+        changed_ms=epoch_ms(data.get("timestamp")),
         delivery_id=f"jira:{identifier}",
         actor=str(actor) if actor else None,
         event=event,
@@ -194,7 +182,7 @@ def gitlab_delivery(source: str, secret: str | None, headers: dict[str, str], ra
         return make(
             "merge_request" if kind == "merge_request" else "issue",
             str(iid),
-            _ms(attributes.get("updated_at")),
+            epoch_ms(attributes.get("updated_at")),
             label_only=bool(changes) and set(changes) <= GITLAB_IGNORED_CHANGES and "labels" in changes,
         )
     if kind == "note":
@@ -205,12 +193,12 @@ def gitlab_delivery(source: str, secret: str | None, headers: dict[str, str], ra
         return make(
             "issue" if noteable == "Issue" else "merge_request",
             str(holder.get("iid")),
-            _ms(attributes.get("updated_at")),
+            epoch_ms(attributes.get("updated_at")),
             own=is_own_text(_text(attributes.get("note"))),
             note=True,
         )
     if kind == "deployment" and data.get("deployment_id") is not None:
-        return make("deployment", str(data.get("deployment_id")), _ms(data.get("status_changed_at")))
+        return make("deployment", str(data.get("deployment_id")), epoch_ms(data.get("status_changed_at")))
     if kind == "release" and data.get("tag"):
-        return make("release", str(data.get("tag")), _ms(data.get("updated_at") or data.get("released_at")))
+        return make("release", str(data.get("tag")), epoch_ms(data.get("updated_at") or data.get("released_at")))
     return None

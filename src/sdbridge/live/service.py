@@ -37,8 +37,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from sdbridge import registry
 from sdbridge.connectors.base import REJECTED, item_table
+from sdbridge.dates import epoch_ms
 from sdbridge.errors import SdbridgeError
-from sdbridge.live.deliveries import Delivery, _ms
+from sdbridge.live.deliveries import Delivery
 from sdbridge.mapping.engine import MappingEngine
 from sdbridge.mapping.table import merge_tables
 from sdbridge.profile import load_catalogue
@@ -311,7 +312,7 @@ class LiveService:
             return "rejected"
         self.store.save_items(name, [fetched], None)
         with self._cond:
-            self._evaluated[delivery.key] = max(_ms(updated) or 0, self._evaluated.get(delivery.key, 0))
+            self._evaluated[delivery.key] = max(epoch_ms(updated) or 0, self._evaluated.get(delivery.key, 0))
             self._evaluated.move_to_end(delivery.key)
             while len(self._evaluated) > self.settings.seen_deliveries:
                 self._evaluated.popitem(last=False)
