@@ -214,3 +214,23 @@ def test_test_modules_share_helpers_not_each_other():
         if isinstance(node, ast.ImportFrom) and (node.module or "").rpartition(".")[2].startswith("test_")
     }
     assert borrowing == {}
+
+
+def test_the_help_loads_no_data_library_and_no_package_metadata():
+    """`sdbridge --help` and `--version` answer at once: the command's face imports no data
+    library, no store and no installed-package metadata (plugins are looked up when a name
+    needs one)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from sdbridge.cli import main\n"
+        "sys.argv = ['sdbridge', '--help']\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main()\n"
+        "heavy = ('pandas', 'pyarrow', 'numpy', 'sqlalchemy', 'pydantic', 'importlib.metadata', 'sdbridge.store')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
