@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sdbridge import plugins, registry
+from sdbridge import registry
 from sdbridge.cli import app
 from sdbridge.config import load_config
 from sdbridge.connectors.base import ROW, ItemBatch, RawTable
@@ -114,7 +114,8 @@ def plugin(monkeypatch):
             return []
         return [EntryPoint("itsm", ItsmConnector), EntryPoint("sheet", SheetConnector)]
 
-    monkeypatch.setattr(plugins, "entry_points", entry_points)  # the one loader every part goes through
+    # the one loader every part goes through reads installed packages' entry points here
+    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
     registry._plugin.cache_clear()
     ItsmWriter.comments, ItsmWriter.writes = {}, []
     yield
