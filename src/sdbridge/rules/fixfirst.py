@@ -120,7 +120,7 @@ def _setup_blockers(assessment: Assessment, requirement: RequirementResult) -> l
     for source in assessment.sources:
         for wp, items in source.never_provides.items():
             if wp in requirement.work_products:
-                letters = ", ".join(i.split(".", 2)[2] if i.count(".") >= 2 else i for i in items)
+                letters = ", ".join(_letters(i) or i for i in items)
                 blockers.append(
                     Blocker(
                         kind="not_in_export",
@@ -181,12 +181,16 @@ def start_with(entry: FixFirst, n: int = FIRST) -> str:
 def place(finding: dict[str, Any]) -> str:
     """One finding as a place to work: its record, item and who can fix it since when."""
     item = str(finding["item"])
-    letters = item.split(".", 2)[2] if item.count(".") >= 2 else ""
-    where = f"{record_label(finding)} {finding['work_product']} {letters}".rstrip()
+    where = f"{record_label(finding)} {finding['work_product']} {_letters(item)}".rstrip()
     who = [str(finding["owner"])] if finding.get("owner") else []
     if finding.get("age_days") is not None:
         who.append(days(finding["age_days"]))
     return where + (f" ({', '.join(who)})" if who else "")
+
+
+def _letters(item: str) -> str:
+    """An item id's letters within its work product (`WP.16.c.7` -> `c.7`); "" for a WP id."""
+    return item.split(".", 2)[2] if item.count(".") >= 2 else ""
 
 
 def plain(value: Any) -> Any:
