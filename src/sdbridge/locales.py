@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import pyarrow as pa
@@ -49,8 +48,7 @@ def header_key(text: str) -> str:
 
 def _data(*parts: str) -> object:
     # the data files of `mapping/`, read without importing the mapping package (which imports this)
-    text = resources.files("sdbridge").joinpath("mapping", *parts).read_text(encoding="utf-8")
-    return safe_yaml.load_shipped(text)
+    return safe_yaml.load_shipped_file("mapping", *parts)
 
 
 @cache

@@ -9,6 +9,7 @@ the line, and caps the text size.
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import yaml
@@ -99,6 +100,12 @@ def load_shipped(text: str) -> Any:
     command's start). Not for text from outside, which `load` reads with its bounds; a test
     reads every shipped file with `load` too, so each is within them."""
     return yaml.load(text, Loader=_SHIPPED_LOADER)  # noqa: S506 - a safe loader
+
+
+def load_shipped_file(*parts: str) -> Any:
+    """A YAML data file inside the sdbridge package (`"mapping", "kinds.yaml"`), read as
+    shipped YAML."""
+    return load_shipped(resources.files("sdbridge").joinpath(*parts).read_text(encoding="utf-8"))
 
 
 def _check_expanded(value: Any) -> None:

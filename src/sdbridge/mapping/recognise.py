@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from sdbridge import safe_yaml
@@ -27,8 +26,7 @@ SAMPLE_ROWS = 2000
 @cache
 def kinds() -> dict[str, dict[str, Any]]:
     """The kinds of export `init --from` tells apart by content (`mapping/kinds.yaml`)."""
-    text = resources.files("sdbridge.mapping").joinpath("kinds.yaml").read_text(encoding="utf-8")
-    table = safe_yaml.load_shipped(text)
+    table = safe_yaml.load_shipped_file("mapping", "kinds.yaml")
     assert isinstance(table, dict)
     return table
 

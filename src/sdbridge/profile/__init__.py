@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from enum import Enum
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -215,8 +214,7 @@ class Catalogue(_Frozen):
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with sdbridge (validated; cached for the process)."""
-    text = resources.files(__package__).joinpath("catalogue.yaml").read_text(encoding="utf-8")
-    return Catalogue.model_validate(safe_yaml.load_shipped(text))
+    return Catalogue.model_validate(safe_yaml.load_shipped_file("profile", "catalogue.yaml"))
 
 
 def normalise_wp_id(value: str) -> str:
