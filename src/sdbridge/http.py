@@ -337,8 +337,8 @@ def cap_answers(session: requests.Session, *, source: str, timeout: float, limit
     send = session.send
 
     def timed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        _DEADLINE.until = started = time.monotonic()
-        _DEADLINE.until += timeout
+        started = time.monotonic()
+        _DEADLINE.until = started + timeout
         answer: requests.Response | None = None
         try:
             answer = send(request, **kwargs)

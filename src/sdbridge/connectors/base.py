@@ -8,7 +8,7 @@ judges them. Which connector serves which `type:` is said in `sdbridge.registry`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
@@ -18,6 +18,14 @@ ROW = "__row__"
 REJECTED = "_rejected"
 """Key of an item a connector could pull but not read: its value says why. The mapping
 rejects such an item with that reason, so the counts still reconcile."""
+
+
+def full_pull_due(last_full: str | None, every_days: int | None) -> bool:
+    """Whether a network source's periodic full pull (`full_every_days`) is due: the last one
+    (an ISO time) is older than that. A source never pulled in full is handled by its caller."""
+    if every_days is None or last_full is None:
+        return False
+    return datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=every_days)
 
 
 @dataclass

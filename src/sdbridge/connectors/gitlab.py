@@ -28,7 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from sdbridge import progress
-from sdbridge.connectors.base import ItemBatch
+from sdbridge.connectors.base import ItemBatch, full_pull_due
 from sdbridge.connectors.gitlab_client import NO_LIBRARY_RETRY, GitLabClient, GraphQLRefused
 from sdbridge.connectors.gitlab_graphql import (
     FIELDS_QUERY,
@@ -470,11 +470,7 @@ class GitLabConnector:
         self.client.begin()
         watermarks: dict[str, str] = dict(cursor.get("watermarks", {}))
         last_full = cursor.get("last_full")
-        due = (
-            self.source.full_every_days is not None
-            and last_full is not None
-            and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
-        )
+        due = full_pull_due(last_full, self.source.full_every_days)
         # Links wanted now but not pulled last time: every issue is read again to get them.
         links_missing = self.links and cursor.get("links", True) is False
         full = full or not cursor.get("last_full") or due or links_missing

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sdbridge import progress
-from sdbridge.connectors.base import REJECTED, ItemBatch
+from sdbridge.connectors.base import REJECTED, ItemBatch, full_pull_due
 from sdbridge.connectors.jira_client import JiraClient
 from sdbridge.connectors.jira_data import STANDARD_FIELDS, adf_to_text, simplify
 from sdbridge.dates import epoch_ms
@@ -500,11 +500,7 @@ class JiraConnector:
         notes = self.prepare()
         watermark = cursor.get("watermark_ms")
         last_full = cursor.get("last_full")
-        due = (
-            self.source.full_every_days is not None
-            and last_full is not None
-            and datetime.fromisoformat(last_full) < datetime.now(UTC) - timedelta(days=self.source.full_every_days)
-        )
+        due = full_pull_due(last_full, self.source.full_every_days)
         full = full or watermark is None or due
         since = None if full or watermark is None else max(0, int(watermark) - self.source.overlap_minutes * 60_000)
         issues = self.search(since)
