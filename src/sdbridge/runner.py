@@ -285,25 +285,15 @@ def check_with_store(
         return check(config), []
     with open_store(config) as store, store.run_lock() if record and not run_id else nullcontext():
         raw, notes = stored_raw(config, store, run_id=run_id)
-        checking = time.monotonic()
         now = datetime.now(UTC)
         new_id = None if run_id else new_run_id(now)
         if new_id and record:
             store.start_run(new_id, "check")
         try:
-            result = check(config, raw=raw, run_id=f"{run_id}-replay" if run_id else new_id, now=now)
-            event(
-                "check",
-                run_id=result.assessment.run_id,
-                records=result.assessment.summary.records,
-                gaps=result.assessment.summary.gaps,
-                seconds=round(time.monotonic() - checking, 3),
+            last = None if run_id else [PullOutcome(n, p.status, error=p.error) for n, p in store.last_pulls().items()]
+            result = _check_on_store(
+                config, store, raw, run_id=f"{run_id}-replay" if run_id else new_id, now=now, pulls=last
             )
-            if not run_id:
-                last = [PullOutcome(name, pull.status, error=pull.error) for name, pull in store.last_pulls().items()]
-                _annotate_sources(result.assessment, store, last, now)
-                annotate_ages(result.assessment, store, now)
-                result.assessment.trend = [*store.trend(), _trend_point(result.assessment)]
             if new_id and record:
                 assessment = result.assessment
                 store.save_assessment(new_id, assessment.model_dump(mode="json"), assessment.findings)
@@ -313,6 +303,36 @@ def check_with_store(
                 store.end_run(new_id, *ended_by(exc))
             raise
     return result, notes
+
+
+def _check_on_store(
+    config: Config,
+    store: Store,
+    raw: dict[str, RawTable],
+    *,
+    run_id: str | None,
+    now: datetime,
+    pulls: list[PullOutcome] | None,
+    keep_going: bool = False,
+) -> CheckResult:
+    """One check of what the store holds, logged. With `pulls` (this run's, or each source's
+    last) the assessment carries the store's history: each source's pull and data age, each
+    finding's age, the trend. A replay of a past run (`pulls` None) carries that run's alone."""
+    checking = time.monotonic()
+    result = check(config, raw=raw, keep_going=keep_going, run_id=run_id, now=now)
+    assessment = result.assessment
+    event(
+        "check",
+        run_id=assessment.run_id,
+        records=assessment.summary.records,
+        gaps=assessment.summary.gaps,
+        seconds=round(time.monotonic() - checking, 3),
+    )
+    if pulls is not None:
+        _annotate_sources(assessment, store, pulls, now)
+        annotate_ages(assessment, store, now)
+        assessment.trend = [*store.trend(), _trend_point(assessment)]
+    return result
 
 
 def ended_by(exc: BaseException) -> tuple[str, str]:
@@ -365,19 +385,9 @@ def run_once(
         try:
             pulls = pull_all(config, store, run_id=run_id, full=full)
             raw, _ = stored_raw(config, store)
-            checking = time.monotonic()
-            result = check(config, raw=raw, keep_going=True, run_id=run_id, now=now)
-            assessment = result.assessment
-            event(
-                "check",
-                run_id=run_id,
-                records=assessment.summary.records,
-                gaps=assessment.summary.gaps,
-                seconds=round(time.monotonic() - checking, 3),
-            )
-            _annotate_sources(assessment, store, pulls, now)
-            annotate_ages(assessment, store, now)
-            assessment.trend = [*store.trend(), _trend_point(assessment)]
+            assessment = _check_on_store(
+                config, store, raw, run_id=run_id, now=now, pulls=pulls, keep_going=True
+            ).assessment
             for checked in assessment.sources:  # a source that failed in mapping counts as failed too
                 if checked.status == "failed" and not any(
                     p.source == checked.name for p in pulls if p.status == "failed"
