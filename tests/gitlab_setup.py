@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ import yaml
 from sdbridge.marker import MARKER
 from tests.fakes.gitlab_data import build_portal
 from tests.fakes.gitlab_server import BOT, FakeGitLab
+from tests.fakes.waiting import serving
 
 TOKEN = "glpat-must-never-show"
 
@@ -25,12 +27,8 @@ def token_env(monkeypatch):
 @contextmanager
 def running_gitlab(token: str = TOKEN) -> Iterator[FakeGitLab]:
     """The loopback GitLab with the demo's portal project, for as long as the block runs."""
-    server = FakeGitLab(token=token, projects=[build_portal()])
-    server.start()
-    try:
+    with serving(FakeGitLab(token=token, projects=[build_portal()])) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -39,7 +37,9 @@ def fake():
         yield server
 
 
-def write_config(folder: Path, base: str, **extra) -> Path:
+def gitlab_source(base: str, **extra: Any) -> dict[str, Any]:
+    """A GitLab source of the config, reading the portal project of the fake at `base` with
+    the token from $SDB_GITLAB_TOKEN; `extra` adds or replaces keys."""
     source = {
         "name": "gitlab",
         "type": "gitlab",
@@ -47,10 +47,16 @@ def write_config(folder: Path, base: str, **extra) -> Path:
         "token": "${SDB_GITLAB_TOKEN}",
         "projects": ["nordlys/portal"],
         "preset": "gitlab",
+    }
+    return {**source, **extra}
+
+
+def write_config(folder: Path, base: str, **extra) -> Path:
+    defaults = {
         "per_page": 5,
         "retry": {"tries": 5, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-        **extra,
     }
+    source = gitlab_source(base, **{**defaults, **extra})
     path = folder / "gitlab.yaml"
     path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
     return path

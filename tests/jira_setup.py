@@ -17,6 +17,7 @@ from sdbridge.marker import MARKER
 from sdbridge.values import as_text
 from tests.fakes.jira_data import assets_from_cmdb, custom_field_list, issues_from_csv
 from tests.fakes.jira_server import FakeJira
+from tests.fakes.waiting import serving
 
 TOKEN = "t0ken-that-must-never-show"
 
@@ -25,14 +26,11 @@ TOKEN = "t0ken-that-must-never-show"
 def running_jira(token: str = TOKEN, *, cloud: bool = True, **options: Any) -> Iterator[FakeJira]:
     """The loopback Jira (Cloud or Data Center) with the demo's incidents and custom fields,
     its URL as `base`, for as long as the block runs; `options` go to `FakeJira`."""
-    server = FakeJira(
+    fake = FakeJira(
         cloud=cloud, token=token, issues=issues_from_csv(cloud=cloud), custom_fields=custom_field_list(), **options
     )
-    server.base = server.start()
-    try:
+    with serving(fake) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -140,7 +140,8 @@ class FakeJira(Waitable):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.base
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -17,6 +17,7 @@ from sdbridge.config import load_config
 from sdbridge.runner import check_with_store
 from tests.commands import sdbridge as run_sdbridge
 from tests.fakes.jira_server import FakeJira
+from tests.gitlab_setup import gitlab_source
 from tests.jira_setup import jira_source, running_jira
 from tests.webhooks import Served, copy_issue, jira_comment_event, jira_issue_event, send_jira
 
@@ -265,17 +266,12 @@ def gitlab():
 def gitlab_workspace(folder: Path, base: str) -> Path:
     config = {
         "sources": [
-            {
-                "name": "gitlab",
-                "type": "gitlab",
-                "url": base,
-                "token": "${SDB_GITLAB_TOKEN}",
-                "projects": ["nordlys/portal"],
-                "preset": "gitlab",
-                "retry": {"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
-                "webhook": {"secret": "${SDB_GITLAB_HOOK}"},
-                "push": {"enabled": True, "work_products": ["WP.18"]},
-            }
+            gitlab_source(
+                base,
+                retry={"tries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2, "budget_seconds": 60},
+                webhook={"secret": "${SDB_GITLAB_HOOK}"},
+                push={"enabled": True, "work_products": ["WP.18"]},
+            )
         ],
         "live": {"collapse_seconds": 0.5, "workers": 2},
     }
